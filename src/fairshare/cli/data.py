@@ -1,0 +1,126 @@
+"""Commands that set up a workspace and get data in: init, import, validate, status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from fairshare.cli.app import WorkspaceOption, app, default_workspace
+from fairshare.cli.output import Format, console, err_console, fail, render
+from fairshare.config import CONFIG_NAME, DefinitionsError
+from fairshare.ingest import ImportFailed, ImportReport
+from fairshare.warehouse import WarehouseBusy
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
+
+
+def open_workspace(path: Path | None, read_only: bool = False):
+    """The workspace at `path`, with definitions errors turned into a user error."""
+    from fairshare.workspace import Workspace
+
+    try:
+        return Workspace(path or default_workspace(), read_only=read_only)
+    except DefinitionsError as e:
+        fail(str(e), hint=f"fix the key in {CONFIG_NAME}; `fairshare init --force` writes a fresh default")
+
+
+def _report_problems(report: ImportReport, verb: str) -> None:
+    n = len(report.problems) + sum(report.truncated.values())
+    for line in report.summary().splitlines():
+        err_console.print(line, highlight=False, markup=False, soft_wrap=True)
+    fail(
+        f"{n} problem(s) found in {report.folder}; {verb}",
+        hint="fix the lines above (file:line: column: why) and run the command again",
+    )
+
+
+def _stages(title: str):
+    return Progress(SpinnerColumn(), TextColumn(f"[bold]{title}[/] {{task.description}}"), BarColumn(),
+                    TimeElapsedColumn(), console=err_console, transient=True)  # fmt: skip
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Workspace folder to create")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing fairshare.toml")] = False,
+) -> None:
+    """Create a workspace with a commented default fairshare.toml."""
+    from fairshare.workspace import Workspace
+
+    existed = (directory / CONFIG_NAME).exists()
+    Workspace.init(directory, overwrite=force)
+    what = "kept existing" if existed and not force else "wrote"
+    console.print(f"{what} {directory / CONFIG_NAME}; next: fairshare import DIR --workspace {directory}")
+
+
+@app.command("import")
+def import_(
+    directory: Annotated[Path, typer.Argument(help="Folder of canonical CSV/Parquet files")],
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Validate a folder of canonical files and import it in one transaction (all or nothing)."""
+    ws = open_workspace(workspace)
+    try:
+        with _stages("import") as bar:
+            task = bar.add_task("starting", total=None)
+            report = ws.import_(directory, progress=lambda stage: bar.update(task, description=stage))
+    except ImportFailed as e:
+        _report_problems(e.report, "nothing was imported, the warehouse is unchanged")
+    except WarehouseBusy as e:
+        fail(str(e))
+    finally:
+        ws.close()
+    for w in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    render({"imported": str(directory), **{f"rows.{k}": v for k, v in report.rows.items()}}, fmt)
+
+
+@app.command()
+def validate(
+    directory: Annotated[Path, typer.Argument(help="Folder of canonical CSV/Parquet files")],
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Run every import check on a folder without writing anything (references may resolve in the workspace)."""
+    from fairshare.ingest import validate_folder
+
+    use_ws = workspace is not None or (default_workspace() / CONFIG_NAME).exists()
+    ws = open_workspace(workspace, read_only=True) if use_ws else None
+    try:
+        with _stages("validate") as bar:
+            task = bar.add_task("starting", total=None)
+            report = validate_folder(directory, ws.con if ws else None,
+                                     progress=lambda s: bar.update(task, description=s))  # fmt: skip
+    except WarehouseBusy as e:
+        fail(str(e))
+    finally:
+        if ws:
+            ws.close()
+    if not report.ok:
+        _report_problems(report, "fix them before importing")
+    for w in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    render({"valid": True, "folder": str(directory), **{f"rows.{k}": v for k, v in report.rows.items()}}, fmt)
+
+
+@app.command()
+def status(workspace: WorkspaceOption = None, fmt: FormatOption = Format.table) -> None:
+    """Tables and row counts, the last import and run, and the warehouse URL."""
+    ws = open_workspace(workspace, read_only=True)
+    try:
+        info = ws.status()
+    except WarehouseBusy as e:
+        fail(str(e))
+    finally:
+        ws.close()
+    if fmt is Format.table:
+        render({k: v for k, v in info.items() if k != "tables"}, fmt, title="workspace")
+        import pandas as pd
+
+        render(pd.DataFrame({"table": list(info["tables"]), "rows": list(info["tables"].values())}), fmt)
+    else:
+        render(info, fmt)

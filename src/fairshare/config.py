@@ -1,0 +1,240 @@
+"""The definitions file, `fairshare.toml`: load, validate, defaults.
+
+Every number both teams could argue about (stages, MQL rule, SLAs, attribution windows,
+channel mapping, teams) lives here, validated once into a typed object.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_NAME = "fairshare.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkspaceSettings(_Section):
+    """Where the warehouse lives and what money is counted in."""
+
+    warehouse: str = Field(
+        "duckdb:///{workspace}/fairshare.duckdb",
+        description="Ibis connection URL; {workspace} is replaced by the workspace folder.",
+    )
+    currency: str = "USD"
+
+
+class FunnelSettings(_Section):
+    """Stage names as they appear in the lifecycle table, in funnel order."""
+
+    lead_stages: list[str] = ["lead", "MQL", "SAL", "SQL"]
+    opportunity_stages: list[str] = ["discovery", "demo", "proposal", "negotiation"]
+    won_stage: str = "closed_won"
+    lost_stage: str = "closed_lost"
+    mql_stage: str = "MQL"
+    accepted_stage: str = "SAL"
+    rejected_stage: str = "rejected"
+
+    @model_validator(mode="after")
+    def _stages_known(self) -> FunnelSettings:
+        for name in ("mql_stage", "accepted_stage"):
+            if getattr(self, name) not in self.lead_stages:
+                raise ValueError(
+                    f"{name} {getattr(self, name)!r} is not one of lead_stages {self.lead_stages}"
+                )
+        return self
+
+
+class MQLRule(_Section):
+    """When a lead counts as marketing-qualified.
+
+    `lifecycle` trusts the MQL stage rows in the lifecycle table; `engagement` applies the rule
+    below (at least `min_touches` touches of `kinds` within `window_days` before the lead's MQL time).
+    """
+
+    mode: Literal["lifecycle", "engagement"] = "lifecycle"
+    min_touches: int = Field(3, ge=1)
+    window_days: int = Field(30, ge=1)
+    kinds: list[str] = ["form", "webinar", "event", "email_click", "content"]
+
+
+class SLASettings(_Section):
+    """Service levels sales and marketing agreed on."""
+
+    first_contact_hours: float = Field(24.0, gt=0, description="first sales activity after lead creation")
+    mql_decision_days: float = Field(2.0, gt=0, description="MQL accepted or rejected within")
+    rejection_requires_reason: bool = True
+    stuck_opportunity_days: float = Field(30.0, gt=0, description="open opportunity with no activity for")
+
+
+class AttributionSettings(_Section):
+    """Windows and weights of the attribution rules."""
+
+    lookback_days: int = Field(180, ge=1)
+    half_life_days: float = Field(7.0, gt=0)
+    direct_channels: list[str] = ["direct", "organic"]
+    u_shape: tuple[float, float, float] = (0.4, 0.2, 0.4)
+    w_shape: tuple[float, float, float, float] = (0.3, 0.3, 0.3, 0.1)
+    sourced_by: Literal["source_team", "first_touch"] = "source_team"
+    bootstrap: int = Field(200, ge=0)
+
+    @field_validator("u_shape", "w_shape")
+    @classmethod
+    def _sums_to_one(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if abs(sum(v) - 1.0) > 1e-9 or min(v) < 0:
+            raise ValueError(f"weights must be non-negative and sum to 1, got {list(v)}")
+        return v
+
+
+class TeamSettings(_Section):
+    """Which rep teams count as SDR and as AE work, and which lead source is marketing."""
+
+    sdr: list[str] = ["SDR"]
+    ae: list[str] = ["AE", "AM"]
+    marketing_source_teams: list[str] = ["marketing"]
+
+
+class ChannelSettings(_Section):
+    """Raw source labels (as exported) mapped to canonical channel names."""
+
+    map: dict[str, str] = {}
+
+    def canonical(self, raw: str) -> str:
+        return self.map.get(raw, raw)
+
+
+class ApiSettings(_Section):
+    """Bearer tokens accepted by `fairshare serve` (FAIRSHARE_API_TOKEN adds one)."""
+
+    tokens: list[str] = []
+
+
+class Definitions(_Section):
+    """The whole definitions file."""
+
+    workspace: WorkspaceSettings = WorkspaceSettings()
+    funnel: FunnelSettings = FunnelSettings()
+    mql: MQLRule = MQLRule()
+    sla: SLASettings = SLASettings()
+    attribution: AttributionSettings = AttributionSettings()
+    teams: TeamSettings = TeamSettings()
+    channels: ChannelSettings = ChannelSettings()
+    api: ApiSettings = ApiSettings()
+
+
+class DefinitionsError(ValueError):
+    """The definitions file is invalid; the message names the key and what to do."""
+
+
+def _suggest(model: type[BaseModel], loc: tuple) -> str:
+    """'did you mean ...' for an unknown key, walking the models along `loc`."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        field = current.model_fields.get(str(part)) if current else None
+        ann = field.annotation if field else None
+        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    if current is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(current.model_fields), n=1, cutoff=0.6)
+    return f" — did you mean {close[0]!r}?" if close else f" (known keys: {', '.join(current.model_fields)})"
+
+
+def parse_definitions(text: str, source: str = CONFIG_NAME) -> Definitions:
+    """Parse and validate definitions from TOML text."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise DefinitionsError(f"{source}: not valid TOML: {e}") from None
+    try:
+        return Definitions.model_validate(raw)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            where = ".".join(str(p) for p in loc)
+            if err["type"] == "extra_forbidden":
+                problems.append(f"{source}: unknown key {str(loc[-1])!r} in [{'.'.join(map(str, loc[:-1])) or 'top'}]"
+                                f"{_suggest(Definitions, loc)}")  # fmt: skip
+            else:
+                problems.append(f"{source}: {where}: {err['msg']}")
+        raise DefinitionsError("\n".join(problems)) from None
+
+
+def load_definitions(path: Path) -> Definitions:
+    """Load `fairshare.toml` from a file (defaults when it does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return Definitions()
+    return parse_definitions(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def definitions_hash(path: Path) -> str:
+    """SHA-256 of the definitions file's bytes (empty string hashed when it is absent)."""
+    data = Path(path).read_bytes() if Path(path).exists() else b""
+    return hashlib.sha256(data).hexdigest()
+
+
+DEFAULT_TOML = """\
+# fairshare.toml — the definitions both teams agree on.
+# Every KPI, attribution rule and SLA reads from here; change a number here, not in code.
+
+[workspace]
+# Ibis connection URL. {workspace} is the folder holding this file.
+# Any Ibis backend works, e.g. "postgres://user@host/db".
+warehouse = "duckdb:///{workspace}/fairshare.duckdb"
+currency = "USD"
+
+[funnel]
+# Stage names exactly as they appear in the lifecycle table, in funnel order.
+lead_stages = ["lead", "MQL", "SAL", "SQL"]
+opportunity_stages = ["discovery", "demo", "proposal", "negotiation"]
+won_stage = "closed_won"
+lost_stage = "closed_lost"
+mql_stage = "MQL"
+accepted_stage = "SAL"        # sales accepted the MQL
+rejected_stage = "rejected"   # sales rejected the MQL (should carry a reason)
+
+[mql]
+# "lifecycle": trust the MQL rows of the lifecycle table.
+# "engagement": a lead is an MQL once it has min_touches touches of these kinds within window_days.
+mode = "lifecycle"
+min_touches = 3
+window_days = 30
+kinds = ["form", "webinar", "event", "email_click", "content"]
+
+[sla]
+first_contact_hours = 24        # first sales activity after a lead is created
+mql_decision_days = 2           # an MQL is accepted or rejected within this many days
+rejection_requires_reason = true
+stuck_opportunity_days = 30     # open opportunity with no activity for this long is stuck
+
+[attribution]
+lookback_days = 180             # touches older than this before the opportunity do not count
+half_life_days = 7              # time-decay rule
+direct_channels = ["direct", "organic"]   # skipped by the last-non-direct rule
+u_shape = [0.4, 0.2, 0.4]       # first, middle (shared), last
+w_shape = [0.3, 0.3, 0.3, 0.1]  # first, lead creation, opportunity creation, rest (shared)
+sourced_by = "source_team"      # or "first_touch": who sourced an opportunity
+bootstrap = 200                 # resamples over accounts for intervals
+
+[teams]
+sdr = ["SDR"]                   # rep teams whose work counts as SDR
+ae = ["AE", "AM"]               # rep teams whose work counts as AE
+marketing_source_teams = ["marketing"]
+
+[channels.map]
+# raw source label = canonical channel
+# "google / cpc" = "paid_search"
+# "linkedin" = "paid_social"
+
+[api]
+# Bearer tokens for `fairshare serve`; FAIRSHARE_API_TOKEN adds one.
+tokens = []
+"""

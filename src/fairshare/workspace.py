@@ -1,0 +1,198 @@
+"""`fairshare.Workspace`: one folder holding the definitions file, the warehouse and model results.
+
+The CLI, the API server and the report are thin layers over this object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from fairshare import schema, warehouse
+from fairshare.config import CONFIG_NAME, DEFAULT_TOML, Definitions, definitions_hash, load_definitions
+from fairshare.ingest import ImportReport, import_folder, validate_folder
+from fairshare.ingest.canonical import Progress
+
+RESULTS_DIR = "results"
+
+
+class Workspace:
+    """A fairshare workspace folder: `fairshare.toml`, the warehouse, and stored results.
+
+    Connections are opened lazily and closed with `close()` (or a `with` block): DuckDB lets one
+    process hold a file, so readers and writers keep connections short.
+    """
+
+    def __init__(self, path: str | Path = ".", read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        self.definitions: Definitions = load_definitions(self.path / CONFIG_NAME)
+        self.url = warehouse.resolve_url(self.definitions.workspace.warehouse, self.path)
+        self._con: ibis.BaseBackend | None = None
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.path)!r})"
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @staticmethod
+    def init(path: str | Path = ".", overwrite: bool = False) -> Workspace:
+        """Create the folder and a commented default `fairshare.toml` (kept if it exists)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        config = path / CONFIG_NAME
+        if overwrite or not config.exists():
+            config.write_text(DEFAULT_TOML, encoding="utf-8")
+        return Workspace(path)
+
+    @property
+    def con(self) -> ibis.BaseBackend:
+        """The open warehouse connection (opened on first use; canonical tables ensured)."""
+        if self._con is None:
+            self._con = warehouse.connect(self.url, read_only=self.read_only)
+            if not self.read_only:
+                warehouse.ensure_canonical_tables(self._con)
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            try:
+                self._con.disconnect()
+            finally:
+                self._con = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- data ----------------------------------------------------------------------------------
+
+    def table(self, name: str) -> ir.Table:
+        """A canonical table (or a stored result table) as an Ibis expression."""
+        if name in schema.TABLES:
+            if name not in self.con.list_tables():
+                return ibis.memtable(
+                    pd.DataFrame({c: pd.Series(dtype="object") for c in schema.TABLES[name].column_names})
+                ).cast(schema.ibis_schema(schema.TABLES[name]))
+            return self.con.table(name)
+        return self.con.table(name)
+
+    def import_(self, folder: str | Path, progress: Progress | None = None) -> ImportReport:
+        """Validate and import a folder of canonical files; raises ImportFailed with every problem."""
+        return import_folder(self.con, folder, progress=progress)
+
+    def validate(self, folder: str | Path, progress: Progress | None = None) -> ImportReport:
+        """The import's checks (against this warehouse too), without writing anything."""
+        return validate_folder(folder, self.con, progress=progress)
+
+    def status(self) -> dict[str, Any]:
+        """Tables with row counts, the last import and run, and where the warehouse is."""
+        con = self.con
+        tables = set(con.list_tables())
+        counts = {t: int(con.table(t).count().execute()) if t in tables else 0 for t in schema.TABLES}
+        last_import = None
+        if warehouse.IMPORTS_TABLE in tables:
+            imports = con.table(warehouse.IMPORTS_TABLE).order_by(ibis.desc("import_id")).limit(1).execute()
+            if len(imports):
+                row = imports.iloc[0]
+                last_import = {
+                    "import_id": int(row["import_id"]),
+                    "at": row["at"].isoformat(),
+                    "folder": row["folder"],
+                }
+        manifest = self.results_manifest()
+        return {
+            "workspace": str(self.path.resolve()),
+            "warehouse": self.url,
+            "currency": self.definitions.workspace.currency,
+            "definitions_hash": definitions_hash(self.path / CONFIG_NAME),
+            "tables": counts,
+            "last_import": last_import,
+            "last_run": {k: manifest[k] for k in ("run_id", "at", "definitions_hash")} if manifest else None,
+        }
+
+    # --- results -------------------------------------------------------------------------------
+
+    def save_results(self, tables: dict[str, pd.DataFrame], seconds: float = 0.0) -> dict[str, Any]:
+        """Store a run's result tables in the warehouse (one transaction) and as a read-only snapshot.
+
+        Readers (report, API, dashboard) read the snapshot, so they never hold the warehouse file.
+        """
+        con = self.con
+        config_hash = definitions_hash(self.path / CONFIG_NAME)
+        at = datetime.now(UTC).replace(tzinfo=None)
+        runs = con.table(warehouse.RUNS_TABLE)
+        run_id = int(runs.run_id.max().execute() or 0) + 1
+        with warehouse.transaction(con):
+            for name, frame in tables.items():
+                con.create_table(f"{warehouse.RESULT_PREFIX}{name}", _storable(frame), overwrite=True)
+            con.insert(
+                warehouse.RUNS_TABLE,
+                pd.DataFrame(
+                    [
+                        {
+                            "run_id": run_id,
+                            "at": at,
+                            "definitions_hash": config_hash,
+                            "tables": json.dumps(sorted(tables)),
+                            "seconds": float(seconds),
+                        }
+                    ]
+                ),  # fmt: skip
+            )
+        manifest = {"run_id": run_id, "at": at.isoformat(), "definitions_hash": config_hash,
+                    "tables": sorted(tables), "seconds": seconds, "currency": self.definitions.workspace.currency}  # fmt: skip
+        self._write_snapshot(tables, manifest)
+        return manifest
+
+    def _write_snapshot(self, tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> None:
+        final = self.path / RESULTS_DIR
+        tmp = self.path / f".{RESULTS_DIR}.tmp-{os.getpid()}-{time.time_ns()}"
+        tmp.mkdir(parents=True)
+        for name, frame in tables.items():
+            _storable(frame).to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        old = self.path / f".{RESULTS_DIR}.old-{os.getpid()}-{time.time_ns()}"
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def results_manifest(self) -> dict[str, Any] | None:
+        """The last run's manifest (run_id, at, definitions_hash, tables), or None before any run."""
+        path = self.path / RESULTS_DIR / "manifest.json"
+        if not path.exists():
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def result(self, name: str) -> pd.DataFrame:
+        """One stored result table from the last run's snapshot (KeyError if the run did not make it)."""
+        path = self.path / RESULTS_DIR / f"{name}.parquet"
+        if not path.exists():
+            raise KeyError(f"no result {name!r} in {self.path / RESULTS_DIR}; run `fairshare run` first")
+        return pd.read_parquet(path)
+
+
+def _storable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Result frames with plain column names and object columns as strings (Parquet/DuckDB safe)."""
+    out = frame.reset_index(drop=True).copy()
+    out.columns = [str(c) for c in out.columns]
+    for col in out.columns:
+        if out[col].dtype == object:
+            sample = out[col].dropna()
+            if len(sample) and not all(isinstance(v, str) for v in sample.head(100)):
+                out[col] = out[col].map(
+                    lambda v: None if v is None else (v if isinstance(v, str) else json.dumps(v, default=str))
+                )
+    return out
