@@ -225,12 +225,13 @@ def _stage_file(con: duckdb.DuckDBPyConnection, t: schema.Table, path: Path) -> 
     if checks:
         union = " UNION ALL ".join(checks)
         total = con.execute(f"SELECT count(*) FROM ({union})").fetchone()[0]
-        for row, column, reason in con.execute(
-            f"SELECT * FROM ({union}) ORDER BY 1, 2 LIMIT {MAX_PROBLEMS_PER_FILE}"
-        ).fetchall():
-            s.add(row, column, reason)
-        s.more += max(0, total - MAX_PROBLEMS_PER_FILE)
-    _check_duplicates(con, s)
+        if total:
+            for row, column, reason in con.execute(
+                f"SELECT * FROM ({union}) ORDER BY 1, 2 LIMIT {MAX_PROBLEMS_PER_FILE}"
+            ).fetchall():
+                s.add(row, column, reason)
+            s.more += max(0, total - MAX_PROBLEMS_PER_FILE)
+    repeated_keys = _check_duplicates(con, s)
     if s.problems:
         return s
     typed = f"__typed_{t.name}"
@@ -239,16 +240,24 @@ def _stage_file(con: duckdb.DuckDBPyConnection, t: schema.Table, path: Path) -> 
     ]
     cols += [f"NULLIF(trim({_q(seen[x])}), '') AS {_q(x)}" for x in s.extras]
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_q(typed)} AS SELECT DISTINCT {', '.join(cols)} FROM {_q(stage)}"
+        f"CREATE OR REPLACE TEMP TABLE {_q(typed)} AS SELECT {'DISTINCT ' if repeated_keys else ''}{', '.join(cols)} FROM {_q(stage)}"
     )
     s.typed = typed
     s.rows = con.execute(f"SELECT count(*) FROM {_q(typed)}").fetchone()[0]
     return s
 
 
-def _check_duplicates(con: duckdb.DuckDBPyConnection, s: _Staged) -> None:
-    """Same key twice with different values is an error; exact repeats are merged silently."""
+def _check_duplicates(con: duckdb.DuckDBPyConnection, s: _Staged) -> bool:
+    """Same key twice with different values is an error; exact repeats are merged silently.
+
+    Returns whether any key repeats (only then are rows hashed and de-duplicated).
+    """
     keys = [_q(s.columns[k]) if k in s.columns else "NULL" for k in s.table.key]
+    distinct = con.execute(
+        f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(keys)} FROM {_q(s.stage)})"
+    ).fetchone()[0]
+    if distinct == s.rows:
+        return False
     row_hash = (
         "md5(concat_ws(chr(31), "
         + ", ".join(f"coalesce({_q(c)}, chr(30))" for c in s.columns.values())
@@ -296,6 +305,8 @@ def _check_foreign_keys(con: duckdb.DuckDBPyConnection, staged: dict[str, _Stage
                 ORDER BY 1
             """
             total = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+            if not total:
+                continue
             for row, value in con.execute(f"{sql} LIMIT {MAX_PROBLEMS_PER_FILE}").fetchall():
                 s.add(row, col.name, f"unknown {ref_table[:-1] if ref_table.endswith('s') else ref_table} "
                                      f"{value!r}: not in {ref_table} (this import or the warehouse)")  # fmt: skip
