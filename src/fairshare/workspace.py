@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,9 +89,33 @@ class Workspace:
             return self.con.table(name)
         return self.con.table(name)
 
-    def import_(self, folder: str | Path, progress: Progress | None = None) -> ImportReport:
-        """Validate and import a folder of canonical files; raises ImportFailed with every problem."""
-        return import_folder(self.con, folder, progress=progress)
+    def import_(
+        self, folder: str | Path, progress: Progress | None = None, mapping: str | Path | None = None
+    ) -> ImportReport:
+        """Validate and import a folder of canonical files; raises ImportFailed with every problem.
+
+        With `mapping` (`salesforce`, `hubspot` or a mapping TOML file) the folder holds CRM exports,
+        translated into canonical files first; problems then name the export file they came from.
+        """
+        if mapping is None:
+            return import_folder(self.con, folder, progress=progress)
+        import tempfile
+
+        from fairshare.ingest import ImportFailed
+        from fairshare.ingest.mappings import load_mapping, translate
+
+        rules = load_mapping(mapping)
+        with tempfile.TemporaryDirectory(prefix="fairshare-mapped-") as tmp:
+            if progress:
+                progress(f"translating {rules.name} exports")
+            sources = translate(folder, rules, tmp)
+            try:
+                return import_folder(self.con, tmp, progress=progress)
+            except ImportFailed as e:
+                renamed = {f"{table}.csv": f"{export} (as {table}.csv)" for table, export in sources.items()}
+                e.report.problems = [replace(p, file=renamed.get(p.file, p.file)) for p in e.report.problems]
+                e.report.folder = str(folder)
+                raise ImportFailed(e.report) from None
 
     def validate(self, folder: str | Path, progress: Progress | None = None) -> ImportReport:
         """The import's checks (against this warehouse too), without writing anything."""

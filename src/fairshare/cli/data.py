@@ -60,14 +60,26 @@ def init(
 def import_(
     directory: Annotated[Path, typer.Argument(help="Folder of canonical CSV/Parquet files")],
     workspace: WorkspaceOption = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--mapping", "-m", help="The folder holds CRM exports: salesforce, hubspot or a mapping .toml"
+        ),
+    ] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Validate a folder of canonical files and import it in one transaction (all or nothing)."""
+    from fairshare.ingest.mappings import MappingError
+
     ws = open_workspace(workspace)
     try:
         with _stages("import") as bar:
             task = bar.add_task("starting", total=None)
-            report = ws.import_(directory, progress=lambda stage: bar.update(task, description=stage))
+            report = ws.import_(
+                directory, progress=lambda stage: bar.update(task, description=stage), mapping=mapping
+            )
+    except MappingError as e:
+        fail(str(e), hint="see docs/import.md for the mapping format")
     except ImportFailed as e:
         _report_problems(e.report, "nothing was imported, the warehouse is unchanged")
     except WarehouseBusy as e:
