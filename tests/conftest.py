@@ -1,0 +1,48 @@
+"""Shared fixtures: small simulated companies with known truth, imported into workspaces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fairshare import Workspace
+
+SIM_ACCOUNTS = 400
+SIM_SEED = 11
+
+
+@dataclass
+class SimulatedWorkspace:
+    """An imported simulated world: the workspace, the canonical folder and the truth tables."""
+
+    workspace: Workspace
+    folder: Path
+    truth: dict[str, pd.DataFrame]
+    world: object
+
+
+def _simulated(tmp_path_factory, accounts: int, seed: int, scenarios: tuple[str, ...]) -> SimulatedWorkspace:
+    from fairshare.simulate import SimulationConfig, simulate_with_truth
+
+    root = tmp_path_factory.mktemp(f"sim{accounts}-{seed}")
+    world = simulate_with_truth(SimulationConfig(accounts=accounts), seed=seed, scenarios=scenarios)
+    folder = root / "company"
+    world.write(folder, format="parquet")
+    ws = Workspace.init(root / "ws")
+    ws.import_(folder)
+    ws.close()
+    return SimulatedWorkspace(ws, folder, world.truth, world)
+
+
+@pytest.fixture(scope="session")
+def sim_workspace(tmp_path_factory) -> SimulatedWorkspace:
+    """A small company (≈400 accounts) with marketing, SDR and AE replays, imported and ready.
+
+    Shared by the whole session: tests must not write to it (copy the folder to import elsewhere).
+    """
+    sim = _simulated(tmp_path_factory, SIM_ACCOUNTS, SIM_SEED, ("marketing_off", "sdr_off", "ae_off"))
+    yield sim
+    sim.workspace.close()
