@@ -41,6 +41,14 @@ class FunnelSettings(_Section):
     mql_stage: str = "MQL"
     accepted_stage: str = "SAL"
     rejected_stage: str = "rejected"
+    size_bands: list[int] = Field([50, 200, 1000], description="employee counts where a new size band starts")
+
+    @field_validator("size_bands")
+    @classmethod
+    def _ascending(cls, v: list[int]) -> list[int]:
+        if any(b <= a for a, b in zip(v, v[1:], strict=False)) or any(x <= 0 for x in v):
+            raise ValueError(f"size_bands must be positive and ascending, got {v}")
+        return v
 
     @model_validator(mode="after")
     def _stages_known(self) -> FunnelSettings:
@@ -200,6 +208,7 @@ lost_stage = "closed_lost"
 mql_stage = "MQL"
 accepted_stage = "SAL"        # sales accepted the MQL
 rejected_stage = "rejected"   # sales rejected the MQL (should carry a reason)
+size_bands = [50, 200, 1000]  # employee counts where a new size band (segment) starts
 
 [mql]
 # "lifecycle": trust the MQL rows of the lifecycle table.
