@@ -1,0 +1,179 @@
+"""Commands for incremental contribution and experiments: contribution, experiment design, experiment analyze."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairshare.cli.app import WorkspaceOption, app, default_workspace
+from fairshare.cli.output import Format, console, fail, render
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
+LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
+
+experiment_app = typer.Typer(help="Design and analyze experiments on groups of reps, leads or accounts.",
+                             no_args_is_help=True)  # fmt: skip
+app.add_typer(experiment_app, name="experiment")
+
+TEAM_UNITS = ("marketing", "sdr", "sdr_outbound", "sdr_contact", "speed_to_lead", "ae")
+
+
+class By(StrEnum):
+    all = "all"
+    team = "team"
+    channel = "channel"
+
+
+def _workspace(path: Path | None):
+    from fairshare.config import CONFIG_NAME, DefinitionsError
+    from fairshare.workspace import Workspace
+
+    try:
+        return Workspace(path or default_workspace())
+    except DefinitionsError as e:
+        fail(str(e), hint=f"fix the key in {CONFIG_NAME}")
+
+
+def _read_units(path: Path):
+    import pandas as pd
+
+    if not path.exists():
+        fail(f"{path} does not exist", hint="pass a CSV or Parquet file with one row per unit")
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+@app.command("contribution")
+def contribution_command(
+    by: Annotated[By, typer.Option("--by", help="team (marketing, SDR, AE), channel, or all rows")] = By.all,
+    level: LevelOption = 0.9,
+    full: Annotated[
+        bool, typer.Option("--full", help="5 folds and 500 trees instead of the quick settings")
+    ] = False,
+    fmt: FormatOption = Format.table,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Incremental won revenue of marketing, each channel, SDR and AE work, with intervals (DML)."""
+    from fairshare.contribution import contribution
+
+    ws = _workspace(workspace)
+    try:
+        settings = {"n_folds": 5, "n_estimators": 500, "learning_rate": 0.03} if full else None
+        table = contribution(ws, level=level, settings=settings)
+    except ValueError as e:
+        fail(str(e), hint="import accounts, touches, leads, activities and opportunities first")
+    finally:
+        ws.close()
+    if by is By.team:
+        table = table.loc[table["unit"].isin(TEAM_UNITS)]
+    elif by is By.channel:
+        table = table.loc[table["unit"] == "channel"]
+    if fmt is Format.table:
+        table = table[
+            [
+                "unit",
+                "key",
+                "estimate",
+                "ci_low",
+                "ci_high",
+                "method",
+                "n_exposed",
+                "robustness_value",
+                "overlap_warning",
+            ]
+        ]
+    render(table.reset_index(drop=True), fmt, title=f"incremental won revenue ({level:.0%} intervals)")
+
+
+@experiment_app.command("design")
+def design_command(
+    units: Annotated[Path, typer.Option("--units", help="CSV/Parquet with one row per unit to randomize")],
+    experiment_id: Annotated[str, typer.Option("--experiment-id", help="name of the experiment")],
+    unit_type: Annotated[str, typer.Option("--unit-type", help="lead, account or rep")] = "rep",
+    unit_col: Annotated[str, typer.Option("--unit-col", help="column holding the unit id")] = "unit_id",
+    arms: Annotated[str, typer.Option("--arms", help="comma-separated arm names")] = "control,treatment",
+    strata: Annotated[list[str] | None, typer.Option("--strata", help="column(s) to block on")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="random seed (same seed, same assignment)")] = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write the assignment (experiments table) here")
+    ] = None,
+    sd: Annotated[
+        float | None, typer.Option("--sd", help="outcome standard deviation per unit: print power")
+    ] = None,
+    effect: Annotated[
+        float | None, typer.Option("--effect", help="lift to detect (power is printed for it)")
+    ] = None,
+    cluster_size: Annotated[float, typer.Option("--cluster-size", help="units per randomized cluster")] = 1.0,
+    icc: Annotated[float, typer.Option("--icc", help="intra-cluster correlation of the outcome")] = 0.0,
+    alpha: Annotated[float, typer.Option("--alpha")] = 0.05,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Blocked randomization into arms (experiments table format), and power / minimum detectable effect."""
+    import numpy as np
+
+    from fairshare.contribution.experiments import assign_arms, minimum_detectable_effect, power
+
+    frame = _read_units(units)
+    try:
+        assigned = assign_arms(frame, experiment_id=experiment_id, unit_type=unit_type, rng=np.random.default_rng(seed),
+                               arms=[a.strip() for a in arms.split(",")], unit_col=unit_col, strata=strata or ())  # fmt: skip
+    except ValueError as e:
+        fail(str(e))
+    if out is not None:
+        assigned.to_csv(out, index=False)
+        console.print(f"wrote {len(assigned)} assignments to {out}; import it as experiments.csv")
+    if sd is not None:
+        n = len(assigned)
+        kw = {"n": n, "sd": sd, "alpha": alpha, "cluster_size": cluster_size, "icc": icc}
+        try:
+            record = {"units": n, "sd": sd, "alpha": alpha, "cluster_size": cluster_size, "icc": icc,
+                      "mde_80": minimum_detectable_effect(**kw), "mde_90": minimum_detectable_effect(power=0.9, **kw)}  # fmt: skip
+            if effect is not None:
+                record["effect"], record["power"] = effect, power(effect, **kw)
+        except ValueError as e:
+            fail(str(e))
+        render(record, fmt, title="power")
+    elif out is None:
+        render(assigned, fmt, title=experiment_id)
+
+
+@experiment_app.command("analyze")
+def analyze_command(
+    units: Annotated[
+        Path | None, typer.Option("--units", help="flat CSV/Parquet; omit to use the workspace")
+    ] = None,
+    arm: Annotated[str, typer.Option("--arm", help="column with the arm")] = "arm",
+    outcome: Annotated[list[str] | None, typer.Option("--outcome", help="outcome column(s)")] = None,
+    covariates: Annotated[list[str] | None, typer.Option("--covariates", help="pre-period column(s)")] = None,
+    cluster: Annotated[str | None, typer.Option("--cluster", help="cluster column, e.g. rep_id")] = None,
+    control: Annotated[str | None, typer.Option("--control", help="control arm (default: 'control')")] = None,
+    adjustment: Annotated[
+        str, typer.Option("--adjustment", help="regression_adjustment or cuped")
+    ] = "regression_adjustment",
+    level: LevelOption = 0.9,
+    fmt: FormatOption = Format.table,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Lift of each arm over control: difference in means, CUPED/regression adjustment, cluster-robust SEs."""
+    from fairshare.contribution.experiments import analyze, workspace_experiment
+
+    if units is None:
+        ws = _workspace(workspace)
+        try:
+            result = workspace_experiment(ws, level=level)
+        finally:
+            ws.close()
+        if result is None:
+            fail("the workspace has no experiment rows", hint="import experiments.csv or pass --units FILE")
+    else:
+        frame = _read_units(units)
+        if not outcome:
+            fail("--outcome is required with --units")
+        try:
+            result = analyze(frame, arm, outcome, control=control, covariates=covariates or (), cluster=cluster,
+                             level=level, adjustment=adjustment)  # fmt: skip
+        except ValueError as e:
+            fail(str(e))
+    render(result, fmt, title=f"experiment lifts ({level:.0%} intervals)")

@@ -1,0 +1,54 @@
+"""Incremental contribution in money (DML on the warehouse) and experiments on groups of reps, leads, accounts.
+
+`results(ws, upstream)` is the `fairshare run` contract: it returns
+`contribution` (incremental won revenue of marketing, each channel, SDR work, speed to lead and AE work),
+`contribution_reconciliation` (incremental next to attributed and sourced revenue) and, when the
+workspace's experiments table has rows, `experiment` (each arm's lift in won revenue per unit).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from fairshare.contribution.experiments import ExperimentAnalysis, analyze, assign_arms, power
+from fairshare.contribution.incremental import CONTRIBUTION_COLUMNS, IncrementalEffect, contribution_table
+
+if TYPE_CHECKING:
+    from fairshare.workspace import Workspace
+
+#: Quick settings used by `fairshare run` (3 folds, 150 trees): about 1 s per estimate on 3,000 accounts.
+RUN_SETTINGS = {"n_folds": 3, "n_estimators": 150, "learning_rate": 0.06}
+
+__all__ = [
+    "CONTRIBUTION_COLUMNS", "ExperimentAnalysis", "IncrementalEffect", "analyze", "assign_arms",
+    "contribution", "contribution_table", "power", "results",
+]  # fmt: skip
+
+
+def contribution(
+    ws: Workspace, level: float = 0.9, settings: dict | None = None, random_state: int = 0
+) -> pd.DataFrame:
+    """The contribution table of a workspace (see `incremental.contribution_table`)."""
+    from fairshare.contribution.exposures import account_exposures, lead_exposures
+
+    accounts = account_exposures(ws)
+    leads = lead_exposures(ws)
+    return contribution_table(
+        accounts, leads, level=level, first_contact_hours=ws.definitions.sla.first_contact_hours,
+        settings=settings if settings is not None else RUN_SETTINGS, random_state=random_state,
+    )  # fmt: skip
+
+
+def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """`fairshare run`: contribution, contribution_reconciliation and (with experiment rows) experiment."""
+    from fairshare.contribution.experiments import workspace_experiment
+    from fairshare.contribution.reconcile import reconciliation
+
+    table = contribution(ws)
+    out = {"contribution": table, "contribution_reconciliation": reconciliation(table, upstream)}
+    experiment = workspace_experiment(ws)
+    if experiment is not None:
+        out["experiment"] = experiment
+    return out

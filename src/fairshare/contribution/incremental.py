@@ -1,0 +1,454 @@
+"""Incremental revenue of an exposure by double machine learning (DoubleML + LightGBM).
+
+Estimand: for binary exposure (touched by marketing, by a channel, contacted by an SDR), the
+incremental revenue of the exposed units, sum over exposed i of E[Y_i(1) - Y_i(0)], estimated as
+n_exposed x ATT (DoubleML IRM, score "ATTE", cross-fitted, AIPW). For continuous intensity (number
+of touches), the partially linear model (DoubleML PLR) gives theta per unit of intensity and the
+incremental revenue of removing all of it as theta x total intensity (assumes a linear dose).
+
+Identification needs: no unmeasured confounding given the supplied pre-exposure confounders,
+overlap (exposed units have comparable unexposed ones), no interference between units
+(exposure of one account does not change another's revenue) and a correctly scoped window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fairshare.contribution.sensitivity import robustness
+
+METHODS = ("irm_atte", "plr")
+
+
+@contextlib.contextmanager
+def local_numpy_seed(seed: int) -> Iterator[None]:
+    """Seed numpy's global RNG for DoubleML inside the block and restore the previous state after."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _sensitivity_warning(w: warnings.WarningMessage) -> bool:
+    """DoubleML's notes while preparing the sensitivity bounds (re-estimated nu2, 0/0 when the bias bound is 0)."""
+    return "The estimated nu2" in str(w.message) or (
+        issubclass(w.category, RuntimeWarning) and "doubleml" in str(w.filename).replace("\\", "/")
+    )
+
+
+def confounder_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numeric confounders: categories one-hot encoded, booleans as 0/1, numeric NaN kept (LightGBM handles it)."""
+    parts = []
+    for c in frame.columns:
+        s = frame[c]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            parts.append(s.astype(float).rename(str(c)))
+        else:
+            parts.append(pd.get_dummies(s.astype("string").fillna("(missing)"), prefix=str(c), dtype=float))
+    x = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
+    x.columns = [f"x{i}" for i in range(x.shape[1])]  # DoubleML and LightGBM want plain names
+    return x
+
+
+class IncrementalEffect:
+    """Cross-fitted DML estimate of the incremental revenue from one exposure.
+
+    Parameters
+    ----------
+    method: "irm_atte" (binary exposure, effect on the exposed) or "plr" (continuous intensity).
+    n_folds, n_estimators, learning_rate, num_leaves, min_child_samples: cross-fitting and LightGBM
+        settings (defaults are the smooth learners of STACK.md; `results()` uses fewer trees and folds).
+    clip: propensities are clipped to [clip, 1 - clip] in the score.
+    trim: when set, units whose cross-fitted propensity is outside [trim, 1 - trim] are dropped and the
+        model refitted; the total is then scaled to all exposed units (stated in `assumptions_`).
+    overlap_limit, overlap_bound: warn when more than `overlap_limit` of the exposed units have a
+        propensity above `overlap_bound` (few comparable unexposed units).
+    level: interval level.
+    dose_strata: for "plr", fit within this many strata of the cross-fitted expected dose and sum the
+        stratum totals (lets the effect per unit of dose differ between segments).
+    random_state: int or numpy Generator for folds and learner seeds.
+
+    Fitted attributes: effect_ (ATT per exposed unit, or per unit of intensity), se_, ci_low_, ci_high_,
+    total_, total_ci_low_, total_ci_high_, n_units_, n_exposed_, propensity_ (irm), overlap_warning_,
+    robustness_value_, robustness_value_ci_, sensitivity_, assumptions_.
+    """
+
+    def __init__(
+        self,
+        method: str = "irm_atte",
+        n_folds: int = 5,
+        n_estimators: int = 500,
+        learning_rate: float = 0.03,
+        num_leaves: int = 7,
+        min_child_samples: int = 50,
+        clip: float = 0.01,
+        trim: float | None = None,
+        overlap_limit: float = 0.05,
+        overlap_bound: float = 0.95,
+        level: float = 0.9,
+        dose_strata: int = 1,
+        random_state: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.method = method
+        self.n_folds = n_folds
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.clip = clip
+        self.trim = trim
+        self.overlap_limit = overlap_limit
+        self.overlap_bound = overlap_bound
+        self.level = level
+        self.dose_strata = dose_strata
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------------------------------
+    def _learners(self, seed: int) -> tuple:
+        import lightgbm as lgb
+
+        kw = {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+              "min_child_samples": self.min_child_samples, "subsample": 0.8, "subsample_freq": 1,
+              "colsample_bytree": 0.9, "verbose": -1, "n_jobs": 1, "random_state": seed}  # fmt: skip
+        if self.method == "irm_atte":
+            return lgb.LGBMRegressor(**kw), lgb.LGBMClassifier(**kw)
+        return lgb.LGBMRegressor(**kw), lgb.LGBMRegressor(**kw)
+
+    def _fit_once(self, x: pd.DataFrame, d: np.ndarray, y: np.ndarray, rng: np.random.Generator):
+        import doubleml as dml
+        from doubleml.utils.propensity_score_processing import PSProcessorConfig
+
+        frame = x.assign(_d=d, _y=y)
+        data = dml.DoubleMLData(frame, "_y", "_d", list(x.columns))
+        folds = rng.permutation(np.arange(len(frame)) % self.n_folds)
+        smpls = [(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in range(self.n_folds)]
+        seed = int(rng.integers(2**31 - 1))
+        ml_g, ml_m = self._learners(seed)
+        if self.method == "irm_atte":
+            model = dml.DoubleMLIRM(data, ml_g, ml_m, score="ATTE", draw_sample_splitting=False,
+                                    ps_processor_config=PSProcessorConfig(clipping_threshold=self.clip))  # fmt: skip
+        else:
+            model = dml.DoubleMLPLR(data, ml_g, ml_m, draw_sample_splitting=False)
+        model.set_sample_splitting(smpls)
+        with local_numpy_seed(seed), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit()
+        benign = [w for w in caught if _sensitivity_warning(w)]
+        for w in caught:  # pass every other warning on unchanged
+            if w not in benign:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        model.nu2_reestimated = bool(benign)
+        return model
+
+    def fit(
+        self, confounders: pd.DataFrame, exposure: np.ndarray | pd.Series, outcome: np.ndarray | pd.Series
+    ):
+        """Fit on one row per unit: confounders (pre-exposure), exposure (0/1 or intensity), outcome (money)."""
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if not 0 < self.level < 1:
+            raise ValueError(f"level must be in (0, 1), got {self.level}")
+        rng = np.random.default_rng(self.random_state)
+        x = confounder_matrix(confounders.reset_index(drop=True))
+        d = np.asarray(exposure, dtype=float)
+        y = np.asarray(outcome, dtype=float)
+        if not len(x) == len(d) == len(y):
+            raise ValueError("confounders, exposure and outcome must have one row per unit")
+        binary = self.method == "irm_atte"
+        if binary and not np.isin(d, (0.0, 1.0)).all():
+            raise ValueError("irm_atte needs a 0/1 exposure; use method='plr' for intensities")
+        n_exposed = int((d > 0).sum())
+        if n_exposed < 2 or (binary and n_exposed > len(d) - 2):
+            raise ValueError(f"need exposed and unexposed units (exposed {n_exposed} of {len(d)})")
+        self.n_units_, self.n_exposed_ = len(d), n_exposed
+        if not binary and self.dose_strata > 1:
+            return self._fit_stratified(x, d, y, rng)
+        model = self._fit_once(x, d, y, rng)
+        self.assumptions_ = [
+            "no unmeasured confounding given the pre-exposure confounders",
+            "overlap: exposed units have comparable unexposed units",
+            "no interference between units",
+        ]
+        self.overlap_warning_ = ""
+        scale = 1.0
+        if binary:
+            ps = model.predictions["ml_m"][:, 0, 0]
+            self.propensity_ = ps
+            exposed_extreme = float(np.mean(ps[d == 1] > self.overlap_bound))
+            control_extreme = float(np.mean(ps[d == 0] < 1 - self.overlap_bound))
+            self.overlap_ = {"exposed_without_comparable": exposed_extreme, "unexposed_outside": control_extreme,
+                             "min_group": int(min(n_exposed, len(d) - n_exposed))}  # fmt: skip
+            problems = []
+            if exposed_extreme > self.overlap_limit:
+                problems.append(
+                    f"{exposed_extreme:.0%} of exposed units have propensity > {self.overlap_bound:.2f}"
+                )
+            if self.overlap_["min_group"] < 30:
+                problems.append(f"only {self.overlap_['min_group']} units in the smaller group")
+            if self.trim:
+                keep = (ps >= self.trim) & (ps <= 1 - self.trim)
+                if keep.sum() < len(d):
+                    kept_exposed = int(d[keep].sum())
+                    scale = n_exposed / max(kept_exposed, 1)
+                    model = self._fit_once(x.loc[keep].reset_index(drop=True), d[keep], y[keep], rng)
+                    self.assumptions_.append(
+                        f"propensity trimmed to [{self.trim}, {1 - self.trim}]: {len(d) - int(keep.sum())} units dropped; "
+                        "dropped exposed units assumed to have the trimmed ATT"
+                    )
+            self.overlap_warning_ = "; ".join(problems)
+            self.assumptions_.append("estimand: n_exposed x ATT (effect on the exposed)")
+            dose = n_exposed * scale
+        else:
+            self.overlap_ = {}
+            self.propensity_ = None
+            self.assumptions_.append(
+                "linear, constant effect per unit of intensity (PLR); total = theta x sum of intensity"
+            )
+            dose = float(d.sum())
+        z = stats.norm.ppf(0.5 + self.level / 2)
+        self.effect_ = float(model.coef[0])
+        self.se_ = float(model.se[0])
+        self.ci_low_, self.ci_high_ = self.effect_ - z * self.se_, self.effect_ + z * self.se_
+        self.total_ = self.effect_ * dose
+        self.total_ci_low_, self.total_ci_high_ = self.ci_low_ * dose, self.ci_high_ * dose
+        sens = robustness(model, self.level)
+        self.robustness_value_, self.robustness_value_ci_, self.sensitivity_ = (
+            sens["rv"],
+            sens["rva"],
+            sens["text"],
+        )
+        self.model_ = model
+        return self
+
+    def _fit_stratified(self, x: pd.DataFrame, d: np.ndarray, y: np.ndarray, rng: np.random.Generator):
+        """PLR within strata of the expected dose E[dose | confounders] (cross-fitted), totals summed.
+
+        One PLR over all units weights each unit's slope by the conditional variance of its dose, which
+        is largest where targeting sends the most touches; with effects that differ by segment that
+        weighting, times the total dose, overstates the total. Strata make the weights explicit.
+        """
+        import lightgbm as lgb
+
+        folds = rng.permutation(np.arange(len(d)) % self.n_folds)
+        expected = np.empty(len(d))
+        for k in range(self.n_folds):
+            learner = lgb.LGBMRegressor(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                        num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
+                                        verbose=-1, n_jobs=1, random_state=int(rng.integers(2**31 - 1)))  # fmt: skip
+            learner.fit(x.loc[folds != k], d[folds != k])
+            expected[folds == k] = learner.predict(x.loc[folds == k])
+        strata = pd.qcut(pd.Series(expected).rank(method="first"), self.dose_strata, labels=False).to_numpy()
+        totals, variances, sens = [], [], []
+        for g in range(self.dose_strata):
+            s = strata == g
+            model = self._fit_once(x.loc[s].reset_index(drop=True), d[s], y[s], rng)
+            dose = float(d[s].sum())
+            totals.append(float(model.coef[0]) * dose)
+            variances.append((float(model.se[0]) * dose) ** 2)
+            sens.append(robustness(model, self.level))
+        z = stats.norm.ppf(0.5 + self.level / 2)
+        dose = float(d.sum())
+        self.total_ = float(sum(totals))
+        se_total = float(np.sqrt(sum(variances)))
+        self.total_ci_low_, self.total_ci_high_ = self.total_ - z * se_total, self.total_ + z * se_total
+        self.effect_, self.se_ = self.total_ / dose, se_total / dose
+        self.ci_low_, self.ci_high_ = self.effect_ - z * self.se_, self.effect_ + z * self.se_
+        weakest = min(sens, key=lambda r: r["rv"] if np.isfinite(r["rv"]) else np.inf)
+        self.robustness_value_, self.robustness_value_ci_ = weakest["rv"], weakest["rva"]
+        self.sensitivity_ = f"weakest of {self.dose_strata} strata: {weakest['text']}"
+        self.overlap_, self.propensity_, self.overlap_warning_ = {}, None, ""
+        self.assumptions_ = [
+            "no unmeasured confounding given the pre-exposure confounders",
+            "no interference between units",
+            f"effect linear in the dose within each of {self.dose_strata} strata of the expected dose "
+            "(PLR per stratum); total = sum over strata of theta x dose",
+        ]
+        self.model_ = None
+        return self
+
+
+# ------------------------------------------------------------------------------------------------
+# The contribution table: marketing, each channel, SDR, speed to lead, AE, in money.
+
+CONTRIBUTION_COLUMNS = [
+    "unit", "key", "estimate", "ci_low", "ci_high", "level", "method", "n_units", "n_exposed",
+    "assumptions", "sensitivity", "overlap_warning", "effect_per_unit", "robustness_value",
+]  # fmt: skip
+ACCOUNT_CONFOUNDERS = ["industry", "region", "log_employees", "log_annual_revenue", "account_age_days"]
+LEAD_CONFOUNDERS = [
+    "industry", "region", "log_employees", "log_annual_revenue", "source_team", "source_channel",
+    "prior_touches", "queue_leads", "created_weekday", "created_hour", "created_day_index",
+]  # fmt: skip
+#: AE baseline: without AE work, deals close self-serve at this share of the win rate and deal size.
+AE_BASELINE_WIN_FACTOR = 0.3
+AE_BASELINE_AMOUNT_FACTOR = 0.5
+#: Warn about interference when more than this share of queued leads was never contacted.
+SATURATION_LIMIT = 0.2
+
+
+def _row(unit: str, key: str, model: IncrementalEffect, method: str, extra: list[str] = ()) -> dict:
+    return {
+        "unit": unit, "key": key, "estimate": model.total_, "ci_low": model.total_ci_low_,
+        "ci_high": model.total_ci_high_, "level": model.level, "method": method, "n_units": model.n_units_,
+        "n_exposed": model.n_exposed_, "assumptions": "; ".join([*model.assumptions_, *extra]),
+        "sensitivity": model.sensitivity_, "overlap_warning": model.overlap_warning_,
+        "effect_per_unit": model.effect_, "robustness_value": model.robustness_value_,
+    }  # fmt: skip
+
+
+def _available(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    return [c for c in columns if c in frame.columns and frame[c].notna().any()]
+
+
+def contribution_table(
+    accounts: pd.DataFrame,
+    leads: pd.DataFrame | None = None,
+    *,
+    level: float = 0.9,
+    first_contact_hours: float = 24.0,
+    settings: dict | None = None,
+    dose_strata: int = 5,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Incremental won revenue of marketing, each paid channel, SDR work, speed to lead and AE work.
+
+    `accounts` comes from `exposures.account_exposures`, `leads` from `exposures.lead_exposures`.
+    `settings` are IncrementalEffect parameters (e.g. fewer folds and trees for a quick run);
+    account-level dose effects are fitted within `dose_strata` strata of the expected dose.
+    Rows whose exposure does not vary (no unexposed or no exposed units) are left out.
+    """
+    kw = {"level": level, "random_state": random_state, **(settings or {})}
+    rows: list[dict] = []
+    y = accounts["won_revenue"].to_numpy(float)
+    x = accounts[_available(accounts, ACCOUNT_CONFOUNDERS)]
+    paid = list(accounts.attrs.get("paid_channels", []))
+    paid_cols = {c: channel_column_name(c) for c in paid}
+    saturation = _queue_saturation(leads)
+    interference = (
+        [f"interference: {saturation:.0%} of queued leads were never contacted (capacity-bound queue), so one unit's "
+         "extra leads take contacts from others; the sum of unit effects can overstate switching a channel off"]
+        if saturation is not None and saturation > SATURATION_LIMIT else []
+    )  # fmt: skip
+    if "touches_paid" in accounts and accounts["touches_paid"].gt(0).any():
+        m = IncrementalEffect(method="plr", dose_strata=dose_strata, **kw).fit(x, accounts["touches_paid"], y)
+        note = [f"exposure: paid/owned touches per account ({(accounts['touches_paid'] == 0).mean():.1%} of accounts untouched); "
+                "removing all of them extrapolates the dose line to zero"]  # fmt: skip
+        rows.append(_row("marketing", "all", m, "dml_plr_dose", note + interference))
+    for c, col in paid_cols.items():
+        dose = accounts[col]
+        if dose.gt(0).sum() < 10 or dose.nunique() < 3:
+            continue
+        xc = x.join(accounts[[v for k, v in paid_cols.items() if k != c]])
+        m = IncrementalEffect(method="plr", dose_strata=max(1, min(dose_strata, 3)), **kw).fit(xc, dose, y)
+        rows.append(
+            _row("channel", c, m, "dml_plr_dose", ["other channels' touches held fixed", *interference])
+        )
+    outbound = None
+    if "sdr_prospecting" in accounts and accounts["sdr_prospecting"].gt(0).sum() >= 10:
+        xs = x.join(accounts[list(paid_cols.values())])
+        m = IncrementalEffect(method="plr", dose_strata=dose_strata, **kw).fit(
+            xs, accounts["sdr_prospecting"], y
+        )
+        outbound = _row("sdr_outbound", "accounts", m, "dml_plr_dose", [
+            "exposure: SDR outbound prospecting activities per account"])  # fmt: skip
+        rows.append(outbound)
+    if leads is not None and len(leads):
+        rows += _lead_rows(leads, kw, first_contact_hours)
+    inbound = next((r for r in rows if r["unit"] == "sdr_contact"), None)
+    if outbound is not None:
+        rows.append(_sdr_total(outbound, inbound))
+    rows += _ae_rows(y, level, random_state)
+    return pd.DataFrame(rows, columns=CONTRIBUTION_COLUMNS)
+
+
+def _sdr_total(outbound: dict, inbound: dict | None) -> dict:
+    """SDR work: outbound prospecting plus the inbound leads SDRs contacted, which others may partly have taken.
+
+    Nobody knows from the data how many of those contacts other reps would have made without SDRs, so
+    the inbound part is bounded: from 0 (others take every lead) to all of it (nobody does). The point
+    estimate takes half; the interval runs from the outbound low plus the smaller bound to the outbound
+    high plus the larger one.
+    """
+    row = dict(outbound, unit="sdr", key="all")
+    if inbound is None:
+        return row
+    row.update(
+        estimate=outbound["estimate"] + 0.5 * inbound["estimate"],
+        ci_low=outbound["ci_low"] + min(0.0, inbound["ci_low"]),
+        ci_high=outbound["ci_high"] + max(0.0, inbound["ci_high"]),
+        method="dml_plr_dose+dml_irm_att_bounds",
+        n_exposed=outbound["n_exposed"] + inbound["n_exposed"],
+        assumptions=outbound["assumptions"] + "; inbound contacts (sdr_contact) added with a share between 0 "
+        "(other reps would contact every inbound lead) and 1 (nobody would), point estimate at half",
+        overlap_warning="; ".join(w for w in (outbound["overlap_warning"], inbound["overlap_warning"]) if w),
+        sensitivity=f"outbound: {outbound['sensitivity']} | inbound: {inbound['sensitivity']}",
+        effect_per_unit=np.nan,
+    )  # fmt: skip
+    return row
+
+
+def channel_column_name(channel: str) -> str:
+    from fairshare.contribution.exposures import channel_column
+
+    return channel_column(channel)
+
+
+def _queue_saturation(leads: pd.DataFrame | None) -> float | None:
+    if leads is None or not len(leads) or "source_team" not in leads:
+        return None
+    queued = leads["source_team"].isin(["marketing", "partner"])
+    return float((~leads.loc[queued, "contacted"]).mean()) if queued.any() else None
+
+
+def _lead_rows(leads: pd.DataFrame, kw: dict, first_contact_hours: float) -> list[dict]:
+    rows = []
+    queued = leads.loc[leads["source_team"].isin(["marketing", "partner"])].reset_index(drop=True)
+    x = queued[_available(queued, LEAD_CONFOUNDERS)]
+    y = queued["won_revenue"].to_numpy(float)
+    d = queued["contacted"].astype(float).to_numpy()
+    caveat = ("comparison: queued leads never contacted because of capacity (explicit caveat: assumes who gets "
+              "contacted depends only on the confounders, e.g. arrival load and time, not on unseen lead quality)")  # fmt: skip
+    if 10 <= d.sum() <= len(d) - 10:
+        m = IncrementalEffect(**kw).fit(x, d, y)
+        rows.append(_row("sdr_contact", "inbound", m, "dml_irm_att", [caveat, "unit: inbound/partner lead"]))
+    late = queued.loc[queued["contacted"]].reset_index(drop=True)
+    if len(late) >= 40 and late["hours_to_first_contact"].nunique() > 5:
+        hours = late["hours_to_first_contact"].clip(lower=0).to_numpy(float)
+        dose = np.log1p(hours)
+        m = IncrementalEffect(method="plr", **kw).fit(
+            late[x.columns], dose, late["won_revenue"].to_numpy(float)
+        )
+        gap = np.clip(dose - np.log1p(first_contact_hours), 0, None).sum()
+        # revenue gained if every late lead had been contacted at the SLA: -theta x total excess log-hours
+        m.total_, m.total_ci_low_, m.total_ci_high_ = -m.effect_ * gap, -m.ci_high_ * gap, -m.ci_low_ * gap
+        m.n_exposed_ = int((hours > first_contact_hours).sum())
+        rows.append(_row("speed_to_lead", f"sla_{first_contact_hours:g}h", m, "dml_plr_dose", [
+            caveat, "estimate: revenue gained if every lead contacted after the SLA had been contacted at the SLA",
+            "effect linear in log(1 + hours to first contact)"]))  # fmt: skip
+    return rows
+
+
+def _ae_rows(won: np.ndarray, level: float, random_state: int) -> list[dict]:
+    """AE contribution against the documented self-serve baseline (a stated assumption, not an estimate)."""
+    if not (won > 0).any():
+        return []
+    keep = 1 - AE_BASELINE_WIN_FACTOR * AE_BASELINE_AMOUNT_FACTOR
+    rng = np.random.default_rng(random_state)
+    boot = rng.poisson(1.0, size=(500, won.size)) @ won
+    lo, hi = np.quantile(boot, [0.5 - level / 2, 0.5 + level / 2])
+    return [{
+        "unit": "ae", "key": "all", "estimate": keep * won.sum(), "ci_low": keep * lo, "ci_high": keep * hi,
+        "level": level, "method": "baseline", "n_units": int(won.size), "n_exposed": int((won > 0).sum()),
+        "assumptions": f"baseline: without AE work deals close self-serve at {AE_BASELINE_WIN_FACTOR:.0%} of the win "
+        f"rate and {AE_BASELINE_AMOUNT_FACTOR:.0%} of the deal size (assumed, not estimated); all won deals were AE-worked; interval: bootstrap over accounts",
+        "sensitivity": "scales with the assumed baseline: each 10 pp of retained self-serve revenue moves it by "
+        f"{0.1 * won.sum():,.0f}", "overlap_warning": "", "effect_per_unit": np.nan, "robustness_value": np.nan,
+    }]  # fmt: skip
