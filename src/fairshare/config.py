@@ -101,6 +101,21 @@ class AttributionSettings(_Section):
         return v
 
 
+class ContributionSettings(_Section):
+    """Assumptions of the incremental-contribution estimates that the data cannot identify."""
+
+    ae_baseline_win_factor: float = Field(
+        0.3, ge=0, le=1, description="self-serve win rate without AEs, as a share of today's"
+    )
+    ae_baseline_amount_factor: float = Field(
+        0.5, ge=0, le=1, description="self-serve deal size without AEs, as a share"
+    )
+    sdr_inbound_share: float = Field(
+        0.5, ge=0, le=1, description="share of SDR-contacted inbound revenue credited to SDRs"
+    )
+    level: float = Field(0.9, gt=0, lt=1, description="interval level")
+
+
 class TeamSettings(_Section):
     """Which rep teams count as SDR and as AE work, and which lead source is marketing."""
 
@@ -133,6 +148,7 @@ class Definitions(_Section):
     sla: SLASettings = SLASettings()
     attribution: AttributionSettings = AttributionSettings()
     teams: TeamSettings = TeamSettings()
+    contribution: ContributionSettings = ContributionSettings()
     channels: ChannelSettings = ChannelSettings()
     api: ApiSettings = ApiSettings()
 
@@ -232,6 +248,13 @@ u_shape = [0.4, 0.2, 0.4]       # first, middle (shared), last
 w_shape = [0.3, 0.3, 0.3, 0.1]  # first, lead creation, opportunity creation, rest (shared)
 sourced_by = "source_team"      # or "first_touch": who sourced an opportunity
 bootstrap = 200                 # resamples over accounts for intervals
+
+[contribution]
+# What the data cannot tell: stated assumptions, printed next to every estimate that uses them.
+ae_baseline_win_factor = 0.3    # without AEs, deals close self-serve at this share of today's win rate
+ae_baseline_amount_factor = 0.5 # ... and at this share of today's deal size
+sdr_inbound_share = 0.5         # share of SDR-contacted inbound revenue credited to SDRs (0..1 bound)
+level = 0.9                     # interval level
 
 [teams]
 sdr = ["SDR"]                   # rep teams whose work counts as SDR
