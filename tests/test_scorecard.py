@@ -103,6 +103,17 @@ def test_columns_and_kpis(sim_workspace):
     ).all()
     assert np.isnan(rows.loc["incremental_revenue.marketing", "value"])
     assert "no contribution" in rows.loc["incremental_revenue.marketing", "note"]
+    # the median speed to lead carries an order-statistic interval from this period's leads
+    speed = rows.loc["speed_to_lead_hours"]
+    assert speed["ci_low"] < speed["value"] < speed["ci_high"]
+    from fairshare.sla import median_interval
+
+    card = Scorecard(sim_workspace.workspace, with_sql=False)
+    card.table()
+    hours = card._data["contact_hours"]
+    current = hours.loc[hours["period"] == "current", "x"]
+    assert speed["value"] == pytest.approx(np.median(current))
+    assert (speed["ci_low"], speed["ci_high"]) == pytest.approx(median_interval(current))
 
 
 def test_source_sql_reproduces_the_value(tiny_ws, sim_workspace):
@@ -204,7 +215,8 @@ def test_cli_json_keys_are_the_documented_columns(tmp_path):
     import fairshare.cli.funnel  # noqa: F401  (registers funnel, economics, scorecard)
     from fairshare.cli import app
     from fairshare.economics import ECONOMICS_COLUMNS, PROSPECTING_COLUMNS
-    from fairshare.funnel import BREACH_COLUMNS, BREAKDOWN_COLUMNS, FUNNEL_COLUMNS, SLA_COLUMNS
+    from fairshare.funnel import BREAKDOWN_COLUMNS, FUNNEL_COLUMNS
+    from fairshare.sla import BREACH_COLUMNS, SLA_COLUMNS
 
     ws = Workspace.init(tmp_path / "ws")
     ws.import_(TINY)
@@ -235,12 +247,12 @@ def test_cli_json_keys_are_the_documented_columns(tmp_path):
 
 
 def test_kpis_doc_lists_every_column_and_kpi(tiny_ws):
-    from fairshare import economics, funnel
+    from fairshare import economics, funnel, sla
 
     text = (ROOT / "docs" / "kpis.md").read_text()
     columns = [
-        *funnel.FUNNEL_COLUMNS, *funnel.SLA_COLUMNS, *funnel.BREACH_COLUMNS, *funnel.STUCK_COLUMNS,
-        *funnel.SPEED_COLUMNS, *economics.ECONOMICS_COLUMNS, *economics.PROSPECTING_COLUMNS, *SCORECARD_COLUMNS,
+        *funnel.FUNNEL_COLUMNS, *sla.SLA_COLUMNS, *sla.BREACH_COLUMNS, *sla.STUCK_COLUMNS,
+        *sla.SPEED_COLUMNS, *economics.ECONOMICS_COLUMNS, *economics.PROSPECTING_COLUMNS, *SCORECARD_COLUMNS,
     ]  # fmt: skip
     missing = [c for c in columns if f"`{c}`" not in text]
     assert not missing, f"docs/kpis.md does not document {missing}"

@@ -1,12 +1,13 @@
-"""The funnel: stage conversion and velocity, speed to lead, SLA breaches and stuck pipeline.
+"""The funnel: stage conversion and velocity, overall and by channel, campaign, team, segment and rep.
 
 Every fact is an Ibis expression over the canonical tables (`lead_facts`, `opportunity_facts`);
-only aggregated tables and the lists of breaching leads/opportunities come into pandas.
-Stage names, SLA thresholds and team names come from the definitions file (`fairshare.toml`).
+only aggregated tables come into pandas. Stage names and size bands come from the definitions file
+(`fairshare.toml`). Speed to lead, SLAs and stuck pipeline live in `fairshare.sla`, over the same
+facts; `results` returns both modules' tables.
 
-"As of": SLAs that are still open (a lead not yet contacted, an MQL not yet decided, an open
-opportunity) are judged at `as_of`, by default the latest event time in the warehouse (the
-maximum of touch, activity, lifecycle, lead-creation and opportunity created/closed times).
+"As of": what is still open (a lead not yet contacted, an open opportunity) is judged at `as_of`,
+by default the latest event time in the warehouse (the maximum of touch, activity, lifecycle,
+lead-creation and opportunity created/closed times).
 """
 
 from __future__ import annotations
@@ -34,27 +35,13 @@ if TYPE_CHECKING:
 HOUR = 3600.0
 DAY = 86400.0
 
-#: Employee-count bands of the `size_band` segment: (label, lowest employees), ascending.
-SIZE_BANDS: tuple[tuple[str, int], ...] = (("1-49", 0), ("50-199", 50), ("200-999", 200), ("1000+", 1000))
-
 #: Dimensions accepted by `Funnel.breakdown` (`segment` expands to industry, size_band, region).
 DIMENSIONS = ("channel", "campaign", "source_team", "industry", "size_band", "region", "rep")
 SEGMENT = ("industry", "size_band", "region")
 
-#: Lead sources that create the lead while working it (no hand-over, so no first-contact clock).
-SALES_SOURCE_TEAMS = ("sdr", "ae")
-
 FUNNEL_COLUMNS = ["stage", "position", "cohort", "next_stage", "entered", "advanced", "decided", "rate",
                   "ci_low", "ci_high", "median_days"]  # fmt: skip
 BREAKDOWN_COLUMNS = ["dimension", "value", *FUNNEL_COLUMNS]
-SLA_COLUMNS = ["sla", "stage", "applicable", "breaches", "pending", "compliance", "ci_low", "ci_high",
-               "amount", "threshold", "threshold_unit", "definition"]  # fmt: skip
-BREACH_COLUMNS = ["sla", "entity", "entity_id", "rep_id", "started_at", "due_at", "resolved_at",
-                  "overdue_hours", "amount", "detail"]  # fmt: skip
-STUCK_COLUMNS = ["opportunity_id", "account_id", "owner_rep_id", "stage", "amount", "created_at",
-                 "last_activity_at", "days_idle", "as_of"]  # fmt: skip
-SPEED_COLUMNS = ["source_team", "leads", "due", "contacted", "never_contacted", "never_contacted_share", "ci_low",
-                 "ci_high", "median_hours", "p75_hours", "p90_hours", "within_sla_share"]  # fmt: skip
 
 
 def rate_interval(successes, trials, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
@@ -98,10 +85,22 @@ def latest_event_time(ws: Workspace) -> dt.datetime:
     return pd.Timestamp(value).to_pydatetime()
 
 
-def size_band(employees: ir.IntegerValue) -> ir.StringValue:
-    """The SIZE_BANDS label of an employee count (NULL when unknown)."""
+def size_band_labels(starts: list[int] | tuple[int, ...]) -> list[tuple[str, int]]:
+    """(label, lowest employees) of each size band, ascending, from the employee counts where a new
+    band starts: [50, 200, 1000] → 1-49, 50-199, 200-999, 1000+."""
+    bounds = [0, *starts]
+    out = []
+    for i, low in enumerate(bounds):
+        first = max(low, 1)
+        out.append((f"{first}-{bounds[i + 1] - 1}" if i + 1 < len(bounds) else f"{first}+", low))
+    return out
+
+
+def size_band(employees: ir.IntegerValue, starts: list[int] | tuple[int, ...]) -> ir.StringValue:
+    """The size band label of an employee count (`starts` as in `size_band_labels`; NULL when unknown)."""
     case = ibis.cases(
-        *[(employees >= low, label) for label, low in reversed(SIZE_BANDS)], else_=ibis.null("string")
+        *[(employees >= low, label) for label, low in reversed(size_band_labels(starts))],
+        else_=ibis.null("string"),
     )
     return ibis.ifelse(employees.isnull(), ibis.null("string"), case)
 
@@ -164,7 +163,6 @@ class Funnel:
         self.as_of = naive_utc(as_of) if as_of is not None else latest_event_time(ws)
         self._lead_facts: ir.Table | None = None
         self._opportunity_facts: ir.Table | None = None
-        self._sla_facts: ir.Table | None = None
         self._tables: dict[str, ir.Table] = {}
         self.temporary = TemporaryTables(ws.con)
 
@@ -188,7 +186,10 @@ class Funnel:
     def _accounts(self) -> ir.Table:
         acc = self.table("accounts")
         return acc.select(
-            a_id=_.account_id, industry=_.industry, region=_.region, size_band=size_band(acc.employees)
+            a_id=_.account_id,
+            industry=_.industry,
+            region=_.region,
+            size_band=size_band(acc.employees, self.definitions.funnel.size_bands),
         )
 
     def first_contacts(self) -> ir.Table:
@@ -457,263 +458,19 @@ class Funnel:
             return pd.DataFrame(columns=BREAKDOWN_COLUMNS)
         return self._finish(pd.DataFrame(rows), BREAKDOWN_COLUMNS)
 
-    # --- speed to lead and SLAs ----------------------------------------------------------------
-
-    def lead_sla_facts(self, cached: bool = True) -> ir.Table:
-        """Lead facts plus SLA columns: handed_over, contact_hours, contact_breach/pending/judged,
-        mql_at, decision_at, decision_breach/pending, reason_breach (`cached` as in
-        `opportunity_facts`)."""
-        if not cached:
-            return self._sla_columns(self.lead_facts(cached=False))
-        if self._sla_facts is None:
-            self._sla_facts = self.temporary.materialize(self._sla_columns(self.lead_facts()))
-        return self._sla_facts
-
-    def _sla_columns(self, lf: ir.Table) -> ir.Table:
-        sla = self.definitions.sla
-        f = self.definitions.funnel
-        as_of = ibis.timestamp(self.as_of)
-        mql_k = self.lead_stage_names.index(f.mql_stage)
-        mql_at = lf[f"at_{mql_k}"]
-        decided_at = ibis.least(lf.accepted_at, lf.rejected_at)
-        decision_at = ibis.coalesce(decided_at, lf.accepted_at, lf.rejected_at)
-        contact_due = seconds(lf.created_at) + sla.first_contact_hours * HOUR
-        decision_due = seconds(mql_at) + sla.mql_decision_days * DAY
-        now = seconds(as_of)
-        contact_hours = (seconds(lf.first_contact_at) - seconds(lf.created_at)) / HOUR
-        self_sourced = [*self.definitions.teams.marketing_source_teams, *SALES_SOURCE_TEAMS]
-        handed_over = mql_at.notnull() | ~lf.source_team.fill_null("other").isin(self_sourced)
-        return lf.mutate(
-            handed_over=handed_over,
-            contact_hours=ibis.ifelse(handed_over, contact_hours, ibis.null("float64")),
-            contact_due=contact_due,
-            contact_breach=handed_over
-            & ibis.ifelse(
-                lf.first_contact_at.notnull(), seconds(lf.first_contact_at) > contact_due, now > contact_due
-            ),
-            contact_pending=handed_over & lf.first_contact_at.isnull() & (now <= contact_due),
-            contact_judged=handed_over & (now > contact_due),
-            mql_at=mql_at,
-            decision_at=decision_at,
-            decision_due=decision_due,
-            decision_breach=mql_at.notnull()
-            & ibis.ifelse(decision_at.notnull(), seconds(decision_at) > decision_due, now > decision_due),
-            decision_pending=mql_at.notnull() & decision_at.isnull() & (now <= decision_due),
-            reason_breach=lf.rejected_at.notnull()
-            & (lf.rejection_reason.isnull() | (lf.rejection_reason.strip() == "")),
-        )
-
-    def speed_to_lead(self, leads: ir.Table | None = None) -> pd.DataFrame:
-        """Speed to lead by source team plus an `all` row (SPEED_COLUMNS).
-
-        Counts handed-over leads only: leads that reached the MQL stage, or were sourced by a team
-        other than marketing and sales (partner, other); marketing leads that never became MQLs wait
-        for no one, and SDR/AE-sourced leads are created while being worked. `leads` = handed-over
-        leads, `due` = those whose first-contact SLA has expired as of `as_of`; hours run from lead
-        creation to the first sales activity; never contacted = due and no activity yet; shares are
-        of `due`."""
-        t = leads if leads is not None else self.lead_sla_facts()
-        t = t.filter(t.handed_over)
-        contacted = t.first_contact_at.notnull()
-        aggs = dict(
-            leads=t.count(),
-            due=t.contact_judged.cast("int64").sum(),
-            contacted=contacted.cast("int64").sum(),
-            never_contacted=(t.contact_judged & ~contacted).cast("int64").sum(),
-            median_hours=t.contact_hours.quantile(0.5),
-            p75_hours=t.contact_hours.quantile(0.75),
-            p90_hours=t.contact_hours.quantile(0.9),
-            within=(t.contact_judged & contacted & ~t.contact_breach).cast("int64").sum(),
-        )
-        total = t.aggregate(**aggs).execute().assign(source_team="all")
-        teams = t.group_by(source_team=t.source_team.fill_null("other")).aggregate(**aggs).execute()
-        frame = pd.concat([total, teams.sort_values("source_team")], ignore_index=True)
-        for c in ("leads", "due", "contacted", "never_contacted", "within"):
-            frame[c] = pd.to_numeric(frame[c]).fillna(0).astype("int64")
-        n = frame["due"].to_numpy(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frame["never_contacted_share"] = np.where(n > 0, frame["never_contacted"] / n, np.nan)
-            frame["within_sla_share"] = np.where(n > 0, frame["within"] / n, np.nan)
-        frame["ci_low"], frame["ci_high"] = rate_interval(frame["never_contacted"], n, self.level)
-        for c in ("median_hours", "p75_hours", "p90_hours"):
-            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
-        return frame[SPEED_COLUMNS]
-
-    def sla_breaches(self) -> pd.DataFrame:
-        """Every breaching lead and opportunity (BREACH_COLUMNS), one row per (sla, entity)."""
-        sla = self.definitions.sla
-        t = self.lead_sla_facts()
-        as_of_s = seconds(ibis.timestamp(self.as_of))
-        first = t.filter(t.contact_breach).select(
-            sla=ibis.literal("first_contact"),
-            entity=ibis.literal("lead"),
-            entity_id=t.lead_id,
-            rep_id=t.first_contact_rep_id,
-            started_at=(t.created_at).cast("timestamp(6)"),
-            due_s=t.contact_due,
-            resolved_at=(t.first_contact_at).cast("timestamp(6)"),
-            end_s=ibis.coalesce(seconds(t.first_contact_at), as_of_s),
-            amount=t.pipeline,
-            detail=ibis.ifelse(t.first_contact_at.isnull(), "never contacted", "contacted late"),
-        )
-        decision = t.filter(t.decision_breach).select(
-            sla=ibis.literal("mql_decision"),
-            entity=ibis.literal("lead"),
-            entity_id=t.lead_id,
-            rep_id=t.first_contact_rep_id,
-            started_at=(t.mql_at).cast("timestamp(6)"),
-            due_s=t.decision_due,
-            resolved_at=(t.decision_at).cast("timestamp(6)"),
-            end_s=ibis.coalesce(seconds(t.decision_at), as_of_s),
-            amount=t.pipeline,
-            detail=ibis.ifelse(t.decision_at.isnull(), "not decided", "decided late"),
-        )
-        parts = [first, decision]
-        if sla.rejection_requires_reason:
-            parts.append(
-                t.filter(t.reason_breach).select(
-                    sla=ibis.literal("rejection_reason"),
-                    entity=ibis.literal("lead"),
-                    entity_id=t.lead_id,
-                    rep_id=t.first_contact_rep_id,
-                    started_at=(t.rejected_at).cast("timestamp(6)"),
-                    due_s=seconds(t.rejected_at),
-                    resolved_at=(ibis.null("timestamp(6)")).cast("timestamp(6)"),
-                    end_s=seconds(t.rejected_at),
-                    amount=t.pipeline,
-                    detail=ibis.literal("rejected without a reason"),
-                )
-            )
-        stuck = self._stuck_expr()
-        parts.append(
-            stuck.select(
-                sla=ibis.literal("stuck_opportunity"),
-                entity=ibis.literal("opportunity"),
-                entity_id=stuck.opportunity_id,
-                rep_id=stuck.owner_rep_id,
-                started_at=(stuck.idle_since).cast("timestamp(6)"),
-                due_s=seconds(stuck.idle_since) + sla.stuck_opportunity_days * DAY,
-                resolved_at=(ibis.null("timestamp(6)")).cast("timestamp(6)"),
-                end_s=as_of_s,
-                amount=stuck.amount,
-                detail=ibis.literal("no activity, stage ") + stuck.stage.fill_null("?"),
-            )
-        )
-        expr = ibis.union(*parts)
-        expr = expr.mutate(overdue_hours=(expr.end_s - expr.due_s) / HOUR)
-        frame = expr.execute()
-        frame["due_at"] = pd.to_datetime(frame["due_s"], unit="s")
-        frame = frame.sort_values(["sla", "started_at", "entity_id"], kind="stable")
-        return frame[BREACH_COLUMNS].reset_index(drop=True)
-
-    def _stuck_expr(self) -> ir.Table:
-        of = self.opportunity_facts()
-        limit = self.definitions.sla.stuck_opportunity_days * DAY
-        idle_since = ibis.coalesce(ibis.greatest(of.last_activity_at, of.created_at), of.created_at)
-        now = seconds(ibis.timestamp(self.as_of))
-        opened = of.filter(~of.is_closed & (of.created_at <= ibis.timestamp(self.as_of)))
-        opened = opened.mutate(idle_since=idle_since, stage=of.current_stage)
-        opened = opened.mutate(days_idle=(now - seconds(opened.idle_since)) / DAY)
-        return opened.filter(opened.days_idle >= limit / DAY)
-
-    def stuck_pipeline(self) -> pd.DataFrame:
-        """Open opportunities with no activity for sla.stuck_opportunity_days as of `as_of`
-        (STUCK_COLUMNS), most money first. Idle time counts from the last activity naming the
-        opportunity, or from its creation when it has none."""
-        s = self._stuck_expr()
-        frame = s.select(
-            "opportunity_id", "account_id", "owner_rep_id", "stage", "amount", "created_at",
-            "last_activity_at", "days_idle",
-        ).execute()  # fmt: skip
-        frame["as_of"] = pd.Timestamp(self.as_of)
-        frame = frame.sort_values(["amount", "opportunity_id"], ascending=[False, True], kind="stable")
-        return frame[STUCK_COLUMNS].reset_index(drop=True)
-
-    def sla(self) -> pd.DataFrame:
-        """SLA summary (SLA_COLUMNS): first contact, MQL decision, rejection reason, never contacted,
-        and stuck opportunities by stage (plus `all`) with the money at stake."""
-        s = self.definitions.sla
-        f = self.definitions.funnel
-        t = self.lead_sla_facts()
-        agg = t.aggregate(
-            leads=t.count(),
-            contact_breaches=t.contact_breach.cast("int64").sum(),
-            contact_pending=t.contact_pending.cast("int64").sum(),
-            handed_over=t.handed_over.cast("int64").sum(),
-            judged=t.contact_judged.cast("int64").sum(),
-            never=(t.contact_judged & t.first_contact_at.isnull()).cast("int64").sum(),
-            mqls=t.mql_at.notnull().cast("int64").sum(),
-            decision_breaches=t.decision_breach.cast("int64").sum(),
-            decision_pending=t.decision_pending.cast("int64").sum(),
-            rejected=t.rejected_at.notnull().cast("int64").sum(),
-            reason_breaches=t.reason_breach.cast("int64").sum(),
-        ).execute().fillna(0).iloc[0]  # fmt: skip
-        rows = [
-            dict(sla="first_contact", stage=None, applicable=agg["handed_over"] - agg["contact_pending"],
-                 breaches=agg["contact_breaches"], pending=agg["contact_pending"], amount=np.nan,
-                 threshold=s.first_contact_hours, threshold_unit="hours",
-                 definition=f"first sales activity on a handed-over lead ({f.mql_stage}, or sourced by a team "
-                            f"other than marketing and sales) within {s.first_contact_hours:g} hours of its "
-                            f"creation; leads not yet due are pending"),
-            dict(sla="never_contacted", stage=None, applicable=agg["judged"], breaches=agg["never"],
-                 pending=agg["contact_pending"], amount=np.nan, threshold=s.first_contact_hours,
-                 threshold_unit="hours",
-                 definition=f"handed-over leads past their first-contact due time with no sales activity at "
-                            f"or after creation as of {self.as_of:%Y-%m-%d %H:%M}"),
-            dict(sla="mql_decision", stage=f.mql_stage, applicable=agg["mqls"] - agg["decision_pending"],
-                 breaches=agg["decision_breaches"], pending=agg["decision_pending"], amount=np.nan,
-                 threshold=s.mql_decision_days, threshold_unit="days",
-                 definition=f"an {f.mql_stage} is accepted ({f.accepted_stage}) or rejected ({f.rejected_stage}) "
-                            f"within {s.mql_decision_days:g} days"),
-        ]  # fmt: skip
-        if s.rejection_requires_reason:
-            rows.append(dict(sla="rejection_reason", stage=f.rejected_stage, applicable=agg["rejected"],
-                             breaches=agg["reason_breaches"], pending=0, amount=np.nan, threshold=np.nan,
-                             threshold_unit=None,
-                             definition=f"every {f.rejected_stage} lead carries a reason"))  # fmt: skip
-        of = self.opportunity_facts()
-        opened = of.filter(~of.is_closed & (of.created_at <= ibis.timestamp(self.as_of)))
-        open_by_stage = opened.group_by(stage=opened.current_stage).aggregate(
-            n=_.count(), amount=_.amount.sum()
-        )
-        stuck_by_stage = (
-            self._stuck_expr().group_by("stage").aggregate(stuck=_.count(), stuck_amount=_.amount.sum())
-        )
-        by_stage = (
-            open_by_stage.execute()
-            .merge(stuck_by_stage.execute(), on="stage", how="left")
-            .fillna({"stuck": 0, "stuck_amount": 0.0})
-        )
-        order = {name: i for i, name in enumerate(self.definitions.funnel.opportunity_stages)}
-        by_stage = by_stage.sort_values("stage", key=lambda c: c.map(lambda v: (order.get(v, 99), str(v))))
-        definition = (f"open opportunities with no activity for {s.stuck_opportunity_days:g} days as of "
-                      f"{self.as_of:%Y-%m-%d %H:%M}; amount = money at stake")  # fmt: skip
-        for r in [*by_stage.to_dict(orient="records"),
-                  {"stage": "all", "n": by_stage["n"].sum(), "stuck": by_stage["stuck"].sum(),
-                   "stuck_amount": by_stage["stuck_amount"].sum()}]:  # fmt: skip
-            rows.append(dict(sla="stuck_opportunity", stage=r["stage"], applicable=r["n"], breaches=r["stuck"],
-                             pending=0, amount=float(r["stuck_amount"]), threshold=s.stuck_opportunity_days,
-                             threshold_unit="days", definition=definition))  # fmt: skip
-        frame = pd.DataFrame(rows)
-        for c in ("applicable", "breaches", "pending"):
-            frame[c] = pd.to_numeric(frame[c]).fillna(0).astype("int64")
-        n = frame["applicable"].to_numpy(float)
-        ok = n - frame["breaches"].to_numpy(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frame["compliance"] = np.where(n > 0, ok / n, np.nan)
-        frame["ci_low"], frame["ci_high"] = rate_interval(np.clip(ok, 0, None), n, self.level)
-        return frame[SLA_COLUMNS]
-
 
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
-    """The `fairshare run` contract: funnel, funnel_breakdown, sla, sla_breaches, stuck_pipeline,
-    speed_to_lead."""
+    """The `fairshare run` contract: funnel, funnel_breakdown, and from `fairshare.sla`: sla,
+    sla_breaches, stuck_pipeline, speed_to_lead."""
+    from fairshare.sla import ServiceLevels
+
     fn = shared(ws, "funnel", lambda: Funnel(ws))
+    levels = shared(ws, "sla", lambda: ServiceLevels(fn))
     return {
         "funnel": fn.stages(),
         "funnel_breakdown": fn.breakdown(["channel", "campaign", "source_team", "segment", "rep"]),
-        "sla": fn.sla(),
-        "sla_breaches": fn.sla_breaches(),
-        "stuck_pipeline": fn.stuck_pipeline(),
-        "speed_to_lead": fn.speed_to_lead(),
+        "sla": levels.table(),
+        "sla_breaches": levels.breaches(),
+        "stuck_pipeline": levels.stuck_pipeline(),
+        "speed_to_lead": levels.speed_to_lead(),
     }

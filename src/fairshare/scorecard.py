@@ -25,6 +25,7 @@ from ibis import _
 
 from fairshare.economics import MARKETING_PROGRAM, Economics, attribution_model
 from fairshare.funnel import Funnel, rate_interval, shared
+from fairshare.sla import ServiceLevels, median_interval
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
@@ -82,6 +83,9 @@ class KPI:
     numerator: str | None = None  # for shares: numerator / denominator, with a Jeffreys interval
     denominator: str | None = None
     where: dict[str, str] = field(default_factory=dict)  # extra group keys of the query, e.g. source team
+    sample: str | None = (
+        None  # for medians: query whose `x` column holds the values (order-statistic interval)
+    )
 
 
 class Scorecard:
@@ -113,9 +117,11 @@ class Scorecard:
         if as_of is None and level == 0.9:  # the run's defaults: reuse the funnel and economics facts
             self.funnel = shared(ws, "funnel", lambda: Funnel(ws))
             self.economics = shared(ws, "economics", lambda: Economics(ws, funnel=self.funnel))
+            self.service_levels = shared(ws, "sla", lambda: ServiceLevels(self.funnel))
         else:
             self.funnel = Funnel(ws, as_of=as_of, level=level)
             self.economics = Economics(ws, level=level, funnel=self.funnel)
+            self.service_levels = ServiceLevels(self.funnel)
         self.as_of = self.funnel.as_of
         if period == "all":
             self.bounds = None
@@ -147,7 +153,7 @@ class Scorecard:
     def _bases_builders(self) -> dict[str, Callable[[bool], ir.Table]]:
         return {
             "opportunity_facts": self._opportunity_base,
-            "lead_sla_facts": lambda cached: self.funnel.lead_sla_facts(cached=cached),
+            "lead_sla_facts": lambda cached: self.service_levels.lead_sla_facts(cached=cached),
             "activity_costs": lambda cached: (
                 self.economics.activity_costs() if cached else self.economics._activity_costs()
             ),
@@ -221,6 +227,11 @@ class Scorecard:
                 within=(~_.contact_pending & ~_.contact_breach).cast("int64").sum(),
             )  # fmt: skip
 
+        def contact_hours(lf):
+            h = lf.filter(lf.handed_over & lf.contact_hours.notnull())
+            h = h.mutate(period=self._in_period(h.created_at)).filter(_.period.notnull())
+            return h.select("period", x=h.contact_hours)
+
         def decision(lf):
             m = lf.filter(lf.mql_at.notnull() & ~lf.decision_pending)
             return self._periodic(
@@ -247,6 +258,7 @@ class Scorecard:
             "sourced": (("opportunity_facts",), sourced),
             "conversion": (("lead_sla_facts",), conversion),
             "contact": (("lead_sla_facts",), contact),
+            "contact_hours": (("lead_sla_facts",), contact_hours),
             "decision": (("lead_sla_facts",), decision),
             "reason": (("lead_sla_facts",), reason),
             "spend": (("media_spend",), spend),
@@ -295,8 +307,9 @@ class Scorecard:
                             numerator=f"advanced_{k}", denominator=f"entered_{k}"))  # fmt: skip
         kpis += [
             KPI("speed_to_lead_hours", "Speed to lead (median)", "hours", "contact",
-                f"median hours from creation to the first sales activity, {handed} created in the period",
-                value="speed_hours"),
+                f"median hours from creation to the first sales activity, {handed} created in the period; "
+                "interval: order statistics (binomial interval for the median)",
+                value="speed_hours", sample="contact_hours"),
             KPI("never_contacted_share", "Never contacted", "share", "contact",
                 f"{handed} created in the period, past their {s.first_contact_hours:g}-hour first-contact due "
                 f"time, with no sales activity as of {self.as_of:%Y-%m-%d %H:%M}",
@@ -364,6 +377,10 @@ class Scorecard:
                     row[target] = float(v) if pd.notna(v) else np.nan
                     if p == CURRENT:
                         row["ci_low"] = row["ci_high"] = np.nan
+                        if k.sample is not None:
+                            values = data[k.sample]
+                            values = values.loc[values["period"] == CURRENT, "x"]
+                            row["ci_low"], row["ci_high"] = median_interval(values, self.level)
                 else:
                     num = float(part[k.numerator].sum()) if len(part) else 0.0
                     den = float(part[k.denominator].sum()) if len(part) else 0.0
@@ -496,7 +513,34 @@ class Scorecard:
             else:
                 roi_att["note"] = f"no {model} credit for marketing"
         rows.append(roi_att)
+        rows.append(self._forecast_row())
         return rows
+
+    def _forecast_row(self) -> dict:
+        """This period's bookings forecast (P50, interval P10–P90) from the upstream `forecast` table."""
+        cur = self.ws.definitions.workspace.currency
+        row = {"kpi": "forecast_p50", "label": "Bookings forecast (P50)", "unit": cur, "previous_value": np.nan,
+               "value": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+               "definition": "median of the pipeline Monte Carlo of this period's bookings (booked to date + open "
+                             "opportunities by stage and age + new pipeline at the run-rate); interval = P10–P90",
+               "source": "upstream result table `forecast` where rep_id = 'all'", "note": ""}  # fmt: skip
+        forecast = self.upstream.get("forecast")
+        if forecast is None or not {"rep_id", "p10", "p50", "p90"} <= set(forecast.columns):
+            row["note"] = "no forecast in this run"
+            return row
+        hit = forecast[forecast["rep_id"].astype(str) == "all"]
+        if hit.empty:
+            row["note"] = "no total row in the forecast"
+            return row
+        f = hit.iloc[0]
+        row.update(value=float(f["p50"]), ci_low=float(f["p10"]), ci_high=float(f["p90"]))
+        if "period" in f.index and pd.notna(f["period"]):
+            row["period"] = str(f["period"])
+        if pd.notna(f.get("commit", np.nan)):
+            row["note"] = (
+                f"reps commit {float(f['commit']):,.0f} (percentile {float(f['commit_percentile']):.2f})"
+            )
+        return row
 
 
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:

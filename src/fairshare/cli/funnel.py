@@ -58,9 +58,9 @@ def _workspace(path: Path | None):
 
 
 def _upstream(ws) -> dict:
-    """Model results of the last `fairshare run` (attribution, contribution), when there is one."""
+    """Model results of the last `fairshare run` (attribution, contribution, forecast), when there is one."""
     out = {}
-    for name in ("attribution", "contribution"):
+    for name in ("attribution", "contribution", "forecast"):
         with contextlib.suppress(KeyError):
             out[name] = ws.result(name)
     return out
@@ -86,20 +86,22 @@ def funnel_command(
 ) -> None:
     """Stage conversion (90% intervals) and velocity; with --sla/--breaches/--stuck/--speed the SLAs."""
     from fairshare.funnel import Funnel
+    from fairshare.sla import ServiceLevels
 
     ws = _workspace(workspace)
     try:
         fn = Funnel(ws, as_of=as_of, level=level)
+        levels = ServiceLevels(fn)
         if breaches:
-            table, title = fn.sla_breaches(), f"SLA breaches as of {fn.as_of:%Y-%m-%d %H:%M}"
+            table, title = levels.breaches(), f"SLA breaches as of {fn.as_of:%Y-%m-%d %H:%M}"
         elif stuck:
-            table, title = fn.stuck_pipeline(), f"stuck pipeline as of {fn.as_of:%Y-%m-%d %H:%M}"
+            table, title = levels.stuck_pipeline(), f"stuck pipeline as of {fn.as_of:%Y-%m-%d %H:%M}"
         elif sla:
-            table, title = fn.sla(), f"SLAs as of {fn.as_of:%Y-%m-%d %H:%M}"
+            table, title = levels.table(), f"SLAs as of {fn.as_of:%Y-%m-%d %H:%M}"
             if fmt is Format.table:
                 table = table.drop(columns=["definition"])
         elif speed:
-            table, title = fn.speed_to_lead(), "speed to lead (handed-over leads)"
+            table, title = levels.speed_to_lead(), "speed to lead (handed-over leads)"
         elif by is not None:
             table, title = fn.breakdown(by.value), f"funnel by {by.value}"
         else:

@@ -1,0 +1,66 @@
+"""`fairshare forecast`: this period's bookings (P10/P50/P90) per rep and in total vs what reps commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from fairshare.cli.app import WorkspaceOption, app
+from fairshare.cli.funnel import FormatOption, _workspace
+from fairshare.cli.output import Format, fail, render
+
+
+class ForecastPeriod(StrEnum):
+    quarter = "quarter"
+    month = "month"
+    year = "year"
+
+
+class ForecastBy(StrEnum):
+    rep = "rep"
+    total = "total"
+
+
+@app.command("forecast")
+def forecast_command(
+    period: Annotated[
+        ForecastPeriod, typer.Option("--period", help="quarter, month or year containing --as-of")
+    ] = ForecastPeriod.quarter,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", help="forecast with the data known at this time (default: the latest event)"),
+    ] = None,
+    by: Annotated[ForecastBy, typer.Option("--by", help="one row per rep plus the total, or the total")] = (
+        ForecastBy.rep
+    ),
+    level: Annotated[
+        float, typer.Option("--level", min=0.5, max=0.99, help="interval level (p10/p90 at 0.8)")
+    ] = 0.8,
+    draws: Annotated[int, typer.Option("--draws", min=100, help="Monte Carlo draws")] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="random seed (same seed, same figures)")] = 0,
+    fmt: FormatOption = Format.table,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """What will we book this period (P10/P50/P90 from open pipeline and run-rate) vs the reps' commits."""
+    from fairshare.forecast import PipelineForecast
+
+    ws = _workspace(workspace)
+    try:
+        model = PipelineForecast(level=level, n_draws=draws, rng=seed, period=period.value).fit(
+            ws, as_of=as_of
+        )
+    except ValueError as e:
+        fail(str(e))
+    finally:
+        ws.close()
+    table = model.result_
+    if by is ForecastBy.total:
+        table = table[table["rep_id"] == "all"].reset_index(drop=True)
+    title = f"forecast {model.period_} as of {model.as_of_:%Y-%m-%d %H:%M}"
+    if fmt is Format.table:
+        table = table[["rep_id", "booked_to_date", "open_pipeline", "p10", "p50", "p90", "commit", "commit_gap",
+                       "commit_percentile"]]  # fmt: skip
+    render(table, fmt, title=title)
