@@ -116,6 +116,12 @@ class ContributionSettings(_Section):
     level: float = Field(0.9, gt=0, lt=1, description="interval level")
 
 
+class ScoringSettings(_Section):
+    """When leads are scored: their features are frozen `horizon_days` after the lead arrives."""
+
+    horizon_days: float = Field(7.0, ge=0, description="days after lead creation at which features are taken")
+
+
 class TeamSettings(_Section):
     """Which rep teams count as SDR and as AE work, and which lead source is marketing."""
 
@@ -149,6 +155,7 @@ class Definitions(_Section):
     attribution: AttributionSettings = AttributionSettings()
     teams: TeamSettings = TeamSettings()
     contribution: ContributionSettings = ContributionSettings()
+    scoring: ScoringSettings = ScoringSettings()
     channels: ChannelSettings = ChannelSettings()
     api: ApiSettings = ApiSettings()
 
@@ -255,6 +262,9 @@ ae_baseline_win_factor = 0.3    # without AEs, deals close self-serve at this sh
 ae_baseline_amount_factor = 0.5 # ... and at this share of today's deal size
 sdr_inbound_share = 0.5         # share of SDR-contacted inbound revenue credited to SDRs (0..1 bound)
 level = 0.9                     # interval level
+
+[scoring]
+horizon_days = 7                # lead features as known this many days after the lead arrived
 
 [teams]
 sdr = ["SDR"]                   # rep teams whose work counts as SDR

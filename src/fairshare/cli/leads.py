@@ -1,0 +1,129 @@
+"""`fairshare leads score|explain|evaluate`: lead value, effort and reasons; CV evaluation of any lead table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairshare.cli.app import WorkspaceOption, app, default_workspace
+from fairshare.cli.output import Format, err_console, fail, render
+
+leads_app = typer.Typer(help="Lead value, effort to convert and reasons; evaluate lead scoring on any table.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(leads_app, name="leads")
+
+
+def _workspace(path: Path | None):
+    from fairshare.config import CONFIG_NAME, DefinitionsError
+    from fairshare.warehouse import WarehouseBusy
+    from fairshare.workspace import Workspace
+
+    try:
+        ws = Workspace(path or default_workspace(), read_only=True)
+        ws.con  # noqa: B018 (open now, so a held lock is reported here)
+        return ws
+    except DefinitionsError as e:
+        fail(str(e), hint=f"fix the key in {CONFIG_NAME}")
+    except WarehouseBusy as e:
+        fail(str(e))
+
+
+def _fit(ws, horizon: float):
+    from fairshare.scoring import score_workspace
+
+    if int(ws.table("leads").count().execute()) == 0:
+        fail("the workspace has no leads", hint="import a leads table first: fairshare import FOLDER")
+    return score_workspace(ws, horizon_days=horizon)
+
+
+HorizonOption = Annotated[
+    float, typer.Option("--horizon", help="Score each lead as it stood this many days after it arrived.")
+]
+
+
+@leads_app.command("score")
+def score(
+    top: Annotated[int, typer.Option("--top", "-n", help="Show the N most valuable leads (0 = all).")] = 20,
+    open_only: Annotated[
+        bool, typer.Option("--open", help="Only leads without a closed outcome yet.")
+    ] = False,
+    horizon: HorizonOption = 7.0,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    workspace: WorkspaceOption = None,  # type: ignore[assignment]
+) -> None:
+    """Every lead's P(opportunity), P(win), $ value with interval, effort hours, value per hour and reasons."""
+    from fairshare.scoring.features import lead_outcomes
+
+    with _workspace(workspace) as ws:
+        _, _, table = _fit(ws, horizon)
+        if open_only:
+            resolved = lead_outcomes(ws.con)["resolved"]
+            table = table[~table["lead_id"].map(resolved).fillna(False).astype(bool)]
+    if top > 0:
+        table = table.head(top)
+    render(table.reset_index(drop=True), fmt, title="Leads by value")
+
+
+@leads_app.command("explain")
+def explain(
+    lead_id: Annotated[str, typer.Argument(help="The lead to explain.")],
+    horizon: HorizonOption = 7.0,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    workspace: WorkspaceOption = None,  # type: ignore[assignment]
+) -> None:
+    """Why a lead scores as it does: each feature's value and its contribution to the log-odds of winning."""
+    with _workspace(workspace) as ws:
+        scorer, features, table = _fit(ws, horizon)
+    if lead_id not in features.index:
+        fail(f"no lead {lead_id!r} in the workspace", hint="list leads with: fairshare leads score --top 0")
+    row = table[table["lead_id"] == lead_id].iloc[0]
+    if fmt is Format.table:
+        render(row.to_dict(), fmt, title=f"Lead {lead_id}")
+    render(scorer.explain(features, lead_id), fmt, title="Contributions (log-odds of winning)")
+
+
+@leads_app.command("evaluate")
+def evaluate(
+    file: Annotated[Path, typer.Argument(help="A flat lead table (CSV or Parquet), one row per lead.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="The 0/1 (or yes/no) outcome column.")],
+    id_column: Annotated[str | None, typer.Option("--id", help="The lead id column (not a feature).")] = None,
+    drop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--drop", "-d", help="Columns to leave out, e.g. ones filled in after contact (repeatable)."
+        ),
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", help="Stratified CV folds.")] = 5,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    workspace: WorkspaceOption = None,  # type: ignore[assignment]  # accepted for uniformity; the file stands alone
+) -> None:
+    """Stratified k-fold CV of the calibrated LightGBM lead model next to a one-hot logistic baseline.
+
+    Needs no workspace: FILE is evaluated on its own (the workspace's own CV is the `lead_validation`
+    table of `fairshare run`).
+    """
+    from fairshare.scoring.evaluate import evaluate_leads, read_lead_table
+
+    if not file.exists():
+        fail(f"no such file: {file}")
+    if folds < 2:
+        fail("--folds must be at least 2")
+    try:
+        frame = read_lead_table(file)
+        result = evaluate_leads(frame, target, id_column=id_column, drop=drop or (), n_splits=folds)
+    except (KeyError, ValueError) as e:
+        fail(
+            str(e.args[0]) if e.args else str(e),
+            hint="check --target, --id and --drop against the file's columns",
+        )
+    render(result, fmt, title=f"{folds}-fold CV on {file.name} (target {target})")
+    if fmt is Format.table:
+        a = result.attrs
+        err_console.print(
+            f"{a['rows']:,} rows, {a['positives']:,} positive, {a['features']} feature columns; "
+            f"identifier columns left out: {', '.join(a['excluded']) or 'none'}; "
+            f"calibration per fold: {', '.join(a['calibration'])}",
+            highlight=False,
+        )

@@ -1,0 +1,31 @@
+"""`fairshare reps`: rep activity, speed to lead, SLA compliance and closing ability net of lead quality."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fairshare.cli.app import WorkspaceOption, app
+from fairshare.cli.leads import _workspace
+from fairshare.cli.output import Format, fail, render
+
+
+@app.command("reps")
+def reps_command(
+    team: Annotated[str | None, typer.Option("--team", help="Only this team (SDR, AE, AM, other).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    workspace: WorkspaceOption = None,  # type: ignore[assignment]
+) -> None:
+    """Each rep's activity, speed to lead, contact rate, SLA compliance and shrunken closing ability (90% CI)."""
+    from fairshare.reps import results
+
+    with _workspace(workspace) as ws:
+        if int(ws.table("reps").count().execute()) == 0:
+            fail("the workspace has no reps", hint="import a reps table first: fairshare import FOLDER")
+        table = results(ws, {})["reps"]
+    if team is not None:
+        table = table[table["team"] == team]
+    render(
+        table.reset_index(drop=True), fmt, title="Reps (ability = win rate above what the leads predicted)"
+    )

@@ -1,0 +1,101 @@
+"""Lead intelligence: point-in-time features, calibrated P(win), value, effort and reasons per lead.
+
+`results(ws, upstream)` makes two tables for `fairshare run`:
+
+- `leads`: one row per lead — lead_id, account_id, p_opportunity, p_win, expected_amount, value,
+  value_low, value_high, effort_hours, value_per_hour, reasons, model — plus p_opportunity_at_arrival
+  and p_win_at_arrival (the lead's quality from what was known when it arrived, before any sales
+  work; out-of-fold for leads the model was trained on) used to rate reps net of lead quality;
+- `lead_validation`: cross-validated metrics of the workspace's lead model (model, metric, mean,
+  std, fold_1 … fold_5), empty when there are too few outcomes to cross-validate.
+
+See docs/scoring.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from fairshare.scoring.evaluate import evaluate_leads
+from fairshare.scoring.features import SALES_RESPONSE, LeadFeatures, feature_columns, lead_outcomes
+from fairshare.scoring.model import LEAD_COLUMNS, LeadScorer
+
+if TYPE_CHECKING:
+    from fairshare.workspace import Workspace
+
+#: Leads are scored as they stand this many days after they arrived (first response, early work count).
+HORIZON_DAYS = 7.0
+VALIDATION_COLUMNS = ["model", "metric", "mean", "std", *[f"fold_{i}" for i in range(1, 6)]]
+
+__all__ = ["HORIZON_DAYS", "LEAD_COLUMNS", "LeadFeatures", "LeadScorer", "evaluate_leads", "lead_outcomes", "results",
+           "score_workspace"]  # fmt: skip
+
+
+def _stages(ws: Workspace) -> tuple[str, ...]:
+    funnel = ws.definitions.funnel
+    return tuple(dict.fromkeys([*funnel.lead_stages[1:], funnel.rejected_stage]))
+
+
+def score_workspace(
+    ws: Workspace, horizon_days: float = HORIZON_DAYS, random_state: int = 0
+) -> tuple[LeadScorer, pd.DataFrame, pd.DataFrame]:
+    """Fit the lead model on the workspace; returns (scorer, feature frame, lead table)."""
+    con = ws.con
+    features = LeadFeatures(horizon_days=horizon_days, stages=_stages(ws)).build(con)
+    outcomes = lead_outcomes(con)
+    scorer = LeadScorer(random_state=random_state).fit(features, outcomes)
+    return scorer, features, scorer.score(features)
+
+
+def arrival_quality(
+    ws: Workspace, outcomes: pd.DataFrame | None = None, random_state: int = 0
+) -> pd.DataFrame:
+    """P(opportunity) and P(win) from what was known when each lead arrived, before any sales work.
+
+    Leads the model trained on get out-of-fold estimates, so their own outcome never shapes them.
+    Columns p_opportunity_at_arrival, p_win_at_arrival; indexed by lead_id.
+    """
+    con = ws.con
+    features = LeadFeatures(horizon_days=0.0, sales_response=False, stages=_stages(ws)).build(con)
+    features = features.drop(columns=[c for c in SALES_RESPONSE if c in features])
+    outcomes = lead_outcomes(con) if outcomes is None else outcomes
+    scorer = LeadScorer(random_state=random_state).fit(features, outcomes)
+    p_win = pd.Series(scorer.predict_proba_win(features), index=features.index)
+    if scorer.opportunity_ is not None:
+        p_opp = pd.Series(
+            scorer.opportunity_.predict_proba(features[scorer.features_])[:, 1], index=features.index
+        )
+    else:
+        p_opp = pd.Series(scorer.base_rates_["opportunity"], index=features.index)
+    oof = scorer.out_of_fold()
+    p_win.loc[oof.index] = oof["p_win"]
+    p_opp.loc[oof.index] = oof["p_opportunity"]
+    return pd.DataFrame(
+        {"p_opportunity_at_arrival": np.maximum(p_opp, p_win), "p_win_at_arrival": p_win},
+        index=features.index,
+    )
+
+
+def workspace_validation(features: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """5-fold CV of the lead model on the workspace's resolved leads (empty if too few outcomes)."""
+    data = features[feature_columns(features)].join(outcomes[["won", "resolved"]], how="inner")
+    data = data[data["resolved"].astype(bool)].drop(columns="resolved")
+    counts = np.bincount(data["won"].to_numpy(int), minlength=2)
+    if len(data) < 50 or counts.min() < 10:
+        return pd.DataFrame(columns=VALIDATION_COLUMNS)
+    frame = evaluate_leads(data, "won", n_splits=5, calibration_cv=3, n_estimators=150)
+    out = frame.reindex(columns=VALIDATION_COLUMNS)
+    out.attrs = {}  # stored tables carry no side data
+    return out
+
+
+def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The `leads` and `lead_validation` tables of a run."""
+    scorer, features, leads = score_workspace(ws, horizon_days=ws.definitions.scoring.horizon_days)
+    outcomes = lead_outcomes(ws.con)
+    arrival = arrival_quality(ws, outcomes)
+    leads = leads.join(arrival, on="lead_id")
+    return {"leads": leads, "lead_validation": workspace_validation(features, outcomes)}

@@ -1,0 +1,418 @@
+"""`LeadScorer`: what a lead is worth and how much work it will take, with reasons.
+
+Per lead: calibrated P(opportunity) and P(win), expected deal size if won, value =
+P(win) × E[amount | win], expected rep hours to convert, value per hour, a split-conformal
+interval for the value, and the top reasons in plain words.
+
+- Enough data (≥ `min_leads` resolved leads and ≥ `min_conversions` wins): LightGBM classifiers
+  calibrated by cross-validated isotonic or Platt scaling (the lower CV log loss wins), LightGBM
+  regressions of log amount and log effort on won leads; reasons from LightGBM `pred_contrib`.
+- Less data: the same outputs from strongly L2-regularized logistic and ridge models (a Gaussian
+  prior centred on "no effect"), Platt-calibrated; the `model` column says "small-data logistic".
+  With fewer than 5 wins P(win) is the Beta(1, 1)-smoothed win rate ("prior only"). A lead is
+  never refused a score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from fairshare.scoring.calibration import CalibratedClassifier
+from fairshare.scoring.evaluate import LeadFeatureEncoder
+from fairshare.scoring.features import feature_columns
+
+LEAD_COLUMNS = [
+    "lead_id", "account_id", "p_opportunity", "p_win", "expected_amount", "value", "value_low", "value_high",
+    "effort_hours", "value_per_hour", "reasons", "model",
+]  # fmt: skip
+
+LIGHTGBM = "lightgbm"
+SMALL_DATA = "small-data logistic"
+PRIOR_ONLY = "prior only"
+
+#: Plain-word templates for the warehouse features ({v}: the lead's value).
+PHRASES = {
+    "source_channel": "came in through {v}",
+    "source_team": "sourced by {v}",
+    "campaign_channel": "from a {v} campaign",
+    "industry": "industry is {v}",
+    "region": "region is {v}",
+    "persona": "contact persona is {v}",
+    "title": "contact title is {v}",
+    "log_employees": "company size ≈ {e:,.0f} employees",
+    "log_annual_revenue": "annual revenue ≈ {e:,.0f}",
+    "touches": "{v:.0f} marketing touches before scoring",
+    "touches_7d": "{v:.0f} marketing touches in the last 7 days",
+    "touches_30d": "{v:.0f} marketing touches in the last 30 days",
+    "touch_cost": "marketing cost so far {v:,.0f}",
+    "days_since_last_touch": "last touch {v:.0f} days before",
+    "days_since_first_touch": "first touch {v:.0f} days before",
+    "touch_channels": "reached through {v:.0f} channels",
+    "contacts_touched": "{v:.0f} people at the account engaged",
+    "touches_on_lead_contact": "{v:.0f} touches on the lead's own contact",
+    "account_contacts": "{v:.0f} known contacts at the account",
+    "rep_activities": "{v:.0f} rep activities on the account before scoring",
+    "rep_calls": "{v:.0f} rep calls before scoring",
+    "rep_meetings": "{v:.0f} meetings before scoring",
+    "hours_to_first_response": "first response after {v:.1f} hours",
+    "lead_attempts": "{v:.0f} contact attempts on the lead",
+    "lead_connects": "reached the lead {v:.0f} times",
+    "first_rep": "worked first by {v}",
+    "leads_last_7d": "{v:.0f} other leads arrived in the week before",
+    "prior_leads": "{v:.0f} earlier leads from the account",
+    "prior_opportunities": "{v:.0f} earlier opportunities at the account",
+    "prior_won_deals": "{v:.0f} earlier won deals at the account",
+    "prior_won_amount": "earlier bookings of {v:,.0f}",
+    "account_age_days": "account known for {v:.0f} days",
+}
+
+
+def phrase(feature: str, value: object) -> str:
+    """A feature and the lead's value of it, in plain words."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        label = feature.replace("_", " ")
+        return f"{label} unknown"
+    if feature.startswith("touches_kind_"):
+        return f"{float(value):.0f} {feature.removeprefix('touches_kind_').replace('_', ' ')} touches"
+    if feature.startswith("stage_"):
+        stage = feature.removeprefix("stage_").replace("_", " ")
+        return f"reached {stage} by scoring time" if float(value) > 0 else f"not yet {stage} by scoring time"
+    if feature.startswith("touches_channel_"):
+        return f"{float(value):.0f} touches from {feature.removeprefix('touches_channel_').replace('_', ' ')}"
+    template = PHRASES.get(feature)
+    if template is None:
+        return f"{feature.replace('_', ' ')} = {value if isinstance(value, str) else f'{float(value):.3g}'}"
+    if isinstance(value, str):
+        return template.format(v=value, e=0.0) if "{e" not in template else f"{feature} = {value}"
+    v = float(value)
+    return template.format(v=v, e=float(np.expm1(min(v, 700.0))) if "{e" in template else 0.0)
+
+
+class ValueIdentity(RegressorMixin, BaseEstimator):
+    """A prefitted 'regressor' that returns its input: lets MAPIE conformalize a given value."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> ValueIdentity:
+        self.n_features_in_ = 1
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(X, dtype=float)[:, 0]
+
+
+def _lightgbm(kind: str, random_state: int) -> object:
+    import lightgbm as lgb
+
+    common = dict(
+        n_estimators=150, learning_rate=0.06, num_leaves=7, min_child_samples=30, subsample=0.8, subsample_freq=1,
+        colsample_bytree=0.4, reg_lambda=5.0, random_state=random_state, n_jobs=1, verbose=-1, deterministic=True,
+        force_col_wise=True,
+    )  # fmt: skip
+    return lgb.LGBMClassifier(**common) if kind == "classifier" else lgb.LGBMRegressor(**common)
+
+
+def _linear_columns(frame: pd.DataFrame) -> ColumnTransformer:
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    categorical = [c for c in frame.columns if c not in numeric]
+    return ColumnTransformer(
+        [
+            (
+                "numbers",
+                make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
+                numeric,
+            ),
+            (
+                "answers",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="(missing)", keep_empty_features=True),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=3, sparse_output=False),
+                ),
+                categorical,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+
+
+class LeadScorer(BaseEstimator):
+    """Lead value and effort model on point-in-time features (see `fairshare.scoring.features`).
+
+    Parameters: `min_leads`, `min_conversions` (below either, the small-data path), `prior_strength`
+    (inverse L2 penalty C of the small-data models; smaller = stronger prior), `level` (conformal
+    interval level), `n_reasons`, `cv` (folds of the calibration), `random_state`.
+
+    Learned: `model_` (lightgbm / small-data logistic / prior only), `features_`, `opportunity_`,
+    `win_` (calibrated classifiers, or None), `amount_`, `effort_` (regressions of log amount and
+    log hours, or None), `amount_smearing_`, `effort_smearing_`, `base_rates_`, `conformal_`.
+    """
+
+    def __init__(
+        self,
+        min_leads: int = 1000,
+        min_conversions: int = 100,
+        prior_strength: float = 0.1,
+        level: float = 0.9,
+        n_reasons: int = 3,
+        cv: int = 3,
+        random_state: int = 0,
+    ):
+        self.min_leads = min_leads
+        self.min_conversions = min_conversions
+        self.prior_strength = prior_strength
+        self.level = level
+        self.n_reasons = n_reasons
+        self.cv = cv
+        self.random_state = random_state
+
+    # --- fitting -----------------------------------------------------------------------------
+
+    def _classifier(self) -> Pipeline:
+        if self.model_ == LIGHTGBM:
+            enc = LeadFeatureEncoder(min_count=10, frequency=False, missing_count=False)
+            return Pipeline([("features", enc), ("model", _lightgbm("classifier", self.random_state))])
+        return Pipeline(
+            [("features", _linear_columns(self._template_)),
+             ("model", LogisticRegression(C=self.prior_strength, solver="newton-cholesky", max_iter=200))]
+        )  # fmt: skip
+
+    def _regressor(self) -> Pipeline:
+        if self.model_ == LIGHTGBM:
+            enc = LeadFeatureEncoder(min_count=10, frequency=False, missing_count=False)
+            return Pipeline([("features", enc), ("model", _lightgbm("regressor", self.random_state))])
+        return Pipeline(
+            [
+                ("features", _linear_columns(self._template_)),
+                ("model", Ridge(alpha=1.0 / self.prior_strength)),
+            ]
+        )
+
+    def _fit_classifier(self, X: pd.DataFrame, y: np.ndarray) -> CalibratedClassifier | None:
+        if min(np.bincount(y, minlength=2)) < 5:
+            return None
+        method = "auto" if self.model_ == LIGHTGBM else "platt"
+        return CalibratedClassifier(self._classifier(), method=method, random_state=self.random_state).fit(
+            X, y
+        )
+
+    def _fit_regression(self, X: pd.DataFrame, target: np.ndarray) -> tuple[Pipeline | None, float, float]:
+        """(model of log target, smearing factor, fallback mean) on positive targets."""
+        ok = np.isfinite(target) & (target > 0)
+        fallback = float(np.mean(target[ok])) if ok.any() else 0.0
+        if ok.sum() < 5:
+            return None, 1.0, fallback
+        logy = np.log(target[ok])
+        model = self._regressor()
+        if self.model_ == LIGHTGBM and ok.sum() < 200:
+            model = Pipeline(
+                [
+                    ("features", _linear_columns(self._template_)),
+                    ("model", Ridge(alpha=1.0 / self.prior_strength)),
+                ]
+            )
+        model.fit(X[ok], logy)
+        smearing = float(np.mean(np.exp(logy - model.predict(X[ok]))))
+        return model, smearing, fallback
+
+    def fit(self, features: pd.DataFrame, outcomes: pd.DataFrame) -> LeadScorer:
+        """Fit on the resolved leads of `outcomes` (columns opportunity, won, won_amount, effort_hours, resolved)."""
+        data = features.join(outcomes, how="inner")
+        if "resolved" in data:
+            data = data[data["resolved"].astype(bool)]
+        self.train_index_ = data.index
+        self.features_ = feature_columns(features)
+        X = data[self.features_]
+        self._template_ = X
+        won = data["won"].to_numpy().astype(int)
+        opp = np.maximum(data["opportunity"].to_numpy().astype(int), won)
+        self.n_train_, self.n_conversions_ = len(data), int(won.sum())
+        self.base_rates_ = {
+            "opportunity": (opp.sum() + 1) / (len(opp) + 2),
+            "win": (won.sum() + 1) / (len(won) + 2),
+        }
+        if len(data) >= self.min_leads and won.sum() >= self.min_conversions:
+            self.model_ = LIGHTGBM
+        elif won.sum() >= 5:
+            self.model_ = SMALL_DATA
+        else:
+            self.model_ = PRIOR_ONLY
+        self.opportunity_ = self._fit_classifier(X, opp) if self.model_ != PRIOR_ONLY else None
+        self.win_ = self._fit_classifier(X, won) if self.model_ != PRIOR_ONLY else None
+        won_rows = won == 1
+        amounts = data["won_amount"].to_numpy(float)
+        hours = data["effort_hours"].to_numpy(float)
+        Xw = X[won_rows]
+        self.amount_, self.amount_smearing_, self.amount_mean_ = self._fit_regression(Xw, amounts[won_rows])
+        self.effort_, self.effort_smearing_, self.effort_mean_ = self._fit_regression(Xw, hours[won_rows])
+        if self.amount_mean_ == 0.0:
+            self.amount_mean_ = float(np.mean(amounts[amounts > 0])) if (amounts > 0).any() else 0.0
+        if self.effort_mean_ == 0.0:
+            self.effort_mean_ = float(np.mean(hours[hours > 0])) if (hours > 0).any() else 1.0
+        self._fit_conformal(X, data, won)
+        return self
+
+    def out_of_fold(self) -> pd.DataFrame:
+        """Cross-validated (out-of-fold) p_opportunity and p_win of the training leads, indexed by lead_id.
+
+        Use these, not `score`, to compare outcomes with expectations on the same leads (rep ratings):
+        in-sample predictions have already seen the outcomes.
+        """
+        p_win = self._oof_p_win(None)
+        if self.opportunity_ is not None:
+            p_opp = self.opportunity_.calibrator_.predict(self.opportunity_.oof_score_)
+        else:
+            p_opp = np.full(len(self.train_index_), self.base_rates_["opportunity"])
+        return pd.DataFrame(
+            {"p_opportunity": np.maximum(p_opp, p_win), "p_win": p_win}, index=self.train_index_
+        )
+
+    def _oof_p_win(self, X: pd.DataFrame | None) -> np.ndarray:
+        if self.win_ is None:
+            return np.full(len(self.train_index_), self.base_rates_["win"])
+        return self.win_.calibrator_.predict(self.win_.oof_score_)
+
+    def _fit_conformal(self, X: pd.DataFrame, data: pd.DataFrame, won: np.ndarray) -> None:
+        """Split-conformal interval of the realized value (won amount or 0) around the predicted value."""
+        from mapie.regression import SplitConformalRegressor
+
+        value = self._oof_p_win(X) * self._amount(X)
+        realized = np.where(won == 1, data["won_amount"].to_numpy(float), 0.0)
+        self.conformal_ = SplitConformalRegressor(
+            ValueIdentity().fit(None), confidence_level=self.level, prefit=True
+        )
+        self.conformal_.conformalize(value.reshape(-1, 1), realized)
+
+    # --- predicting --------------------------------------------------------------------------
+
+    def _amount(self, X: pd.DataFrame) -> np.ndarray:
+        if self.amount_ is None:
+            return np.full(len(X), self.amount_mean_)
+        return np.exp(self.amount_.predict(X)) * self.amount_smearing_
+
+    def _effort(self, X: pd.DataFrame) -> np.ndarray:
+        if self.effort_ is None:
+            return np.full(len(X), self.effort_mean_)
+        return np.exp(self.effort_.predict(X)) * self.effort_smearing_
+
+    def predict_proba_win(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(win) of each lead."""
+        X = features[self.features_]
+        return (
+            self.win_.predict_proba(X)[:, 1]
+            if self.win_ is not None
+            else np.full(len(X), self.base_rates_["win"])
+        )
+
+    def score(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The lead result table (columns `LEAD_COLUMNS`), highest value first."""
+        X = features[self.features_]
+        p_win = self.predict_proba_win(features)
+        if self.opportunity_ is not None:
+            p_opp = self.opportunity_.predict_proba(X)[:, 1]
+        else:
+            p_opp = np.full(len(X), self.base_rates_["opportunity"])
+        p_opp = np.maximum(p_opp, p_win)
+        amount = self._amount(X)
+        value = p_win * amount
+        _, bounds = self.conformal_.predict_interval(value.reshape(-1, 1))
+        effort = np.maximum(self._effort(X), 1e-3)
+        out = pd.DataFrame(
+            {
+                "lead_id": features.index.to_numpy(),
+                "account_id": features["account_id"].to_numpy() if "account_id" in features else None,
+                "p_opportunity": p_opp,
+                "p_win": p_win,
+                "expected_amount": amount,
+                "value": value,
+                "value_low": np.maximum(bounds[:, 0, 0], 0.0),
+                "value_high": bounds[:, 1, 0],
+                "effort_hours": effort,
+                "value_per_hour": value / effort,
+                "reasons": self.reasons(features),
+                "model": self.model_,
+            }
+        )
+        return out.sort_values(["value", "lead_id"], ascending=[False, True], kind="stable").reset_index(
+            drop=True
+        )
+
+    # --- reasons -----------------------------------------------------------------------------
+
+    def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Per lead and source feature: the contribution to the log-odds of winning (rows = leads)."""
+        X = features[self.features_]
+        if self.win_ is None:
+            return pd.DataFrame(0.0, index=features.index, columns=self.features_)
+        pipe = self.win_.estimator_
+        encoded = pipe[:-1].transform(X)
+        if self.model_ == LIGHTGBM:
+            raw = pipe[-1].predict(encoded, pred_contrib=True)[:, :-1]
+            names = list(encoded.columns)
+            source = pipe.named_steps["features"].names_
+        else:
+            coef = pipe[-1].coef_[0]
+            dense = encoded.toarray() if hasattr(encoded, "toarray") else np.asarray(encoded)
+            raw = dense * coef  # standardized numbers and one-hot answers: centred by the prior's intercept
+            raw = raw - (np.asarray(pipe[:-1].transform(self._template_).mean(axis=0)).ravel() * coef)
+            names = list(pipe[:-1].get_feature_names_out())
+            source = {n: _source_of(n, self.features_) for n in names}
+        position = {f: i for i, f in enumerate(self.features_)}
+        summed = np.zeros((raw.shape[0], len(self.features_)))
+        for j, name in enumerate(names):
+            k = position.get(source.get(name, name))
+            if k is not None:
+                summed[:, k] += raw[:, j]
+        return pd.DataFrame(summed, index=features.index, columns=self.features_)
+
+    def reasons(self, features: pd.DataFrame) -> list[str]:
+        """The top `n_reasons` contributions per lead in plain words, '; '-joined (deterministic)."""
+        contrib = self.contributions(features)
+        contrib = contrib[sorted(contrib.columns)]  # ties broken by feature name: deterministic
+        names = list(contrib.columns)
+        values = contrib.to_numpy()
+        top = np.argsort(-np.abs(values), axis=1, kind="stable")[:, : self.n_reasons]
+        columns = [features[n].to_numpy(dtype=object) for n in names]
+        out = []
+        for i in range(len(values)):
+            parts = []
+            for j in top[i]:
+                c = values[i, j]
+                if abs(c) < 1e-9:
+                    continue
+                parts.append(f"{phrase(names[j], columns[j][i])} ({'raises' if c > 0 else 'lowers'} P(win))")
+            out.append("; ".join(parts) if parts else "no strong signal")
+        return out
+
+    def explain(self, features: pd.DataFrame, lead_id: str) -> pd.DataFrame:
+        """Every feature of one lead: value, contribution to the log-odds of winning, plain words."""
+        if lead_id not in features.index:
+            raise KeyError(f"no lead {lead_id!r}")
+        one = features.loc[[lead_id]]
+        contrib = self.contributions(one).iloc[0]
+        rows = [
+            {
+                "feature": f,
+                "value": one.at[lead_id, f],
+                "contribution": float(contrib[f]),
+                "reason": phrase(f, one.at[lead_id, f]),
+            }
+            for f in self.features_
+        ]
+        out = pd.DataFrame(rows)
+        out["value"] = out["value"].map(lambda v: v if isinstance(v, str) or v is None else f"{float(v):.4g}")
+        order = out["contribution"].abs().sort_values(ascending=False, kind="stable").index
+        return out.loc[order].reset_index(drop=True)
+
+
+def _source_of(encoded_name: str, features: list[str]) -> str:
+    """The source feature of a one-hot/linear column name (longest matching prefix)."""
+    best = encoded_name
+    for f in sorted(features, key=len, reverse=True):
+        if encoded_name == f or encoded_name.startswith(f + "_"):
+            return f
+    return best
