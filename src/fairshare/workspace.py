@@ -5,6 +5,7 @@ The CLI, the API server and the report are thin layers over this object.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -65,7 +66,12 @@ class Workspace:
         return self._con
 
     def close(self) -> None:
+        """Release the connection (and any Ibis `.cache()` tables on it, which would otherwise be
+        dropped at interpreter exit, after the connection is gone)."""
         if self._con is not None:
+            for name in list(getattr(self._con, "_cache_name_to_entry", {}) or {}):
+                with contextlib.suppress(Exception):
+                    self._con._finalize_cached_table(name)
             try:
                 self._con.disconnect()
             finally:
@@ -212,6 +218,7 @@ class Workspace:
 def _storable(frame: pd.DataFrame) -> pd.DataFrame:
     """Result frames with plain column names and object columns as strings (Parquet/DuckDB safe)."""
     out = frame.reset_index(drop=True).copy()
+    out.attrs = {}  # models may keep Python objects here; results are the columns
     out.columns = [str(c) for c in out.columns]
     for col in out.columns:
         if out[col].dtype == object:

@@ -1,0 +1,1 @@
+"""API routes: `data` (JSON under /api) and `pages` (the dashboard)."""

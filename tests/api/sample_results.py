@@ -1,0 +1,149 @@
+"""Hand-made result tables with the documented columns, for fast API / dashboard / report tests."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+CHANNELS = ["paid_search", "paid_social", "email", "events", "webinar", "organic"]
+MODELS = ["first_touch", "last_touch", "linear", "markov", "shapley"]
+
+
+def sample_tables(n_leads: int = 2000, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Every result table the run stores, small and plausible (no model is fitted)."""
+    rng = np.random.default_rng(seed)
+    share = rng.dirichlet(np.ones(len(CHANNELS)), size=len(MODELS))
+    attribution = pd.DataFrame(
+        [
+            {"model": m, "by": "channel", "key": c, "conversions": 120 * share[i, j], "revenue": 2e6 * share[i, j],
+             "share": share[i, j], "ci_low": share[i, j] * 0.8, "ci_high": min(1.0, share[i, j] * 1.2)}
+            for i, m in enumerate(MODELS)
+            for j, c in enumerate(CHANNELS)
+        ]
+    )  # fmt: skip
+    value = rng.lognormal(8, 1, n_leads)
+    effort = rng.uniform(1, 20, n_leads)
+    leads = pd.DataFrame(
+        {
+            "lead_id": [f"L{i:05d}" for i in range(n_leads)],
+            "account_id": [f"A{i % 300:04d}" for i in range(n_leads)],
+            "p_opportunity": rng.uniform(0.05, 0.6, n_leads),
+            "p_win": rng.uniform(0.01, 0.4, n_leads),
+            "expected_amount": rng.uniform(5e3, 8e4, n_leads),
+            "value": value,
+            "value_low": value * 0.6,
+            "value_high": value * 1.5,
+            "effort_hours": effort,
+            "value_per_hour": value / effort,
+            "reasons": [
+                json.dumps(["large account (500+ employees)", f"{i % 7} webinar visits"])
+                for i in range(n_leads)
+            ],
+            "model": "lightgbm",
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"R{i:02d}" for i in range(20)],
+            "team": ["AE"] * 12 + ["SDR"] * 8,
+            "leads": rng.integers(20, 200, 20),
+            "wins": rng.integers(2, 40, 20),
+            "expected_wins": rng.uniform(5, 30, 20),
+            "ability": rng.normal(0, 0.1, 20),
+        }
+    )
+    reps["ci_low"], reps["ci_high"] = reps["ability"] - 0.08, reps["ability"] + 0.08
+    contribution = pd.DataFrame(
+        {
+            "unit": ["team", "team", "team", *["channel"] * 3],
+            "key": ["marketing", "sdr", "ae", "paid_search", "events", "email"],
+            "estimate": [9e5, 4e5, 1.3e6, 3e5, 2e5, 1e5],
+            "level": 0.9,
+            "method": "doubleml_irm",
+            "n_units": 3000,
+            "n_exposed": [2000, 1500, 900, 800, 300, 1200],
+            "assumptions": "no unmeasured confounding given firmographics",
+            "sensitivity": "robust to confounding of 10% partial R2",
+            "overlap_warning": [False, False, True, False, False, False],
+        }
+    )
+    contribution["ci_low"], contribution["ci_high"] = (
+        contribution["estimate"] * 0.7,
+        contribution["estimate"] * 1.3,
+    )
+    scorecard = pd.DataFrame(
+        {
+            "kpi": ["bookings", "pipeline_created", "never_contacted_share", "incremental_marketing"],
+            "label": [
+                "Bookings",
+                "Pipeline created",
+                "Leads never contacted",
+                "Incremental revenue: marketing",
+            ],
+            "value": [3.2e6, 9.1e6, 0.36, 9e5],
+            "unit": ["USD", "USD", "share", "USD"],
+            "ci_low": [np.nan, np.nan, np.nan, 6.3e5],
+            "ci_high": [np.nan, np.nan, np.nan, 1.17e6],
+            "period": "2026-Q3",
+            "previous_value": [2.9e6, 8.0e6, 0.31, 8e5],
+            "change": [3e5, 1.1e6, 0.05, 1e5],
+            "definition": [
+                "sum of won amounts",
+                "amount of opportunities created",
+                "no activity",
+                "DoubleML",
+            ],
+            "source": ["opportunities", "opportunities", "leads, activities", "result_contribution"],
+        }
+    )
+    funnel = pd.DataFrame(
+        {"stage": ["lead", "MQL", "SAL", "SQL", "opportunity", "won"], "entered": [5000, 2100, 1500, 900, 600, 180],
+         "rate": [0.42, 0.71, 0.6, 0.67, 0.3, np.nan], "median_days": [3.0, 1.5, 4.0, 9.0, 40.0, np.nan]}
+    )  # fmt: skip
+    sla = pd.DataFrame(
+        {"sla": ["first_contact", "mql_decision", "rejection_reason"], "compliance": [0.64, 0.81, 0.93],
+         "ci_low": [0.61, 0.78, 0.9], "ci_high": [0.67, 0.84, 0.96], "breaches": [1800, 400, 30]}
+    )  # fmt: skip
+    breaches = pd.DataFrame({"sla": "first_contact_hours", "entity": "lead",
+                             "entity_id": [f"L{i:05d}" for i in range(300)], "hours": rng.uniform(24, 200, 300)})  # fmt: skip
+    stuck = pd.DataFrame({"opportunity_id": [f"O{i:04d}" for i in range(40)], "stage": "proposal",
+                          "days_idle": rng.uniform(30, 90, 40), "amount": rng.uniform(1e4, 9e4, 40)})  # fmt: skip
+    economics = pd.DataFrame(
+        {"dimension": "channel", "key": CHANNELS, "spend": rng.uniform(1e4, 2e5, 6),
+         "sales_cost": rng.uniform(5e3, 5e4, 6), "revenue": rng.uniform(1e5, 9e5, 6)}
+    )  # fmt: skip
+    economics["cost"] = economics["spend"] + economics["sales_cost"]
+    economics["roi_attributed"] = economics["revenue"] / economics["cost"] - 1
+    economics["roi_sourced"] = economics["roi_attributed"] * 0.7
+    economics["roi_incremental"] = economics["roi_attributed"] * 0.5
+    economics["roi_incremental_ci_low"] = economics["roi_incremental"] - 0.5
+    economics["roi_incremental_ci_high"] = economics["roi_incremental"] + 0.5
+    prospecting = pd.DataFrame(
+        {"program": ["cold_call", "referral", "event", "marketing"], "revenue_per_rep_hour": [120.0, 900.0, 400.0, 650.0],
+         "ci_low": [80.0, 600.0, 250.0, 500.0], "ci_high": [160.0, 1200.0, 550.0, 800.0]}
+    )  # fmt: skip
+    validation = pd.DataFrame(
+        {"model": ["scoring:lightgbm", "scoring:lightgbm", "contribution:marketing", "reps:ability"],
+         "check": ["cross_validation", "cross_validation", "simulator_truth", "simulator_truth"],
+         "metric": ["roc_auc", "brier", "incremental_revenue", "spearman(ability, true_skill)"],
+         "value": [0.86, 0.11, 9e5, 0.7], "reference": [0.84, np.nan, 8.7e5, 0.5],
+         "passed": pd.array([True, pd.NA, True, True], dtype="boolean"),
+         "source": ["5-fold CV", "5-fold CV", "simulator replay", "simulated reps"]}
+    )  # fmt: skip
+    run_log = pd.DataFrame(
+        {"area": ["funnel", "attribution"], "status": ["ok", "ok"], "tables": ["funnel,sla", "attribution"],
+         "rows": [10, 30], "seconds": [0.5, 1.2], "message": ["", ""]}
+    )  # fmt: skip
+    return {
+        "scorecard": scorecard, "funnel": funnel, "funnel_breakdown": funnel.assign(by="all"), "sla": sla,
+        "sla_breaches": breaches, "stuck_pipeline": stuck, "attribution": attribution,
+        "attribution_sourced": pd.DataFrame({"team": ["marketing", "sdr"], "sourced_revenue": [1.2e6, 8e5]}),
+        "contribution": contribution, "contribution_reconciliation": pd.DataFrame({"total": [3.2e6]}),
+        "experiment": pd.DataFrame({"experiment_id": ["E1"], "lift": [0.04], "ci_low": [-0.01], "ci_high": [0.09]}), "leads": leads, "reps": reps, "economics": economics,
+        "prospecting": prospecting, "validation": validation, "run_log": run_log,
+        "speed_to_lead": pd.DataFrame({"source_team": ["all"], "leads": [5000], "never_contacted_share": [0.36],
+                                       "median_hours": [30.5]}),
+        "inputs": pd.DataFrame({"table": ["accounts", "leads"], "rows": [300, n_leads]}),
+    }  # fmt: skip

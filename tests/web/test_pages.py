@@ -1,0 +1,68 @@
+"""Dashboard pages through TestClient: login, cookie auth, every page renders its charts."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fairshare.api import create_app
+from fairshare.api.auth import COOKIE
+from fairshare.web.sections import PAGES
+
+URLS = ["/" if p.slug == "scorecard" else f"/{p.slug}" for p in PAGES]
+
+
+@pytest.fixture
+def browser_client(web_workspace, web_token):
+    with TestClient(create_app(web_workspace.path, tokens=[web_token])) as c:
+        yield c
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_pages_redirect_to_login_without_a_token(browser_client, url):
+    r = browser_client.get(url, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+def test_login_sets_an_httponly_cookie_and_pages_render(browser_client, web_token):
+    bad = browser_client.post("/login", data={"token": "nope"}, follow_redirects=False)
+    assert bad.status_code == 401 and COOKIE not in bad.cookies
+    r = browser_client.post("/login", data={"token": web_token}, follow_redirects=False)
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    for url in URLS:
+        page = browser_client.get(url)
+        assert page.status_code == 200, url
+        assert 'rel="icon" href="data:,"' in page.text
+        assert "Plotly.newPlot" in page.text, url
+        assert 'src="http' not in page.text and 'href="http' not in page.text  # nothing from a CDN
+    scorecard = browser_client.get("/").text
+    assert "Bookings" in scorecard and "3,200,000 USD" in scorecard and "36.0%" in scorecard
+    assert "+300,000 USD" in scorecard and "+5.0 pp" in scorecard  # changes in the KPI's unit
+    # the token cookie also authorises the JSON API (same origin)
+    assert browser_client.get("/api/scorecard").status_code == 200
+    out = browser_client.post("/logout", follow_redirects=False)
+    assert out.status_code == 303 and COOKIE in out.headers["set-cookie"]
+
+
+def test_static_assets_are_local(browser_client):
+    js = browser_client.get("/static/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000 and b"plotly" in js.content[:2000].lower()
+    assert browser_client.get("/static/style.css").status_code == 200
+
+
+def test_script_injection_in_result_text_is_escaped(tmp_path):
+    import pandas as pd
+
+    from fairshare import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    evil = "</script><script>alert(1)</script>"
+    ws.save_results({"attribution": pd.DataFrame({"model": ["m"], "by": ["channel"], "key": [evil], "share": [1.0],
+                                                  "ci_low": [0.9], "ci_high": [1.0]})})  # fmt: skip
+    ws.close()
+    with TestClient(create_app(ws.path, tokens=["t"])) as c:
+        c.cookies.set(COOKIE, "t")
+        html = c.get("/attribution").text
+    assert "<script>alert(1)</script>" not in html
