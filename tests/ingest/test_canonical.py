@@ -143,7 +143,8 @@ BAD_CASES = {
     "unparseable timestamp": (
         "touches.csv",
         lambda t: t.replace("T4,2026-02-16T09:00:00Z", "T4,16/02/2026 9am"),
-        "touches.csv:5: at: not an ISO-8601 timestamp: '16/02/2026 9am' (e.g. 2026-03-01 or 2026-03-01T09:30:00Z)",
+        "touches.csv:5: at: not an ISO-8601 timestamp: '16/02/2026 9am' (day/month order is ambiguous; "
+        "write dates as YYYY-MM-DD, e.g. 2026-03-01 or 2026-03-01T09:30:00Z)",
     ),
     "conflicting duplicate key": (
         "campaigns.csv",

@@ -9,6 +9,7 @@ then goes through the ordinary import with all of its checks.
 from __future__ import annotations
 
 import tomllib
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fairshare import schema
-from fairshare.ingest.canonical import normalize_header
+from fairshare.ingest.canonical import csv_relation, diagnose_csv, normalize_header, sniff
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "defaults" / "mappings"
 
@@ -121,6 +122,21 @@ def _expr(rule: str | ColumnRule, headers: dict[str, str], table: str, column: s
     return v
 
 
+def _unreadable(path: Path, error: duckdb.Error) -> str:
+    """`file:line: why` for an export DuckDB could not read (encoding, field counts, quotes)."""
+    if path.suffix.lower() != ".parquet":
+        try:
+            dialect = sniff(path)
+            found = [dialect.problem] if dialect.problem else diagnose_csv(path, dialect)
+        except (OSError, EOFError, zlib.error):
+            found = []
+        if found:
+            line, reason = found[0]
+            return f"{path.name}{f':{line}' if line else ''}: {reason}"
+    msg = str(error).split("\n")[0].split("Error: ", 1)[-1].replace(str(path), path.name)
+    return f"{path.name}: cannot be read: {msg}; re-export it"
+
+
 def translate(folder: Path | str, mapping: Mapping, out: Path | str) -> dict[str, Any]:
     """Write canonical CSV files for every mapped table whose export file is in `folder`.
 
@@ -135,18 +151,32 @@ def translate(folder: Path | str, mapping: Mapping, out: Path | str) -> dict[str
         path = _find_export(folder, rule.file)
         if path is None:
             continue
-        reader = (f"read_parquet({_lit(str(path))})" if path.suffix.lower() == ".parquet"
-                  else f"read_csv({_lit(str(path))}, all_varchar=true, header=true)")  # fmt: skip
-        con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {reader}")
-        headers = {normalize_header(r[0]): r[0] for r in con.execute("DESCRIBE src").fetchall()}
-        selects = [f"CAST({_expr(r, headers, table, c)} AS VARCHAR) AS {_q(c)}" for c, r in rule.columns.items()]
-        if rule.keep_extra:
-            used = {
-                normalize_header(r if isinstance(r, str) else (r.source or "")) for r in rule.columns.values()
-            }
-            selects += [f"{_q(raw)} AS {_q(norm)}" for norm, raw in headers.items()
-                        if norm not in used and norm not in rule.columns]  # fmt: skip
-        con.execute(f"CREATE TEMP TABLE {_q('t_' + table)} AS SELECT {', '.join(selects)} FROM src")
+        try:
+            if path.suffix.lower() == ".parquet":
+                con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM read_parquet({_lit(str(path))})")
+                described = [r[0] for r in con.execute("DESCRIBE src").fetchall()]
+                headers = {normalize_header(h): h for h in described}
+            else:
+                dialect = sniff(path)
+                if dialect.problem is not None:
+                    line, reason = dialect.problem
+                    raise MappingError(f"{path.name}{f':{line}' if line else ''}: {reason}")
+                con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {csv_relation(path, dialect)}")
+                headers = {normalize_header(h): f"c{i}" for i, h in reversed(list(enumerate(dialect.header)))}
+                headers.pop("", None)
+            selects = [
+                f"CAST({_expr(r, headers, table, c)} AS VARCHAR) AS {_q(c)}" for c, r in rule.columns.items()
+            ]
+            if rule.keep_extra:
+                used = {
+                    normalize_header(r if isinstance(r, str) else (r.source or ""))
+                    for r in rule.columns.values()
+                }
+                selects += [f"{_q(raw)} AS {_q(norm)}" for norm, raw in headers.items()
+                            if norm not in used and norm not in rule.columns]  # fmt: skip
+            con.execute(f"CREATE TEMP TABLE {_q('t_' + table)} AS SELECT {', '.join(selects)} FROM src")
+        except duckdb.Error as e:
+            raise MappingError(_unreadable(path, e)) from None
         con.execute("DROP VIEW src")
         translated[table] = path.name
         for c, r in rule.columns.items():
