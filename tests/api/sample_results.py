@@ -146,4 +146,9 @@ def sample_tables(n_leads: int = 2000, seed: int = 0) -> dict[str, pd.DataFrame]
         "speed_to_lead": pd.DataFrame({"source_team": ["all"], "leads": [5000], "never_contacted_share": [0.36],
                                        "median_hours": [30.5]}),
         "inputs": pd.DataFrame({"table": ["accounts", "leads"], "rows": [300, n_leads]}),
+        "forecast": pd.DataFrame({"rep_id": ["R1", "R2", "all"], "period": ["2026-Q1"] * 3,
+                                  "booked_to_date": [1e5, 2e5, 3e5], "p10": [1.2e5, 2.1e5, 3.5e5],
+                                  "p50": [1.5e5, 2.5e5, 4.0e5], "p90": [1.9e5, 3.0e5, 4.7e5],
+                                  "mean": [1.52e5, 2.52e5, 4.04e5], "commit": [1.8e5, 2.2e5, 4.0e5],
+                                  "commit_gap": [3e4, -3e4, 0.0], "commit_percentile": [0.8, 0.3, 0.5]}),
     }  # fmt: skip

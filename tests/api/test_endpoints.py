@@ -27,6 +27,7 @@ ENDPOINTS = [
     "/api/reps",
     "/api/economics",
     "/api/validation",
+    "/api/forecast",
 ]
 
 BAD = [
@@ -186,3 +187,9 @@ def test_token_comparison():
     assert tokens.valid("abc") and tokens.valid("def")
     assert not tokens.valid("ab") and not tokens.valid("") and not tokens.valid(None)
     assert not tokens.valid("abcd") and not Tokens([]).valid("abc")
+
+
+def test_forecast_rows_carry_the_percentiles_and_commit(client, auth):
+    rows = {r["rep_id"]: r for r in client.get("/api/forecast", headers=auth).json()["rows"]}
+    assert rows["R1"]["p10"] < rows["R1"]["p50"] < rows["R1"]["p90"]
+    assert rows["all"]["commit"] == 4.0e5 and rows["R2"]["commit_percentile"] == 0.3

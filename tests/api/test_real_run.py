@@ -20,7 +20,16 @@ def real(ran_workspace):
 def test_every_area_is_logged_and_served(real):
     status = real.get("/api/status").json()
     log = {row["area"]: row for row in status["log"]}
-    assert set(log) == {"funnel", "attribution", "contribution", "scoring", "reps", "economics", "forecast", "scorecard"}
+    assert set(log) == {
+        "funnel",
+        "attribution",
+        "contribution",
+        "scoring",
+        "reps",
+        "economics",
+        "forecast",
+        "scorecard",
+    }
     assert all(row["status"] in ("ok", "missing", "failed") for row in status["log"])
     assert log["funnel"]["status"] == "ok" and log["attribution"]["status"] == "ok"
     assert status["inputs"]["accounts"] == 400

@@ -190,6 +190,23 @@ class Economics(BaseModel):
     prospecting: list[Row]
 
 
+class ForecastRow(_Row):
+    rep_id: str
+    period: str | None = None
+    booked_to_date: float | None = None
+    p10: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    mean: float | None = None
+    commit: float | None = None
+    commit_gap: float | None = None
+    commit_percentile: float | None = None
+
+
+class Forecast(BaseModel):
+    rows: list[ForecastRow]
+
+
 class ValidationRow(_Row):
     model: str
     check: str

@@ -124,6 +124,23 @@ def reps_chart(reps: pd.DataFrame) -> go.Figure | None:
                    height=max(300, 60 + 18 * len(frame)), margin={"l": 100, "r": 20, "t": 48, "b": 40})  # fmt: skip
 
 
+def forecast_chart(forecast: pd.DataFrame, currency: str = "") -> go.Figure | None:
+    """Bookings this period per rep: P10–P90 range, P50, and the rep's commit."""
+    if forecast.empty or "p50" not in forecast:
+        return None
+    frame = forecast.iloc[::-1]
+    labels = frame["rep_id"].astype(str)
+    fig = go.Figure(go.Scatter(x=frame["p50"], y=labels, mode="markers", name="P50 (P10–P90)",
+                               marker={"color": PALETTE[0], "size": 9},
+                               error_x={"type": "data", "symmetric": False, "array": frame["p90"] - frame["p50"],
+                                        "arrayminus": frame["p50"] - frame["p10"]}))  # fmt: skip
+    if "commit" in frame and frame["commit"].notna().any():
+        fig.add_trace(go.Scatter(x=frame["commit"], y=labels, mode="markers", name="commit",
+                                 marker={"color": PALETTE[1], "symbol": "diamond", "size": 9}))  # fmt: skip
+    return _layout(fig, f"Bookings forecast this period ({currency}): P50 with P10–P90, and commits",
+                   height=max(300, 60 + 22 * len(frame)), margin={"l": 100, "r": 20, "t": 48, "b": 40})  # fmt: skip
+
+
 def _dimension(frame: pd.DataFrame, prefer: str = "channel") -> tuple[pd.DataFrame, str]:
     """Rows of one dimension (channel first) of a table with a `dimension` column."""
     if "dimension" not in frame or frame.empty:

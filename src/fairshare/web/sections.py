@@ -45,6 +45,10 @@ def scorecard(tables: Tables, currency: str) -> list[Section]:
         Section("Scorecard", "The KPIs both teams agreed on, each with its definition (fairshare.toml) and "
                 "source query.", figure=charts.figure_json(charts.scorecard_chart(kpis)),
                 table=charts.as_table(kpis, 100), missing=_missing(kpis, "scorecard")),
+        Section("Forecast", "What we will book this period: Monte Carlo over open pipeline and new deals "
+                "(P10/P50/P90), next to what each rep committed.",
+                figure=charts.figure_json(charts.forecast_chart(tables("forecast"), currency)),
+                table=charts.as_table(tables("forecast"), 100), missing=_missing(tables("forecast"), "forecast")),
     ]  # fmt: skip
 
 

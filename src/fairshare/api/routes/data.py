@@ -197,6 +197,12 @@ def economics(snap: Snap) -> dict[str, Any]:
     return {"economics": _rows(snap.table("economics")), "prospecting": _rows(snap.table("prospecting"))}
 
 
+@router.get("/forecast", response_model=schemas.Forecast)
+def forecast(snap: Snap) -> dict[str, Any]:
+    """Bookings forecast this period per rep and in total (P10/P50/P90) next to rep commits."""
+    return {"rows": _rows(snap.table("forecast"))}
+
+
 @router.get("/validation", response_model=schemas.Validation)
 def validation(snap: Snap) -> dict[str, Any]:
     """How we know: cross-validation and simulator-truth checks per model."""
