@@ -74,14 +74,19 @@ def test_contribution_command_on_a_simulated_workspace(tmp_path):
     ws = Workspace.init(tmp_path / "ws")
     ws.import_(tmp_path / "company")
     ws.close()
-    res = runner.invoke(
-        app, ["contribution", "--by", "channel", "--format", "csv", "--workspace", str(tmp_path / "ws")]
-    )
+    toml = tmp_path / "ws" / "fairshare.toml"
+    toml.write_text(toml.read_text().replace("level = 0.9 ", "level = 0.8 ").replace(
+        "ae_baseline_win_factor = 0.3 ", "ae_baseline_win_factor = 0.2 "))  # fmt: skip
+    res = runner.invoke(app, ["contribution", "--format", "csv", "--workspace", str(tmp_path / "ws")])
     assert res.exit_code == 0, res.output
     from io import StringIO
 
-    table = pd.read_csv(StringIO(res.output))
-    assert set(table["unit"]) == {"channel"} and len(table) >= 4
+    everything = pd.read_csv(StringIO(res.output))
+    assert (everything["level"] == 0.8).all()  # the definitions' [contribution] level
+    ae = everything.set_index("unit").loc["ae"]
+    assert "ae_baseline_win_factor = 0.2" in ae["assumptions"]
+    table = everything.loc[everything["unit"] == "channel"]
+    assert len(table) >= 4 and table["method"].str.endswith("queue_displacement").all()
     assert {"estimate", "ci_low", "ci_high", "assumptions", "sensitivity", "overlap_warning"} <= set(
         table.columns
     )

@@ -163,3 +163,34 @@ def test_dose_strata_remove_the_variance_weighting_of_one_plr():
     assert abs(strata.total_ - truth) < abs(pooled.total_ - truth)
     assert strata.total_ci_low_ <= truth <= strata.total_ci_high_
     assert strata.sensitivity_.startswith("weakest of 5 strata")
+
+
+def test_assumptions_come_from_the_definitions_and_are_printed():
+    from fairshare.config import ContributionSettings
+
+    accounts = _accounts(600, seed=9)
+    won = accounts["won_revenue"].clip(lower=0)
+    accounts["won_revenue"] = won
+    default = contribution_table(accounts, None, settings=QUICK).set_index("unit")
+    custom = ContributionSettings(ae_baseline_win_factor=0.2, ae_baseline_amount_factor=0.25, level=0.8)
+    table = contribution_table(accounts, None, settings=QUICK, assumptions=custom).set_index("unit")
+    assert default.loc["ae", "estimate"] == pytest.approx((1 - 0.3 * 0.5) * won.sum())
+    assert table.loc["ae", "estimate"] == pytest.approx((1 - 0.2 * 0.25) * won.sum())
+    assert "ae_baseline_win_factor = 0.2" in table.loc["ae", "assumptions"]
+    assert "20% of the win rate and 25% of the deal size" in table.loc["ae", "assumptions"]
+    assert (table["level"] == 0.8).all()
+    assert (
+        contribution_table(accounts, None, settings=QUICK, assumptions=custom, level=0.95)["level"] == 0.95
+    ).all()
+
+
+def test_sdr_total_takes_the_configured_share_of_inbound_contacts():
+    from fairshare.contribution.incremental import _sdr_total
+
+    outbound = {"estimate": 100.0, "ci_low": 50.0, "ci_high": 150.0, "n_exposed": 10, "assumptions": "a",
+                "overlap_warning": "", "sensitivity": "s"}  # fmt: skip
+    inbound = dict(outbound, estimate=40.0, ci_low=20.0, ci_high=60.0)
+    assert _sdr_total(outbound, inbound, 0.5)["estimate"] == 120.0
+    row = _sdr_total(outbound, inbound, 0.25)
+    assert row["estimate"] == 110.0 and (row["ci_low"], row["ci_high"]) == (50.0, 210.0)
+    assert "sdr_inbound_share = 0.25" in row["assumptions"]

@@ -1,9 +1,9 @@
 """Incremental contribution against the simulator's replayed truth, through the warehouse and `results()`.
 
-Five small worlds (600 accounts). The acceptance targets that hold are asserted; the ones the
-current simulator makes unreachable for account-level estimates are strict xfails (see docs/contribution.md:
-a capacity-bound SDR queue couples accounts, so a single channel's per-account effects overstate
-switching it off, and marketing's exposure is near-universal, so its total extrapolates a dose line).
+Five small worlds (600 accounts). The acceptance targets that hold are asserted; the one that does not
+hold in worlds this small is a strict xfail (see docs/contribution.md: channel rows are net of the
+queue displacement, but the per-account dose effects still overstate a channel in 600-account worlds;
+the benchmark meets the target at 3,000 accounts).
 """
 
 from __future__ import annotations
@@ -78,20 +78,29 @@ def test_coverage_of_sdr_and_ae(worlds):
 def test_marketing_estimate_has_the_right_sign_and_order_of_magnitude(worlds):
     s = _scored(worlds).query("unit == 'marketing'")
     assert len(s) == len(SEEDS) and (s["estimate"] > 0).all()
-    # known upward bias on small worlds (about 1.75x at 600 accounts, 1.1x at 3,000): congestion + dose extrapolation
-    assert 0.5 <= np.median(s["estimate"] / s["truth"]) <= 3.0
+    assert 0.5 <= np.median(s["estimate"] / s["truth"]) <= 2.0
+
+
+def test_acceptance_marketing_coverage_and_median_relative_error(worlds):
+    # measured: coverage 0.8, median relative error 0.11 (20 seeds x 3,000 accounts: 1.00 and 0.14)
+    s = _scored(worlds).query("unit == 'marketing'")
+    assert s["covered"].mean() >= 0.8
+    assert s["rel_error"].median() <= 0.15
+
+
+def test_channel_rows_are_net_of_queue_displacement(worlds):
+    for w in worlds:
+        c = w["tables"]["contribution"].query("unit == 'channel'")
+        assert c["method"].eq("dml_plr_dose-queue_displacement").all()
+        assert c["assumptions"].str.contains("displacement").all()
 
 
 @pytest.mark.xfail(
-    strict=True, reason="known gap: per-account effects ignore SDR-queue congestion (docs/contribution.md)"
+    strict=True,
+    reason="known gap at 600 accounts: coverage paid_search 0.4, paid_social 0.6 even net of queue displacement "
+    "(per-account dose effects overstate small worlds); met at 3,000 accounts x 20 seeds (0.85, 0.90), "
+    "benchmarks/contribution_check.py",
 )
-def test_acceptance_coverage_of_marketing_and_the_two_largest_channels(worlds):
+def test_acceptance_coverage_of_the_two_largest_channels(worlds):
     scored = _scored(worlds).groupby("unit")["covered"].mean()
-    assert all(scored[u] >= 0.8 for u in ("marketing", *(f"channel:{c}" for c in CHANNELS)))
-
-
-@pytest.mark.xfail(
-    strict=True, reason="known gap: marketing's dose line is extrapolated to zero (docs/contribution.md)"
-)
-def test_acceptance_marketing_median_relative_error(worlds):
-    assert _scored(worlds).query("unit == 'marketing'")["rel_error"].median() <= 0.15
+    assert all(scored[f"channel:{c}"] >= 0.8 for c in CHANNELS)

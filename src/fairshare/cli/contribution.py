@@ -48,7 +48,10 @@ def _read_units(path: Path):
 @app.command("contribution")
 def contribution_command(
     by: Annotated[By, typer.Option("--by", help="team (marketing, SDR, AE), channel, or all rows")] = By.all,
-    level: LevelOption = 0.9,
+    level: Annotated[
+        float | None,
+        typer.Option("--level", min=0.5, max=0.999, help="interval level (default: contribution.level)"),
+    ] = None,
     full: Annotated[
         bool, typer.Option("--full", help="5 folds and 500 trees instead of the quick settings")
     ] = False,
@@ -61,6 +64,7 @@ def contribution_command(
     ws = _workspace(workspace)
     try:
         settings = {"n_folds": 5, "n_estimators": 500, "learning_rate": 0.03} if full else None
+        level = ws.definitions.contribution.level if level is None else level
         table = contribution(ws, level=level, settings=settings)
     except ValueError as e:
         fail(str(e), hint="import accounts, touches, leads, activities and opportunities first")

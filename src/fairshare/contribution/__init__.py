@@ -28,9 +28,12 @@ __all__ = [
 
 
 def contribution(
-    ws: Workspace, level: float = 0.9, settings: dict | None = None, random_state: int = 0
+    ws: Workspace, level: float | None = None, settings: dict | None = None, random_state: int = 0
 ) -> pd.DataFrame:
-    """The contribution table of a workspace (see `incremental.contribution_table`)."""
+    """The contribution table of a workspace (see `incremental.contribution_table`).
+
+    The assumptions come from the definitions' `[contribution]` section; `level` overrides its level.
+    """
     from fairshare.contribution.exposures import account_exposures, lead_exposures
 
     accounts = account_exposures(ws)
@@ -38,6 +41,7 @@ def contribution(
     return contribution_table(
         accounts, leads, level=level, first_contact_hours=ws.definitions.sla.first_contact_hours,
         settings=settings if settings is not None else RUN_SETTINGS, random_state=random_state,
+        assumptions=ws.definitions.contribution,
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import ibis
 import numpy as np
 import pandas as pd
 from ibis import _
@@ -38,6 +39,8 @@ def _won_by(opps, key: str):
 def account_exposures(ws: Workspace) -> pd.DataFrame:
     """One row per account: confounders, touches per channel (paid/owned and pull), SDR prospecting, won revenue.
 
+    `won_revenue_marketing_sourced` is the part of won revenue from deals whose lead marketing sourced.
+
     Pull channels are the definitions' `attribution.direct_channels` (organic, direct): visits the
     account initiates, counted but not treated as an exposure marketing assigns. Form fills are
     left out: they are the conversion itself, so counting them would credit marketing with its outcome.
@@ -57,6 +60,16 @@ def account_exposures(ws: Workspace) -> pd.DataFrame:
     counts = touches.group_by(["account_id", "channel"]).agg(n=_.count()).execute()
     wide = counts.pivot_table(index="account_id", columns="channel", values="n", aggfunc="sum", fill_value=0)
     won = _won_by(opps, "account_id").execute()
+    # won revenue of deals from marketing-sourced leads (the lead's source team, else the opportunity's)
+    lead_team = ws.table("leads").select(s_lead=_.lead_id, s_team=_.source_team)
+    sourced = opps.left_join(lead_team, opps.lead_id == lead_team.s_lead)
+    sourced = sourced.filter(
+        ibis.coalesce(sourced.s_team, sourced.source_team).isin(
+            list(ws.definitions.teams.marketing_source_teams)
+        )
+        & sourced.is_won.fill_null(False)
+    )
+    marketing_won = sourced.group_by("account_id").agg(won_revenue_marketing_sourced=_.amount.sum()).execute()
     acts = warehouse.activities_with_account(con).filter(_.account_id.notnull())
     reps = ws.table("reps").select(r_id=_.rep_id, team=_.team)
     sdr_acts = acts.join(reps, acts.rep_id == reps.r_id).filter(_.team.isin(ws.definitions.teams.sdr))
@@ -69,6 +82,8 @@ def account_exposures(ws: Workspace) -> pd.DataFrame:
         "account_id", "industry", "region", "employees", "annual_revenue", "created_at"
     ).execute()
     frame = frame.merge(won, on="account_id", how="left").merge(prospecting, on="account_id", how="left")
+    frame = frame.merge(marketing_won, on="account_id", how="left")
+    frame["won_revenue_marketing_sourced"] = frame["won_revenue_marketing_sourced"].fillna(0.0).astype(float)
     frame["sdr_prospecting"] = frame["sdr_prospecting"].fillna(0).astype(int)
     frame["won_revenue"] = frame["won_revenue"].fillna(0.0).astype(float)
     frame["won_deals"] = frame["won_deals"].fillna(0).astype(int)
@@ -94,6 +109,9 @@ def account_exposures(ws: Workspace) -> pd.DataFrame:
 def lead_exposures(ws: Workspace) -> pd.DataFrame:
     """One row per lead: confounders known when it arrived, first contact (who, how fast), won revenue.
 
+    `queued` marks the leads that wait in the sales queue (MQLs and partner leads), `first_rep_id` the
+    SDR who first worked the lead.
+
     `prior_touches` counts the account's touches before the lead was created; `queue_leads` counts
     the leads created the same day (the load that decides who is contacted late or never).
     """
@@ -109,7 +127,14 @@ def lead_exposures(ws: Workspace) -> pd.DataFrame:
     first_sdr = (
         la.filter(_.team.isin(teams.sdr))
         .group_by("lead_id")
-        .agg(first_sdr_at=_.at.min(), sdr_activities=_.count())
+        .agg(first_sdr_at=_.at.min(), sdr_activities=_.count(), first_rep_id=_.rep_id.argmin(_.at))
+    )
+    mql_stage = ws.definitions.funnel.mql_stage
+    mql = (
+        ws.table("lifecycle")
+        .filter((_.entity == "lead") & (_.stage == mql_stage))
+        .group_by(lead_id=_.entity_id)
+        .agg(mql_at=_.at.min())
     )
     touches = warehouse.touches_with_account(con).filter(_.account_id.notnull())
     tt = touches.select(t_account=_.account_id, t_at=_.at)
@@ -122,7 +147,7 @@ def lead_exposures(ws: Workspace) -> pd.DataFrame:
     queue = leads.group_by(day=_.created_at.truncate("D")).agg(queue_leads=_.count())
     won = _won_by(ws.table("opportunities").filter(_.lead_id.notnull()), "lead_id")
     frame = leads.mutate(day=_.created_at.truncate("D")).execute()
-    for part in (first_any, first_sdr, prior, won):
+    for part in (first_any, first_sdr, prior, won, mql):
         frame = frame.merge(part.execute(), on="lead_id", how="left")
     frame = frame.merge(queue.execute(), on="day", how="left")
     acc = (
@@ -138,6 +163,11 @@ def lead_exposures(ws: Workspace) -> pd.DataFrame:
     frame["queue_leads"] = frame["queue_leads"].fillna(1).astype(int)
     created = pd.to_datetime(frame["created_at"])
     frame["contacted"] = frame["first_contact_at"].notna()
+    # queued for sales: marketing leads once they reach the MQL stage (nurture leads are never worked),
+    # leads of other non-SDR sources (partner) at once; without MQL rows every marketing lead counts
+    marketing = frame["source_team"].isin(teams.marketing_source_teams)
+    reached = frame["mql_at"].notna() if frame["mql_at"].notna().any() else pd.Series(True, index=frame.index)
+    frame["queued"] = (marketing & reached) | (~marketing & ~frame["source_team"].isin(["sdr", "ae"]))
     frame["sdr_contacted"] = frame["first_sdr_at"].notna()
     frame["hours_to_first_contact"] = (
         pd.to_datetime(frame["first_contact_at"]) - created
