@@ -267,3 +267,16 @@ def test_kpis_doc_lists_every_column_and_kpi(tiny_ws):
         if not ok:
             undocumented.append(kpi)
     assert not undocumented, f"docs/kpis.md does not list {undocumented}"
+
+
+def test_cost_kpis_are_unknown_not_zero_without_spend(tmp_path):
+    import shutil
+
+    folder = tmp_path / "nospend"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "tiny", folder)
+    (folder / "spend.csv").unlink()
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.import_(folder)
+        card = Scorecard(ws, period="all").table().set_index("kpi")
+    assert card.loc["bookings", "value"] == 48000.0
+    assert np.isnan(card.loc["cac", "value"]) and np.isnan(card.loc["roi", "value"])

@@ -254,15 +254,20 @@ def _contribution_truth_rows(estimates: pd.DataFrame | None, truth: pd.DataFrame
                 value, ref = float(rec["estimate"]), true_by_unit[name]
                 low, high = rec.get("ci_low"), rec.get("ci_high")
                 inside = bool(low <= ref <= high) if pd.notna(low) and pd.notna(high) else None
+                assumed = str(rec.get("method", "")) == "baseline"
                 rows.append(
                     {
                         "model": f"contribution:{name}",
-                        "check": "simulator_truth",
+                        "check": "assumption" if assumed else "simulator_truth",
                         "metric": "incremental_revenue",
                         "value": value,
                         "reference": ref,
-                        "passed": inside,
-                        "source": "simulator replay with the unit switched off; passed = truth inside the interval",
+                        # An assumed baseline is not an estimate: agreement with the simulator only says
+                        # the assumption matches the simulator's setting, so it is not scored as passed.
+                        "passed": None if assumed else inside,
+                        "source": "assumed baseline from [contribution] (not estimated); reference = simulator replay"
+                        if assumed
+                        else "simulator replay with the unit switched off; passed = truth inside the interval",
                     }
                 )
                 break

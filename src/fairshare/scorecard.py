@@ -400,6 +400,9 @@ class Scorecard:
             frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
         return frame[SCORECARD_COLUMNS]
 
+    def _has_rows(self, table: str) -> bool:
+        return int(self.ws.table(table).count().execute()) > 0
+
     def _derived(self, base: pd.DataFrame) -> pd.DataFrame:
         """KPIs computed from other rows (cost, CAC, ROI) and from upstream model results."""
         d = self.ws.definitions
@@ -421,12 +424,18 @@ class Scorecard:
         def pair(fn):
             return fn(CURRENT, "value"), fn(PREVIOUS, "previous_value")
 
+        has_spend = self._has_rows("spend")
+        has_sales_cost = self._has_rows("activities") and self._has_rows("reps")
+
         def cost(p, col):
+            # Without spend rows (or without timed activities) total cost is unknown, not zero.
+            if not (has_spend and has_sales_cost):
+                return np.nan
             return float(np.nansum([v.loc["media_spend", col], v.loc["sales_time_cost", col]]))
 
         def cac(p, col):
             c, n = cost(p, col), get(won, p, "customers")
-            return c / n if n > 0 else np.nan
+            return c / n if n > 0 and c > 0 else np.nan
 
         def roi(p, col):
             c = cost(p, col)
@@ -522,7 +531,7 @@ class Scorecard:
         row = {"kpi": "forecast_p50", "label": "Bookings forecast (P50)", "unit": cur, "previous_value": np.nan,
                "value": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                "definition": "median of the pipeline Monte Carlo of this period's bookings (booked to date + open "
-                             "opportunities by stage and age + new pipeline at the run-rate); interval = P10–P90",
+                             "opportunities by stage and age + new pipeline at the run-rate); interval = the forecast's ci_low–ci_high (90%)",
                "source": "upstream result table `forecast` where rep_id = 'all'", "note": ""}  # fmt: skip
         forecast = self.upstream.get("forecast")
         if forecast is None or not {"rep_id", "p10", "p50", "p90"} <= set(forecast.columns):
@@ -533,7 +542,8 @@ class Scorecard:
             row["note"] = "no total row in the forecast"
             return row
         f = hit.iloc[0]
-        row.update(value=float(f["p50"]), ci_low=float(f["p10"]), ci_high=float(f["p90"]))
+        low, high = ("ci_low", "ci_high") if {"ci_low", "ci_high"} <= set(f.index) else ("p10", "p90")
+        row.update(value=float(f["p50"]), ci_low=float(f[low]), ci_high=float(f[high]))
         if "period" in f.index and pd.notna(f["period"]):
             row["period"] = str(f["period"])
         if pd.notna(f.get("commit", np.nan)):

@@ -181,3 +181,16 @@ def test_w_shaped_and_time_decay_use_journey_milestones_and_times():
     assert td["a"] < td["b"] < td["c"] < td["d"] < td["e"]
     with pytest.raises(ValueError, match="touch times"):
         attribute(pd.DataFrame({"path": ["a > b"], "conversions": [1]}), "time_decay")
+
+
+def test_resamples_without_a_conversion_do_not_drag_intervals_to_zero():
+    # One converting journey split evenly between two channels among many null journeys: every resample
+    # that draws a conversion gives 0.5/0.5; resamples that draw none have nothing to share and are ignored.
+    df = pd.DataFrame(
+        {"path": [("a", "b"), ("c",)], "conversions": [1, 0], "value": [10.0, 0.0], "nulls": [0, 30]}
+    )
+    result = attribute(Paths.from_frame(df), "linear", bootstrap=200, rng=1).set_index("key")
+    assert result.loc["a", "ci_low"] == pytest.approx(0.5) and result.loc["a", "ci_high"] == pytest.approx(
+        0.5
+    )
+    assert result.loc["c", "ci_high"] == 0.0

@@ -71,3 +71,16 @@ def test_typo_in_definitions_is_a_user_error(tmp_path):
     assert result.exit_code == 1
     assert "did you mean 'first_contact_hours'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_error_messages_are_not_read_as_markup(capsys):
+    import typer
+
+    from fairshare.cli.output import fail
+
+    try:
+        fail("column [employees] must be 0/1, found [3, 7]", hint="see [docs]")
+    except typer.Exit as e:
+        assert e.exit_code == 1
+    err = capsys.readouterr().err
+    assert "[employees]" in err and "[3, 7]" in err and "[docs]" in err

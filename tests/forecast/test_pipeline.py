@@ -141,7 +141,10 @@ def test_results_and_the_scorecard_kpi(sim_workspace):
     total = forecast[forecast["rep_id"] == "all"].iloc[0]
     card = Scorecard(ws, upstream={"forecast": forecast}, with_sql=False).table().set_index("kpi")
     row = card.loc["forecast_p50"]
-    assert (row["value"], row["ci_low"], row["ci_high"]) == (total["p50"], total["p10"], total["p90"])
+    assert (row["value"], row["ci_low"], row["ci_high"]) == (total["p50"], total["ci_low"], total["ci_high"])
+    assert (
+        total["ci_low"] <= total["p10"] <= total["p90"] <= total["ci_high"]
+    )  # 90% interval contains P10-P90
     assert row["period"] == total["period"]
     missing = Scorecard(ws, upstream={}, with_sql=False)._forecast_row()
     assert np.isnan(missing["value"]) and "no forecast" in missing["note"]

@@ -84,6 +84,20 @@ def _shares(credits: np.ndarray) -> np.ndarray:
     return np.divide(credits, total, out=np.zeros_like(credits, dtype=float), where=total != 0)
 
 
+def _draw_shares(credits: np.ndarray) -> np.ndarray:
+    """Shares per resample; a resample with nothing to share (no conversion drawn) is NaN, not 0."""
+    total = credits.sum(axis=-1, keepdims=True)
+    return np.divide(credits, total, out=np.full_like(credits, np.nan, dtype=float), where=total != 0)
+
+
+def _quantiles(draws: np.ndarray, lo_q: float, hi_q: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    usable = draws[~np.isnan(draws).all(axis=1)]
+    if not len(usable):
+        return np.full(n, np.nan), np.full(n, np.nan)
+    low, high = np.quantile(usable, [lo_q, hi_q], axis=0)
+    return low, high
+
+
 def result_table(
     model: str,
     keys: np.ndarray,
@@ -98,9 +112,9 @@ def result_table(
     nan = np.full(len(keys), np.nan)
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     if draws is not None and len(draws[0]):
-        conv_draws, rev_draws = _shares(draws[0]), _shares(draws[1])
-        ci_low, ci_high = np.quantile(conv_draws, [lo_q, hi_q], axis=0)
-        rci_low, rci_high = np.quantile(rev_draws, [lo_q, hi_q], axis=0)
+        conv_draws, rev_draws = _draw_shares(draws[0]), _draw_shares(draws[1])
+        ci_low, ci_high = _quantiles(conv_draws, lo_q, hi_q, len(keys))
+        rci_low, rci_high = _quantiles(rev_draws, lo_q, hi_q, len(keys))
     else:
         ci_low = ci_high = rci_low = rci_high = nan
     frame = pd.DataFrame(

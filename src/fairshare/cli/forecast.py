@@ -37,8 +37,11 @@ def forecast_command(
         ForecastBy.rep
     ),
     level: Annotated[
-        float, typer.Option("--level", min=0.5, max=0.99, help="interval level (p10/p90 at 0.8)")
-    ] = 0.8,
+        float,
+        typer.Option(
+            "--level", min=0.5, max=0.99, help="level of ci_low/ci_high (p10/p50/p90 are always shown)"
+        ),
+    ] = 0.9,
     draws: Annotated[int, typer.Option("--draws", min=100, help="Monte Carlo draws")] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="random seed (same seed, same figures)")] = 0,
     fmt: FormatOption = Format.table,

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 console = Console()
@@ -101,7 +102,7 @@ def render(
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
     """Print a user error (and what to do next) to stderr and exit non-zero, without a traceback."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
-        err_console.print(f"[yellow]hint:[/] {hint}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)

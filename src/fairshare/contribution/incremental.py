@@ -614,7 +614,7 @@ def _ae_rows(
         "level": level, "method": "baseline", "n_units": int(won.size), "n_exposed": int((won > 0).sum()),
         "assumptions": f"baseline: without AE work deals close self-serve at {win:.0%} of the win rate and "
         f"{amount:.0%} of the deal size (contribution.ae_baseline_win_factor = {win:g}, "
-        f"ae_baseline_amount_factor = {amount:g}: assumed, not estimated); all won deals were AE-worked; "
+        f"ae_baseline_amount_factor = {amount:g}: assumed, not estimated); all won revenue is treated as AE-worked; "
         "interval: bootstrap over accounts",
         "sensitivity": "scales with the assumed baseline: each 10 pp of retained self-serve revenue moves it by "
         f"{0.1 * won.sum():,.0f}", "overlap_warning": "", "effect_per_unit": np.nan, "robustness_value": np.nan,

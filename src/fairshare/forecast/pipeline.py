@@ -58,8 +58,8 @@ NO_OWNER = "(none)"  # rep_id of opportunities without an owner
 
 FORECAST_COLUMNS = [
     "rep_id", "period", "as_of", "remaining_days", "booked_to_date", "open_opportunities", "open_pipeline",
-    "expected_from_open", "expected_from_new", "p10", "p50", "p90", "mean", "commit", "best_case",
-    "commit_gap", "commit_percentile",
+    "expected_from_open", "expected_from_new", "p10", "p50", "p90", "mean", "ci_low", "ci_high", "commit",
+    "best_case", "commit_gap", "commit_percentile",
 ]  # fmt: skip
 STAGE_COLUMNS = ["stage", "entries", "won", "lost", "open", "win_within_remaining", "curve"]
 OPEN_COLUMNS = ["opportunity_id", "rep_id", "stage", "age_days", "amount", "probability", "curve"]
@@ -127,15 +127,15 @@ class WinCurve:
 class PipelineForecast:
     """Monte Carlo forecast of this period's bookings per rep and in total (see the module docstring).
 
-    `level` sets the interval: p10/p90 are its (1 − level)/2 and (1 + level)/2 quantiles (P10/P90 at
-    the default 0.8). After `fit`: `result_` (FORECAST_COLUMNS, one row per rep plus `rep_id = "all"`),
+    p10/p50/p90 are always the 10th/50th/90th percentiles; `level` sets ci_low/ci_high, the
+    (1 − level)/2 and (1 + level)/2 quantiles (90% by default, like every interval in fairshare). After `fit`: `result_` (FORECAST_COLUMNS, one row per rep plus `rep_id = "all"`),
     `stages_` (STAGE_COLUMNS), `open_` (OPEN_COLUMNS, one row per open opportunity), `draws_`
     (n_draws × columns = result_ rep_ids), `as_of_`, `period_`, `bounds_` (period start, end).
     """
 
     def __init__(
         self,
-        level: float = 0.8,
+        level: float = 0.9,
         n_draws: int = 5000,
         rng: np.random.Generator | int | None = None,
         period: str = "quarter",
@@ -392,14 +392,14 @@ class PipelineForecast:
                                 for c in ("commit", "best_case"))  # fmt: skip
             else:
                 commit, best = (float(commits[c].get(r, np.nan)) for c in ("commit", "best_case"))
-            p10, p50, p90 = np.quantile(sims, [lo_q, 0.5, hi_q])
+            p10, p50, p90, ci_low, ci_high = np.quantile(sims, [0.1, 0.5, 0.9, lo_q, hi_q])
             has = pd.notna(commit)
             rows.append({
                 "rep_id": r, "period": self.period_, "as_of": pd.Timestamp(self.as_of_), "remaining_days": remaining,
                 "booked_to_date": booked, "open_opportunities": len(mine),
                 "open_pipeline": float(mine["amount"].sum()), "expected_from_open": from_open,
                 "expected_from_new": from_new, "p10": p10, "p50": p50, "p90": p90,
-                "mean": float(sims.mean()), "commit": commit, "best_case": best,
+                "mean": float(sims.mean()), "ci_low": ci_low, "ci_high": ci_high, "commit": commit, "best_case": best,
                 "commit_gap": commit - p50 if has else np.nan,
                 "commit_percentile": (np.mean(sims < commit) + np.mean(sims <= commit)) / 2 if has else np.nan,
             })  # fmt: skip
