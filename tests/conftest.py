@@ -10,6 +10,7 @@ import pytest
 
 from fairshare import Workspace
 
+TINY = Path(__file__).resolve().parents[1] / "examples" / "tiny"
 SIM_ACCOUNTS = 400
 SIM_SEED = 11
 
@@ -46,3 +47,12 @@ def sim_workspace(tmp_path_factory) -> SimulatedWorkspace:
     sim = _simulated(tmp_path_factory, SIM_ACCOUNTS, SIM_SEED, ("marketing_off", "sdr_off", "ae_off"))
     yield sim
     sim.workspace.close()
+
+
+@pytest.fixture(scope="module")
+def tiny_ws(tmp_path_factory) -> Workspace:
+    """`examples/tiny` imported into a fresh workspace, shared by one test module."""
+    ws = Workspace.init(tmp_path_factory.mktemp("tiny") / "ws")
+    ws.import_(TINY)
+    yield ws
+    ws.close()

@@ -15,14 +15,6 @@ from fairshare.economics import ECONOMICS_COLUMNS, PROSPECTING_COLUMNS, VIEWS, E
 TINY = Path(__file__).parents[1] / "examples" / "tiny"
 
 
-@pytest.fixture(scope="module")
-def tiny_ws(tmp_path_factory) -> Workspace:
-    ws = Workspace.init(tmp_path_factory.mktemp("tiny") / "ws")
-    ws.import_(TINY)
-    yield ws
-    ws.close()
-
-
 def _raw_totals(ws: Workspace) -> tuple[float, float]:
     """Total spend and total sales time cost straight from the canonical tables (plain SQL)."""
     con = ws.con.con

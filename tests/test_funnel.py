@@ -22,14 +22,6 @@ from fairshare.funnel import (
 TINY = Path(__file__).parents[1] / "examples" / "tiny"
 
 
-@pytest.fixture(scope="module")
-def tiny_ws(tmp_path_factory) -> Workspace:
-    ws = Workspace.init(tmp_path_factory.mktemp("tiny") / "ws")
-    ws.import_(TINY)
-    yield ws
-    ws.close()
-
-
 def _row(frame: pd.DataFrame, **where) -> pd.Series:
     mask = np.ones(len(frame), bool)
     for k, v in where.items():

@@ -20,14 +20,6 @@ TINY = ROOT / "examples" / "tiny"
 MAVEN = ROOT.parent / "shared" / "data" / "maven_crm_sales"
 
 
-@pytest.fixture(scope="module")
-def tiny_ws(tmp_path_factory) -> Workspace:
-    ws = Workspace.init(tmp_path_factory.mktemp("tiny") / "ws")
-    ws.import_(TINY)
-    yield ws
-    ws.close()
-
-
 def _won_sum(ws: Workspace, start: dt.datetime | None = None, end: dt.datetime | None = None) -> float:
     sql = "SELECT coalesce(sum(amount), 0) FROM opportunities WHERE is_won"
     if start is not None:
