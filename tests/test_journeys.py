@@ -1,5 +1,7 @@
 """The journey builder on a hand-made company whose every journey is known."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -67,3 +69,31 @@ def test_lookback_comes_from_the_definitions(ws):
 def test_rejects_unknown_grouping(ws):
     with pytest.raises(ValueError, match="by must be"):
         journeys.paths(ws, by="rep")
+
+
+def test_excluded_touch_kinds_leave_journeys_and_influence(tmp_path):
+    import shutil
+
+    from fairshare import Workspace
+    from fairshare.attribution.sourced import opportunity_flags
+    from fairshare.journeys import touchpoint_events
+
+    tiny = Path(__file__).resolve().parents[1] / "examples" / "tiny"
+    ws_dir = tmp_path / "ws"
+    Workspace.init(ws_dir).close()
+    with Workspace(ws_dir) as ws:
+        ws.import_(tiny)
+        before = touchpoint_events(ws, include_activities=False).count().execute()
+    text = (
+        (ws_dir / "fairshare.toml")
+        .read_text()
+        .replace("excluded_touch_kinds = []", 'excluded_touch_kinds = ["click", "webinar"]')
+    )
+    (ws_dir / "fairshare.toml").write_text(text)
+    shutil.rmtree(ws_dir / "results", ignore_errors=True)
+    with Workspace(ws_dir) as ws:
+        after = touchpoint_events(ws, include_activities=False).count().execute()
+        flags = opportunity_flags(ws).execute().set_index("opportunity_id")
+    assert (before, after) == (5, 2)  # T1, T3, T4 are clicks/webinars
+    # O1 (A1): T2 (content visit, C2) still influences it; nothing else changes for A1's visit
+    assert bool(flags.loc["O1", "influenced_by_marketing"])

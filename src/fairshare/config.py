@@ -88,6 +88,9 @@ class AttributionSettings(_Section):
     lookback_days: int = Field(180, ge=1)
     half_life_days: float = Field(7.0, gt=0)
     direct_channels: list[str] = ["direct", "organic"]
+    excluded_touch_kinds: list[str] = Field(
+        [], description="touch kinds that neither enter journeys nor count as influence (e.g. impression)"
+    )
     u_shape: tuple[float, float, float] = (0.4, 0.2, 0.4)
     w_shape: tuple[float, float, float, float] = (0.3, 0.3, 0.3, 0.1)
     sourced_by: Literal["source_team", "first_touch"] = "source_team"
@@ -251,6 +254,7 @@ stuck_opportunity_days = 30     # open opportunity with no activity for this lon
 lookback_days = 180             # touches older than this before the opportunity do not count
 half_life_days = 7              # time-decay rule
 direct_channels = ["direct", "organic"]   # skipped by the last-non-direct rule
+excluded_touch_kinds = []       # e.g. ["impression"]: such touches neither enter journeys nor count as influence
 u_shape = [0.4, 0.2, 0.4]       # first, middle (shared), last
 w_shape = [0.3, 0.3, 0.3, 0.1]  # first, lead creation, opportunity creation, rest (shared)
 sourced_by = "source_team"      # or "first_touch": who sourced an opportunity

@@ -59,6 +59,9 @@ def touchpoint_events(ws: Workspace, by: By = "channel", include_activities: boo
     con = ws.con
     mapping = ws.definitions.channels.map
     touches = warehouse.touches_with_account(con).filter(_.account_id.notnull())
+    excluded = list(ws.definitions.attribution.excluded_touch_kinds)
+    if excluded:
+        touches = touches.filter(touches.kind.isnull() | ~touches.kind.isin(excluded))
     channel = touches.channel.substitute(mapping) if mapping else touches.channel
     if by == "channel":
         key = channel
