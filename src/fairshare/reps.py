@@ -14,7 +14,10 @@ with fewer than `min_leads` leads get no rank: they are not ranked on noise.
 
 Columns of the `reps` table (stable): rep_id, team, leads, wins, expected_wins, win_rate, ability,
 ci_low, ci_high, revenue, expected_revenue, revenue_above_expected, calls_per_day, emails_per_day,
-meetings_per_day, hours, speed_to_lead_hours, contact_rate, sla_compliance, rank.
+meetings_per_day, hours, speed_to_lead_hours, contact_rate, sla_compliance, rank, note.
+
+Without lead scores (no leads imported) an opportunity's expected win is the pooled observed win
+rate of all closed opportunities; `note` says so for the reps concerned.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ if TYPE_CHECKING:
 REP_COLUMNS = [
     "rep_id", "team", "leads", "wins", "expected_wins", "win_rate", "ability", "ci_low", "ci_high", "revenue",
     "expected_revenue", "revenue_above_expected", "calls_per_day", "emails_per_day", "meetings_per_day", "hours",
-    "speed_to_lead_hours", "contact_rate", "sla_compliance", "rank",
+    "speed_to_lead_hours", "contact_rate", "sla_compliance", "rank", "note",
 ]  # fmt: skip
+LEAD_QUALITY_COLUMNS = ["lead_id", "p_opportunity_at_arrival", "p_win_at_arrival", "expected_amount"]
 
 
 def shrink(gap: np.ndarray, variance: np.ndarray, groups: np.ndarray, level: float = 0.9) -> pd.DataFrame:
@@ -116,6 +120,14 @@ class RepQuality:
         )
         rankable = out["leads"] >= self.min_leads
         out["rank"] = out["ability"].where(rankable).groupby(out["team"]).rank(ascending=False, method="min")
+        pooled = units.loc[units["pooled"], "rep_id"].unique() if "pooled" in units else []
+        rate = units.attrs.get("pooled_win_rate", np.nan)
+        out["note"] = np.where(
+            out.index.isin(pooled),
+            f"expected wins from the pooled observed win rate of closed opportunities ({rate:.1%}): "
+            "no lead scores",
+            "",
+        )
         out = out.reset_index().rename(columns={"index": "rep_id"})
         out = out.sort_values(["team", "rank", "rep_id"], na_position="last", kind="stable")
         return out.reindex(columns=REP_COLUMNS).reset_index(drop=True)
@@ -194,11 +206,15 @@ def closing_units(
         .to_pandas()
     )
     owners = reps.index[reps["team"].isin(ae_teams)]
+    pooled_rate = float(opps["won"].astype(float).mean()) if len(opps) else np.nan  # all closed, all owners
     opps = opps[opps["rep_id"].isin(owners)]
     given_opp = (p_win / p_opp).clip(1e-4, 1 - 1e-4)
-    opps["expected"] = (
-        opps["lead_id"].map(given_opp).fillna(float(given_opp.mean()) if len(given_opp) else 0.2)
-    )
+    if len(given_opp):
+        opps["expected"] = opps["lead_id"].map(given_opp).fillna(float(given_opp.mean()))
+        opps["pooled"] = False
+    else:  # no lead scores: the pooled observed win rate of closed opportunities
+        opps["expected"] = float(np.clip(pooled_rate, 1e-4, 1 - 1e-4)) if len(opps) else np.nan
+        opps["pooled"] = True
     opps["won"] = opps["won"].astype(int)
     opps["revenue"] = np.where(opps["won"] == 1, opps["amount"], 0.0)
     opps["expected_revenue"] = opps["expected"] * opps["amount"]
@@ -213,8 +229,11 @@ def closing_units(
         quality["expected_amount"] if "expected_amount" in quality else pd.Series(0.0, index=quality.index)
     )
     worked["expected_revenue"] = worked["expected"] * worked["lead_id"].map(amount).astype(float).fillna(0.0)
-    cols = ["rep_id", "won", "expected", "revenue", "expected_revenue"]
-    return pd.concat([opps[cols], worked[cols]], ignore_index=True)
+    worked["pooled"] = False
+    cols = ["rep_id", "won", "expected", "revenue", "expected_revenue", "pooled"]
+    units = pd.concat([opps[cols], worked[cols]], ignore_index=True).astype({"pooled": bool})
+    units.attrs["pooled_win_rate"] = pooled_rate
+    return units
 
 
 def lead_results(con: ibis.BaseBackend) -> pd.DataFrame:
@@ -234,7 +253,11 @@ def lead_results(con: ibis.BaseBackend) -> pd.DataFrame:
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The `reps` table of a run (uses upstream['leads'] when it has the arrival columns)."""
     leads = upstream.get("leads")
-    if leads is None or "p_win_at_arrival" not in leads:
+    if int(ws.table("leads").count().execute()) == 0:  # no lead scores: opportunities only
+        leads = pd.DataFrame(
+            {c: pd.Series(dtype=object if c == "lead_id" else float) for c in LEAD_QUALITY_COLUMNS}
+        )
+    elif leads is None or "p_win_at_arrival" not in leads:
         from fairshare.scoring import arrival_quality
 
         arrival = arrival_quality(ws)

@@ -83,3 +83,13 @@ def test_p_win_ranks_held_out_leads_like_the_truth(training_world, held_out_worl
     )
     assert inside.mean() >= 0.85
     assert pd.Series(table["reasons"]).str.len().gt(0).all()
+
+
+def test_value_interval_only_with_enough_calibration_leads(tiny):
+    features, outcomes = tiny
+    resolved = outcomes.index[outcomes["resolved"].astype(bool)]
+    for n, has_interval in ((10, False), (11, True)):  # level 0.9: more than 1 / (1 - 0.9) leads needed
+        table = LeadScorer().fit(features, outcomes.loc[resolved[:n]]).score(features)
+        assert table["value_high"].notna().all() == has_interval
+        assert table["value_low"].isna().all() != has_interval
+        assert table["model"].str.endswith(f"no value interval ({n} resolved leads)").all() != has_interval

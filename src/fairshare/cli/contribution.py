@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from fairshare.cli.app import WorkspaceOption, app, default_workspace
-from fairshare.cli.output import Format, console, fail, render
+from fairshare.cli.output import Format, console, err_console, fail, render
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
 LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
@@ -75,6 +75,9 @@ def contribution_command(
     elif by is By.channel:
         table = table.loc[table["unit"] == "channel"]
     if fmt is Format.table:
+        omitted = table.loc[table["method"] == "omitted"]
+        for rec in omitted.to_dict(orient="records"):  # the reason is in `assumptions`, not shown below
+            err_console.print(f"note: {rec['unit']} {rec['key']}: {rec['assumptions']}", highlight=False)
         table = table[
             [
                 "unit",

@@ -49,14 +49,15 @@ def forecast_command(
 ) -> None:
     """What will we book this period (P10/P50/P90 from open pipeline and run-rate) vs the reps' commits."""
     from fairshare.forecast import PipelineForecast
+    from fairshare.run import AreaMissing
 
     ws = _workspace(workspace)
     try:
         model = PipelineForecast(level=level, n_draws=draws, rng=seed, period=period.value).fit(
             ws, as_of=as_of
         )
-    except ValueError as e:
-        fail(str(e))
+    except (ValueError, AreaMissing) as e:
+        fail(str(e.args[0]) if isinstance(e, AreaMissing) and e.args else str(e))
     finally:
         ws.close()
     table = model.result_

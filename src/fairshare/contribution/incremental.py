@@ -28,6 +28,32 @@ from fairshare.contribution.sensitivity import robustness
 METHODS = ("irm_atte", "plr")
 
 
+class TooFewUnits(ValueError):
+    """The exposure has too few units (per fold, per arm or per dose stratum) for a cross-fitted DML fit."""
+
+
+def fit_problem(d: np.ndarray, n_folds: int, binary: bool, strata: int = 1) -> str | None:
+    """Why a DML fit of exposure `d` cannot run, or None: every fold and stratum needs enough units.
+
+    Binary exposure: at least 2 × `n_folds` exposed and as many unexposed units. Dose: at least
+    2 × `n_folds` exposed units, and 2 × `n_folds` units per dose stratum.
+    """
+    d = np.asarray(d, float)
+    need = 2 * n_folds
+    exposed = int((d > 0).sum())
+    if binary and min(exposed, d.size - exposed) < need:
+        return (f"only {exposed} exposed and {d.size - exposed} unexposed units: a {n_folds}-fold DML fit needs "
+                f"at least {need} of each")  # fmt: skip
+    if not binary and exposed < need:
+        return f"only {exposed} of {d.size} units exposed: a {n_folds}-fold DML fit needs at least {need}"
+    if not binary and d.size < need * strata:
+        return (f"only {d.size} units: {strata} dose strata of a {n_folds}-fold DML fit need at least "
+                f"{need * strata}")  # fmt: skip
+    if not binary and np.unique(d).size < 2:
+        return f"the exposure takes one value ({d[0]:g}) on all {d.size} units"
+    return None
+
+
 @contextlib.contextmanager
 def local_numpy_seed(seed: int) -> Iterator[None]:
     """Seed numpy's global RNG for DoubleML inside the block and restore the previous state after."""
@@ -169,7 +195,10 @@ class IncrementalEffect:
             raise ValueError("irm_atte needs a 0/1 exposure; use method='plr' for intensities")
         n_exposed = int((d > 0).sum())
         if n_exposed < 2 or (binary and n_exposed > len(d) - 2):
-            raise ValueError(f"need exposed and unexposed units (exposed {n_exposed} of {len(d)})")
+            raise TooFewUnits(f"need exposed and unexposed units (exposed {n_exposed} of {len(d)})")
+        problem = fit_problem(d, self.n_folds, binary, self.dose_strata if not binary else 1)
+        if problem:
+            raise TooFewUnits(problem)
         self.n_units_, self.n_exposed_ = len(d), n_exposed
         if not binary and self.dose_strata > 1:
             return self._fit_stratified(x, d, y, rng)
@@ -248,6 +277,9 @@ class IncrementalEffect:
             learner.fit(x.loc[folds != k], d[folds != k])
             expected[folds == k] = learner.predict(x.loc[folds == k])
         strata = pd.qcut(pd.Series(expected).rank(method="first"), self.dose_strata, labels=False).to_numpy()
+        for g in range(self.dose_strata):
+            if np.unique(d[strata == g]).size < 2:
+                raise TooFewUnits(f"the dose does not vary within stratum {g + 1} of {self.dose_strata}")
         totals, variances, sens = [], [], []
         self.strata_models_ = []
         for g in range(self.dose_strata):
@@ -331,6 +363,29 @@ def _row(unit: str, key: str, model: IncrementalEffect, method: str, extra: list
     }  # fmt: skip
 
 
+OMITTED = "omitted"
+NO_TOUCHES = "no marketing touches imported: marketing and channel contribution cannot be estimated"
+
+
+def _omitted(unit: str, key: str, reason: str, level: float, d: np.ndarray | pd.Series | None = None) -> dict:
+    """A row that says why (unit, key) was not estimated (method "omitted", no estimate)."""
+    d = np.zeros(0) if d is None else np.asarray(d, float)
+    return {
+        "unit": unit, "key": key, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "level": level,
+        "method": OMITTED, "n_units": int(d.size), "n_exposed": int((d > 0).sum()),
+        "assumptions": f"not estimated: {reason}", "sensitivity": "", "overlap_warning": "",
+        "effect_per_unit": np.nan, "robustness_value": np.nan,
+    }  # fmt: skip
+
+
+def _estimated(unit: str, key: str, level: float, d, make) -> tuple[dict, bool]:
+    """(make(), True), or (an omitted row saying why, False) when the data are too thin for the fit."""
+    try:
+        return make(), True
+    except TooFewUnits as e:
+        return _omitted(unit, key, str(e), level, d), False
+
+
 def _available(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     return [c for c in columns if c in frame.columns and frame[c].notna().any()]
 
@@ -351,7 +406,9 @@ def contribution_table(
     `accounts` comes from `exposures.account_exposures`, `leads` from `exposures.lead_exposures`.
     `settings` are IncrementalEffect parameters (e.g. fewer folds and trees for a quick run);
     account-level dose effects are fitted within `dose_strata` strata of the expected dose.
-    Rows whose exposure does not vary (no unexposed or no exposed units) are left out.
+    Rows whose exposure does not vary (no unexposed or no exposed units) are left out; a unit with too
+    few units per fold, arm or dose stratum for the DML fit (`fit_problem`), and marketing without any
+    touches, get a row with method "omitted", no estimate, and the reason in `assumptions`.
     `assumptions` is the definitions' `[contribution]` section (AE baseline, SDR inbound share, level);
     `level` overrides its level.
     """
@@ -378,33 +435,53 @@ def contribution_table(
     if "touches_paid" in accounts and accounts["touches_paid"].gt(0).any():
         dose = accounts["touches_paid"]
         untouched = f"{(dose == 0).mean():.1%} of accounts untouched"
-        if "won_revenue_marketing_sourced" in accounts:
-            row = _marketing_sourced_row(accounts, x, dose, kw, dose_strata, untouched, interference)
-        else:
+
+        def marketing() -> dict:
+            if "won_revenue_marketing_sourced" in accounts:
+                return _marketing_sourced_row(accounts, x, dose, kw, dose_strata, untouched, interference)
             m = IncrementalEffect(method="plr", dose_strata=dose_strata, **kw).fit(x, dose, y)
             note = [f"exposure: paid/owned touches per account ({untouched}); "
                     "removing all of them extrapolates the dose line to zero"]  # fmt: skip
-            row = _row("marketing", "all", m, "dml_plr_dose", note + interference)
-        rows.append(_displaced(row, queue, dose, None, share=1.0) if queue is not None else row)
+            return _row("marketing", "all", m, "dml_plr_dose", note + interference)
+
+        row, ok = _estimated("marketing", "all", level, dose, marketing)
+        rows.append(_displaced(row, queue, dose, None, share=1.0) if ok and queue is not None else row)
+    elif not accounts.attrs.get("channels"):
+        rows.append(_omitted("marketing", "all", NO_TOUCHES, level))
+    else:
+        rows.append(_omitted("marketing", "all", "no paid or owned marketing touches on any account", level))
     for c, col in paid_cols.items():
         dose = accounts[col]
         if dose.gt(0).sum() < 10 or dose.nunique() < 3:
             continue
         xc = x.join(accounts[[v for k, v in paid_cols.items() if k != c]])
-        m = IncrementalEffect(method="plr", dose_strata=max(2, min(dose_strata, 3)), **kw).fit(xc, dose, y)
-        row = _row("channel", c, m, "dml_plr_dose", ["other channels' touches held fixed", *interference])
-        rows.append(_displaced(row, queue, dose, m) if queue is not None else row)
+        strata = max(2, min(dose_strata, 3))
+        fitted: list[IncrementalEffect] = []
+
+        def channel(xc=xc, dose=dose, strata=strata, c=c, fitted=fitted) -> dict:
+            fitted.append(IncrementalEffect(method="plr", dose_strata=strata, **kw).fit(xc, dose, y))
+            return _row(
+                "channel", c, fitted[0], "dml_plr_dose", ["other channels' touches held fixed", *interference]
+            )
+
+        row, ok = _estimated("channel", c, level, dose, channel)
+        rows.append(_displaced(row, queue, dose, fitted[0]) if ok and queue is not None else row)
     outbound = None
     if "sdr_prospecting" in accounts and accounts["sdr_prospecting"].gt(0).sum() >= 10:
         xs = x.join(accounts[list(paid_cols.values())])
-        m = IncrementalEffect(method="plr", dose_strata=dose_strata, **kw).fit(
-            xs, accounts["sdr_prospecting"], y
-        )
-        outbound = _row("sdr_outbound", "accounts", m, "dml_plr_dose", [
-            "exposure: SDR outbound prospecting activities per account"])  # fmt: skip
-        rows.append(outbound)
+
+        def sdr_outbound() -> dict:
+            m = IncrementalEffect(method="plr", dose_strata=dose_strata, **kw).fit(
+                xs, accounts["sdr_prospecting"], y
+            )
+            return _row("sdr_outbound", "accounts", m, "dml_plr_dose", [
+                "exposure: SDR outbound prospecting activities per account"])  # fmt: skip
+
+        row, ok = _estimated("sdr_outbound", "accounts", level, accounts["sdr_prospecting"], sdr_outbound)
+        rows.append(row)
+        outbound = row if ok else None
     rows += lead_rows
-    inbound = next((r for r in rows if r["unit"] == "sdr_contact"), None)
+    inbound = next((r for r in rows if r["unit"] == "sdr_contact" and r["method"] != OMITTED), None)
     if outbound is not None:
         rows.append(_sdr_total(outbound, inbound, assumptions.sdr_inbound_share))
     rows += _ae_rows(y, level, random_state, assumptions)
@@ -506,17 +583,28 @@ def _lead_rows(leads: pd.DataFrame, kw: dict, first_contact_hours: float) -> tup
     d = queued["contacted"].astype(float).to_numpy()
     caveat = ("comparison: queued leads never contacted because of capacity (explicit caveat: assumes who gets "
               "contacted depends only on the confounders, e.g. arrival load and time, not on unseen lead quality)")  # fmt: skip
+    level = kw.get("level", 0.9)
     if 10 <= d.sum() <= len(d) - 10:
-        m = IncrementalEffect(**kw).fit(x, d, y)
-        models["contact"] = m
-        rows.append(_row("sdr_contact", "inbound", m, "dml_irm_att", [caveat, "unit: inbound/partner lead"]))
+        try:
+            m = IncrementalEffect(**kw).fit(x, d, y)
+        except TooFewUnits as e:
+            rows.append(_omitted("sdr_contact", "inbound", str(e), level, d))
+        else:
+            models["contact"] = m
+            rows.append(
+                _row("sdr_contact", "inbound", m, "dml_irm_att", [caveat, "unit: inbound/partner lead"])
+            )
     late = queued.loc[queued["contacted"]].reset_index(drop=True)
     if len(late) >= 40 and late["hours_to_first_contact"].nunique() > 5:
         hours = late["hours_to_first_contact"].clip(lower=0).to_numpy(float)
         dose = np.log1p(hours)
-        m = IncrementalEffect(method="plr", **kw).fit(
-            late[x.columns], dose, late["won_revenue"].to_numpy(float)
-        )
+        try:
+            m = IncrementalEffect(method="plr", **kw).fit(
+                late[x.columns], dose, late["won_revenue"].to_numpy(float)
+            )
+        except TooFewUnits as e:
+            rows.append(_omitted("speed_to_lead", f"sla_{first_contact_hours:g}h", str(e), level, dose))
+            return rows, models
         models["speed"] = (m.effect_, m.se_)
         gap = np.clip(dose - np.log1p(first_contact_hours), 0, None).sum()
         # revenue gained if every late lead had been contacted at the SLA: -theta x total excess log-hours

@@ -10,8 +10,9 @@ Monte Carlo over two sources of bookings still to come, on top of what is booked
 
        P(won within the R remaining days | in the stage for a days) = (CIF(a + R) − CIF(a)) / S(a)
 
-   A stage with fewer than `min_spells` past entries, or an opportunity without a known stage, uses
-   the pooled curve from opportunity creation (age = days since creation). Ages beyond the last
+   A stage with fewer than `min_spells` past entries, or an opportunity without a known stage (no
+   lifecycle rows, or none with a stage of the definitions), uses the pooled curve from opportunity
+   creation (age = days since creation). Ages beyond the last
    one with `min_at_risk` deals still open are capped there.
 2. **New pipeline.** Opportunities created after `as_of` and won before the period ends: per rep a
    Poisson count with a gamma-distributed creation rate (shape n + ½, rate L: the n opportunities
@@ -235,8 +236,9 @@ class PipelineForecast:
         latest = (
             entries.sort_values("entered_at").groupby("opportunity_id").tail(1).set_index("opportunity_id")
         )
-        stage = open_["opportunity_id"].map(latest["stage"])
-        entered = pd.to_datetime(open_["opportunity_id"].map(latest["entered_at"]))
+        ids = open_["opportunity_id"].to_numpy()  # reindex, not map: no lifecycle rows keeps datetimes
+        stage = pd.Series(latest["stage"].reindex(ids).to_numpy(), index=open_.index, dtype=object)
+        entered = pd.Series(pd.to_datetime(latest["entered_at"].reindex(ids)).to_numpy(), index=open_.index)
         column = open_["current_stage"].where(
             open_["current_stage"].isin(ws.definitions.funnel.opportunity_stages)
         )
@@ -307,7 +309,10 @@ class PipelineForecast:
     # --- fit ----------------------------------------------------------------------------------------
 
     def fit(self, ws: Workspace, as_of: dt.datetime | str | None = None, funnel: Funnel | None = None):
-        """Forecast the period containing `as_of` (default: the latest event time in the warehouse)."""
+        """Forecast the period containing `as_of` (default: the latest event time in the warehouse).
+
+        Raises `fairshare.run.AreaMissing` when the warehouse has no opportunities at all (before the
+        first one, `as_of` gives an all-zero forecast)."""
         if self.period not in PERIODS or self.period == "all":
             raise ValueError(f"unknown period {self.period!r}; known: quarter, month, year")
         rng = self.rng if isinstance(self.rng, np.random.Generator) else np.random.default_rng(self.rng)
@@ -319,6 +324,13 @@ class PipelineForecast:
         remaining = max((pd.Timestamp(end) - at) / DAY, 0.0)
 
         opps, entries = self._history(ws, funnel, at)
+        if opps.empty and int(ws.table("opportunities").count().execute()) == 0:
+            from fairshare.run import AreaMissing  # imported here: fairshare.run imports the areas
+
+            raise AreaMissing(
+                "no opportunities in the warehouse (nothing open, no history): "
+                "import opportunities.csv to forecast bookings"
+            )
         pooled, curves = self._curves(ws, opps, entries, remaining)
         self.open_ = self._open(ws, opps, entries, pooled, curves, at, remaining)
         commits = self._commits(ws, label, at)

@@ -93,7 +93,11 @@ def workspace_validation(features: pd.DataFrame, outcomes: pd.DataFrame) -> pd.D
 
 
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The `leads` and `lead_validation` tables of a run."""
+    """The `leads` and `lead_validation` tables of a run (`AreaMissing` when there are no leads)."""
+    from fairshare.run import AreaMissing  # imported here: fairshare.run imports the areas
+
+    if int(ws.table("leads").count().execute()) == 0:
+        raise AreaMissing("no leads in the warehouse: import leads.csv to score leads")
     scorer, features, leads = score_workspace(ws, horizon_days=ws.definitions.scoring.horizon_days)
     outcomes = lead_outcomes(ws.con)
     arrival = arrival_quality(ws, outcomes)

@@ -2,7 +2,8 @@
 
 Per lead: calibrated P(opportunity) and P(win), expected deal size if won, value =
 P(win) × E[amount | win], expected rep hours to convert, value per hour, a split-conformal
-interval for the value, and the top reasons in plain words.
+interval for the value (NaN, and said so in `model`, with too few resolved leads to calibrate it:
+at most max(1/level, 1/(1 − level))), and the top reasons in plain words.
 
 - Enough data (≥ `min_leads` resolved leads and ≥ `min_conversions` wins): LightGBM classifiers
   calibrated by cross-validated isotonic or Platt scaling (the lower CV log loss wins), LightGBM
@@ -280,6 +281,9 @@ class LeadScorer(BaseEstimator):
         """Split-conformal interval of the realized value (won amount or 0) around the predicted value."""
         from mapie.regression import SplitConformalRegressor
 
+        self.conformal_ = None
+        if len(X) <= max(1.0 / self.level, 1.0 / (1.0 - self.level)):  # MAPIE's minimum calibration set
+            return
         value = self._oof_p_win(X) * self._amount(X)
         realized = np.where(won == 1, data["won_amount"].to_numpy(float), 0.0)
         self.conformal_ = SplitConformalRegressor(
@@ -319,7 +323,14 @@ class LeadScorer(BaseEstimator):
         p_opp = np.maximum(p_opp, p_win)
         amount = self._amount(X)
         value = p_win * amount
-        _, bounds = self.conformal_.predict_interval(value.reshape(-1, 1))
+        model = self.model_
+        if self.conformal_ is not None:
+            _, bounds = self.conformal_.predict_interval(value.reshape(-1, 1))
+            low, high = np.maximum(bounds[:, 0, 0], 0.0), bounds[:, 1, 0]
+        else:  # too few resolved leads to calibrate an interval
+            low = high = np.full(len(X), np.nan)
+            plural = "" if self.n_train_ == 1 else "s"
+            model = f"{self.model_}; no value interval ({self.n_train_} resolved lead{plural})"
         effort = np.maximum(self._effort(X), 1e-3)
         out = pd.DataFrame(
             {
@@ -329,12 +340,12 @@ class LeadScorer(BaseEstimator):
                 "p_win": p_win,
                 "expected_amount": amount,
                 "value": value,
-                "value_low": np.maximum(bounds[:, 0, 0], 0.0),
-                "value_high": bounds[:, 1, 0],
+                "value_low": low,
+                "value_high": high,
                 "effort_hours": effort,
                 "value_per_hour": value / effort,
                 "reasons": self.reasons(features),
-                "model": self.model_,
+                "model": model,
             }
         )
         return out.sort_values(["value", "lead_id"], ascending=[False, True], kind="stable").reset_index(
