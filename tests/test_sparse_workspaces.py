@@ -203,3 +203,17 @@ def test_contribution_table_output_prints_why_a_row_is_omitted(tmp_path):
     res = CliRunner().invoke(app, ["contribution", "--workspace", str(ws.path)])
     assert res.exit_code == 0
     assert "note: marketing all: not estimated: only 2 of 3 units exposed" in " ".join(res.stderr.split())
+
+
+def test_scorecard_shows_why_incremental_revenue_is_missing(tmp_path):
+    from fairshare.contribution import contribution
+    from fairshare.scorecard import Scorecard
+
+    ws = Workspace.init(tmp_path / "tiny")
+    ws.import_(TINY)
+    upstream = {"contribution": contribution(ws)}
+    card = Scorecard(ws, period="all", upstream=upstream).table().set_index("kpi")
+    ws.close()
+    row = card.loc["incremental_revenue.marketing"]
+    assert np.isnan(row["value"])
+    assert row["note"].startswith("not estimated:") and "DML fit needs at least" in row["note"]

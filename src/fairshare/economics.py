@@ -330,11 +330,15 @@ class Economics:
             name = key if (by == "channel" and unit == "channel") else None
             if by == "source" and unit == MARKETING_PROGRAM and key == "all":
                 name = MARKETING_PROGRAM
+            if name is not None and str(rec.get("method", "")) == "omitted":  # not estimable: NaN + reason
+                if name in notes:
+                    notes[name].append(f"incremental not estimated: {rec.get('assumptions', '')}")
+                continue
             if name is not None:
                 out[name] = {"incremental_revenue": rec["estimate"], "incremental_ci_low": rec.get("ci_low"),
                              "incremental_ci_high": rec.get("ci_high")}  # fmt: skip
         for k in notes:
-            if k not in out:
+            if k not in out and not any(n.startswith("incremental not estimated") for n in notes[k]):
                 notes[k].append(f"no incremental estimate for this {by}")
         return out
 

@@ -486,6 +486,8 @@ class Scorecard:
                 match = hit.iloc[0] if len(hit) else None
             if match is None:
                 row["note"] = "no contribution estimate in this run"
+            elif str(match.get("method", "")) == "omitted":
+                row["note"] = f"not estimated: {match.get('assumptions', '')}"
             else:
                 row.update(value=float(match["estimate"]), ci_low=float(match.get("ci_low", np.nan)),
                            ci_high=float(match.get("ci_high", np.nan)))  # fmt: skip
