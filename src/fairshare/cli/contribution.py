@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import WorkspaceOption, app, default_workspace
+from fairshare.cli.app import WorkspaceOption, app
+from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, console, err_console, fail, render
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
@@ -25,16 +26,6 @@ class By(StrEnum):
     all = "all"
     team = "team"
     channel = "channel"
-
-
-def _workspace(path: Path | None):
-    from fairshare.config import CONFIG_NAME, DefinitionsError
-    from fairshare.workspace import Workspace
-
-    try:
-        return Workspace(path or default_workspace())
-    except DefinitionsError as e:
-        fail(str(e), hint=f"fix the key in {CONFIG_NAME}")
 
 
 def _read_units(path: Path):
@@ -61,7 +52,7 @@ def contribution_command(
     """Incremental won revenue of marketing, each channel, SDR and AE work, with intervals (DML)."""
     from fairshare.contribution import contribution
 
-    ws = _workspace(workspace)
+    ws = open_workspace(workspace, read_only=True)
     try:
         settings = {"n_folds": 5, "n_estimators": 500, "learning_rate": 0.03} if full else None
         level = ws.definitions.contribution.level if level is None else level
@@ -167,7 +158,7 @@ def analyze_command(
     from fairshare.contribution.experiments import analyze, workspace_experiment
 
     if units is None:
-        ws = _workspace(workspace)
+        ws = open_workspace(workspace, read_only=True)
         try:
             result = workspace_experiment(ws, level=level)
         finally:

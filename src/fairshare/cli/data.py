@@ -18,13 +18,17 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, jso
 
 
 def open_workspace(path: Path | None, read_only: bool = False):
-    """The workspace at `path`, with definitions errors turned into a user error."""
+    """The workspace at `path`, opened; definitions errors and a held warehouse become user errors."""
     from fairshare.workspace import Workspace
 
     try:
-        return Workspace(path or default_workspace(), read_only=read_only)
+        ws = Workspace(path or default_workspace(), read_only=read_only)
+        ws.con  # noqa: B018 (open now, so a held lock is reported here)
+        return ws
     except DefinitionsError as e:
         fail(str(e), hint=f"fix the key in {CONFIG_NAME}; `fairshare init --force` writes a fresh default")
+    except WarehouseBusy as e:
+        fail(str(e))
 
 
 def _report_problems(report: ImportReport, verb: str) -> None:

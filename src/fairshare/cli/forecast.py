@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from fairshare.cli.app import WorkspaceOption, app
-from fairshare.cli.funnel import FormatOption, _workspace
+from fairshare.cli.data import open_workspace
+from fairshare.cli.funnel import FormatOption
 from fairshare.cli.output import Format, fail, render
 
 
@@ -51,7 +52,7 @@ def forecast_command(
     from fairshare.forecast import PipelineForecast
     from fairshare.run import AreaMissing
 
-    ws = _workspace(workspace)
+    ws = open_workspace(workspace, read_only=True)
     try:
         model = PipelineForecast(level=level, n_draws=draws, rng=seed, period=period.value).fit(
             ws, as_of=as_of

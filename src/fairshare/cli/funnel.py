@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import WorkspaceOption, app, default_workspace
+from fairshare.cli.app import WorkspaceOption, app
+from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, fail, records, render
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
@@ -40,21 +40,6 @@ class Period(StrEnum):
     month = "month"
     year = "year"
     all = "all"
-
-
-def _workspace(path: Path | None):
-    from fairshare.config import CONFIG_NAME, DefinitionsError
-    from fairshare.warehouse import WarehouseBusy
-    from fairshare.workspace import Workspace
-
-    try:
-        ws = Workspace(path or default_workspace(), read_only=True)
-        ws.con  # noqa: B018 (open now, so a held lock is reported here)
-        return ws
-    except DefinitionsError as e:
-        fail(str(e), hint=f"fix the key in {CONFIG_NAME}")
-    except WarehouseBusy as e:
-        fail(str(e))
 
 
 def _upstream(ws) -> dict:
@@ -88,7 +73,7 @@ def funnel_command(
     from fairshare.funnel import Funnel
     from fairshare.sla import ServiceLevels
 
-    ws = _workspace(workspace)
+    ws = open_workspace(workspace, read_only=True)
     try:
         fn = Funnel(ws, as_of=as_of, level=level)
         levels = ServiceLevels(fn)
@@ -131,7 +116,7 @@ def economics_command(
     """Cost (media spend + sales time), CAC, pipeline and revenue per $ and per rep-hour, ROI three ways."""
     from fairshare.economics import Economics
 
-    ws = _workspace(workspace)
+    ws = open_workspace(workspace, read_only=True)
     try:
         econ = Economics(ws, level=level)
         if prospecting:
@@ -160,7 +145,7 @@ def scorecard_command(
     """The KPIs both teams agree on, this period vs the previous one, each with its definition and SQL."""
     from fairshare.scorecard import Scorecard
 
-    ws = _workspace(workspace)
+    ws = open_workspace(workspace, read_only=True)
     try:
         card = Scorecard(
             ws,

@@ -7,27 +7,13 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import WorkspaceOption, app, default_workspace
+from fairshare.cli.app import WorkspaceOption, app
+from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, err_console, fail, render
 
 leads_app = typer.Typer(help="Lead value, effort to convert and reasons; evaluate lead scoring on any table.",
                         no_args_is_help=True)  # fmt: skip
 app.add_typer(leads_app, name="leads")
-
-
-def _workspace(path: Path | None):
-    from fairshare.config import CONFIG_NAME, DefinitionsError
-    from fairshare.warehouse import WarehouseBusy
-    from fairshare.workspace import Workspace
-
-    try:
-        ws = Workspace(path or default_workspace(), read_only=True)
-        ws.con  # noqa: B018 (open now, so a held lock is reported here)
-        return ws
-    except DefinitionsError as e:
-        fail(str(e), hint=f"fix the key in {CONFIG_NAME}")
-    except WarehouseBusy as e:
-        fail(str(e))
 
 
 def _fit(ws, horizon: float):
@@ -56,7 +42,7 @@ def score(
     """Every lead's P(opportunity), P(win), $ value with interval, effort hours, value per hour and reasons."""
     from fairshare.scoring.features import lead_outcomes
 
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         _, _, table = _fit(ws, horizon)
         if open_only:
             resolved = lead_outcomes(ws.con)["resolved"]
@@ -74,7 +60,7 @@ def explain(
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
 ) -> None:
     """Why a lead scores as it does: each feature's value and its contribution to the log-odds of winning."""
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         scorer, features, table = _fit(ws, horizon)
     if lead_id not in features.index:
         fail(f"no lead {lead_id!r} in the workspace", hint="list leads with: fairshare leads score --top 0")

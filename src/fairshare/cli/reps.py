@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from fairshare.cli.app import WorkspaceOption, app
-from fairshare.cli.leads import _workspace
+from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, fail, render
 
 
@@ -20,7 +20,7 @@ def reps_command(
     """Each rep's activity, speed to lead, contact rate, SLA compliance and shrunken closing ability (90% CI)."""
     from fairshare.reps import results
 
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         if int(ws.table("reps").count().execute()) == 0:
             fail("the workspace has no reps", hint="import a reps table first: fairshare import FOLDER")
         table = results(ws, {})["reps"]
