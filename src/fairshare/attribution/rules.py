@@ -31,7 +31,12 @@ def _normalise_per_row(paths: Paths, weights: np.ndarray) -> np.ndarray:
 
 
 class RuleAttribution(AttributionModel):
-    """A rule: subclasses define `touch_weights(paths)`."""
+    """A rule: subclasses define `touch_weights(paths)` (and `__init__` when they take parameters)."""
+
+    def __init__(self, bootstrap: int = 0, level: float = 0.9, random_state=0):
+        self.bootstrap = bootstrap
+        self.level = level
+        self.random_state = random_state
 
     def touch_weights(self, paths: Paths) -> np.ndarray:
         """Weight of every touch (one journey's weights sum to 1)."""
@@ -59,11 +64,6 @@ class FirstTouch(RuleAttribution):
 
     model_name = "first_touch"
 
-    def __init__(self, bootstrap: int = 0, level: float = 0.9, random_state=0):
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
-
     def touch_weights(self, paths: Paths) -> np.ndarray:
         return (paths.step_of_touch == 0).astype(float)
 
@@ -72,11 +72,6 @@ class LastTouch(RuleAttribution):
     """All credit to the last touch."""
 
     model_name = "last_touch"
-
-    def __init__(self, bootstrap: int = 0, level: float = 0.9, random_state=0):
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
 
     def touch_weights(self, paths: Paths) -> np.ndarray:
         w = np.zeros(len(paths.tokens))
@@ -116,11 +111,6 @@ class Linear(RuleAttribution):
     """Equal credit to every touch."""
 
     model_name = "linear"
-
-    def __init__(self, bootstrap: int = 0, level: float = 0.9, random_state=0):
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
 
     def touch_weights(self, paths: Paths) -> np.ndarray:
         return 1.0 / np.repeat(paths.lengths, paths.lengths).astype(float)
