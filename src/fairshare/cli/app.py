@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from fairshare.cli.output import Format
+
 app = typer.Typer(
     name="fairshare",
     help="What marketing and sales each really contribute to revenue.",
@@ -26,6 +28,9 @@ WorkspaceOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
 
 
 def default_workspace() -> Path:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import WorkspaceOption, app, default_workspace
+from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
 from fairshare.cli.output import Format, fail, render
 
 
@@ -54,7 +54,7 @@ def attribute(
     sourced: Annotated[
         bool, typer.Option("--sourced", help="Print sourced vs influenced totals per team instead.")
     ] = False,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
 ) -> None:
     """Who gets credit for conversions and revenue: every rule, exact Markov and Shapley, with intervals."""

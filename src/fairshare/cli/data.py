@@ -8,13 +8,11 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from fairshare.cli.app import WorkspaceOption, app, default_workspace
+from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
 from fairshare.cli.output import Format, console, err_console, fail, render
 from fairshare.config import CONFIG_NAME, DefinitionsError
 from fairshare.ingest import ImportFailed, ImportReport
 from fairshare.warehouse import WarehouseBusy
-
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
 
 
 def open_workspace(path: Path | None, read_only: bool = False):

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import WorkspaceOption, app
+from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
-from fairshare.cli.funnel import FormatOption
 from fairshare.cli.output import Format, fail, render
 
 

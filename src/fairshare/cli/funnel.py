@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import WorkspaceOption, app
+from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, fail, records, render
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
 LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
 AsOfOption = Annotated[
     datetime | None,

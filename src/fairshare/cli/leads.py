@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import WorkspaceOption, app
+from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, err_console, fail, render
 
@@ -36,7 +36,7 @@ def score(
         bool, typer.Option("--open", help="Only leads without a closed outcome yet.")
     ] = False,
     horizon: HorizonOption = 7.0,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
 ) -> None:
     """Every lead's P(opportunity), P(win), $ value with interval, effort hours, value per hour and reasons."""
@@ -56,7 +56,7 @@ def score(
 def explain(
     lead_id: Annotated[str, typer.Argument(help="The lead to explain.")],
     horizon: HorizonOption = 7.0,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
 ) -> None:
     """Why a lead scores as it does: each feature's value and its contribution to the log-odds of winning."""
@@ -82,7 +82,7 @@ def evaluate(
         ),
     ] = None,
     folds: Annotated[int, typer.Option("--folds", help="Stratified CV folds.")] = 5,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]  # accepted for uniformity; the file stands alone
 ) -> None:
     """Stratified k-fold CV of the calibrated LightGBM lead model next to a one-hot logistic baseline.

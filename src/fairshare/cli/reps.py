@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import WorkspaceOption, app
+from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, fail, render
 
@@ -14,7 +14,7 @@ from fairshare.cli.output import Format, fail, render
 @app.command("reps")
 def reps_command(
     team: Annotated[str | None, typer.Option("--team", help="Only this team (SDR, AE, AM, other).")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
 ) -> None:
     """Each rep's activity, speed to lead, contact rate, SLA compliance and shrunken closing ability (90% CI)."""

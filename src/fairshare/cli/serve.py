@@ -18,8 +18,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from fairshare.cli.app import WorkspaceOption, app, default_workspace
-from fairshare.cli.data import FormatOption, open_workspace
+from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
+from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, console, err_console, fail, render
 from fairshare.warehouse import WarehouseBusy
 
