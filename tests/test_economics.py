@@ -3,16 +3,12 @@ three ways (upstream tables optional), prospecting revenue per rep-hour with int
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from fairshare import Workspace
 from fairshare.economics import ECONOMICS_COLUMNS, PROSPECTING_COLUMNS, VIEWS, Economics, results
-
-TINY = Path(__file__).parents[1] / "examples" / "tiny"
 
 
 def _raw_totals(ws: Workspace) -> tuple[float, float]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,8 +16,6 @@ from fairshare.funnel import (
     results,
     size_band_labels,
 )
-
-TINY = Path(__file__).parents[1] / "examples" / "tiny"
 
 
 def _row(frame: pd.DataFrame, **where) -> pd.Series:

@@ -13,8 +13,6 @@ from fairshare import Workspace
 from fairshare.funnel import Funnel, results
 from fairshare.sla import BREACH_COLUMNS, SLA_COLUMNS, STUCK_COLUMNS, ServiceLevels, median_interval
 
-TINY = Path(__file__).parents[1] / "examples" / "tiny"
-
 
 def _row(frame: pd.DataFrame, **where) -> pd.Series:
     mask = np.ones(len(frame), bool)
