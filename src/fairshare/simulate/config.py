@@ -8,6 +8,7 @@ like a thin slice of the default one.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -147,6 +148,11 @@ class SimulationConfig(_Model):
     )
     max_wait_days: int = Field(
         5, ge=1, description="a lead waiting longer than this is dropped, never contacted"
+    )
+    queue_discipline: Literal["fifo", "lifo", "priority"] = Field(
+        "fifo",
+        description="order in which a rep takes waiting MQL/partner leads each day: fifo (oldest first), "
+        "lifo (newest first) or priority (highest observed fit first, ties by arrival)",
     )
     contact_attempts: int = Field(4, ge=1, description="attempts to reach a lead before giving up")
     contact_rate_mean: float = Field(0.45, gt=0, lt=1, description="mean per-attempt connect rate of a rep")

@@ -7,6 +7,7 @@ exists in two scenarios meets the same dice in both.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,43 @@ def _slots(business_day: np.ndarray, rate: float) -> np.ndarray:
     cum = np.floor(b * rate + 1e-9)
     prev = np.floor((b - 1).clip(0) * rate + 1e-9)
     return np.where(business_day, cum - prev, 0).astype(np.int64)
+
+
+def _work_queues_by_rank(
+    queues: list[np.ndarray],
+    arrival: np.ndarray,
+    rank: np.ndarray,
+    slots: np.ndarray,
+    max_wait_days: int,
+    u_first: np.ndarray,
+    first: np.ndarray,
+) -> None:
+    """Non-FIFO qualification queues: fill `first` in place.
+
+    On every business day d each rep takes up to `slots[d]` of its waiting leads with the smallest
+    (rank, arrival, index): leads that arrived before the end of the work day and have not waited
+    longer than `max_wait_days` (older ones are skipped: dropped). `queues[h]` is sorted by arrival.
+    """
+    arr, rk, uf = arrival.tolist(), rank.tolist(), u_first.tolist()
+    qs = [q.tolist() for q in queues]
+    ptr = [0] * len(qs)
+    heaps: list[list[tuple[float, float, int]]] = [[] for _ in qs]
+    for d in np.flatnonzero(slots).tolist():
+        k, end, oldest = int(slots[d]), d + WORK_START + WORK_HOURS, d - max_wait_days
+        for h, q in enumerate(qs):
+            heap, p = heaps[h], ptr[h]
+            while p < len(q) and arr[q[p]] < end:
+                i = q[p]
+                heapq.heappush(heap, (rk[i], arr[i], i))
+                p += 1
+            ptr[h] = p
+            taken = 0
+            while taken < k and heap:
+                _, a, i = heapq.heappop(heap)
+                if a < oldest:  # waited too long: dropped
+                    continue
+                first[i] = max(d + WORK_START + WORK_HOURS * uf[i], a + (0.5 + 2 * uf[i]) / 24)
+                taken += 1
 
 
 @dataclass
@@ -214,6 +252,7 @@ def run_sales(
     interest_at_creation = interest[np.minimum(L["day"], days - 1), acc_of].astype(float)
 
     # ---- qualification queue: MQLs and partner leads wait for an SDR (or an AE when SDRs are off) ----------
+    # each rep takes its waiting leads in cfg.queue_discipline order (fifo / lifo / priority)
     first = np.full(nL, np.nan)
     handler = np.full(nL, -1, dtype=np.int64)
     queued = (L["src"] == SRC_PARTNER) | L["is_mql"]
@@ -229,25 +268,32 @@ def run_sales(
     u_first = u("first_time")
     queues = [np.flatnonzero(queued & (route == h)) for h in range(n_h)]
     queues = [q[np.argsort(arrival[q], kind="stable")] for q in queues]
-    ptr = [0] * n_h
-    for d in range(days):
-        k = int(slots[d])
-        if k == 0:
-            continue
-        for h in range(n_h):
-            q, p = queues[h], ptr[h]
-            while p < q.size and arrival[q[p]] < d - cfg.max_wait_days:
-                expired[q[p]] = True
-                p += 1
-            taken = 0
-            while taken < k and p < q.size and arrival[q[p]] < d + WORK_START + WORK_HOURS:
-                i = q[p]
-                first[i] = max(
-                    d + WORK_START + WORK_HOURS * u_first[i], arrival[i] + (0.5 + 2 * u_first[i]) / 24
-                )
-                p += 1
-                taken += 1
-            ptr[h] = p
+    if cfg.queue_discipline == "fifo":  # oldest first: one pointer per rep
+        ptr = [0] * n_h
+        for d in range(days):
+            k = int(slots[d])
+            if k == 0:
+                continue
+            for h in range(n_h):
+                q, p = queues[h], ptr[h]
+                while p < q.size and arrival[q[p]] < d - cfg.max_wait_days:
+                    expired[q[p]] = True
+                    p += 1
+                taken = 0
+                while taken < k and p < q.size and arrival[q[p]] < d + WORK_START + WORK_HOURS:
+                    i = q[p]
+                    first[i] = max(
+                        d + WORK_START + WORK_HOURS * u_first[i], arrival[i] + (0.5 + 2 * u_first[i]) / 24
+                    )
+                    p += 1
+                    taken += 1
+                ptr[h] = p
+    else:  # lifo: newest first; priority: highest observed fit first (what lead scoring on firmographics sees)
+        rank = -arrival if cfg.queue_discipline == "lifo" else -company.fit_observed[L["account"]]
+        _work_queues_by_rank(queues, arrival, rank, slots, cfg.max_wait_days, u_first, first)
+        work_days = np.flatnonzero(slots)
+        if work_days.size:  # never taken and too old on the last business day: dropped (as with fifo)
+            expired = queued & np.isnan(first) & (arrival < work_days[-1] - cfg.max_wait_days)
     # SDR-sourced leads: first contact is the prospecting conversation itself
     is_sdr = L["src"] == SRC_SDR
     first[is_sdr] = L["created"][is_sdr]
