@@ -169,7 +169,7 @@ def test_contribution_says_why_rows_are_not_estimated(tmp_path):
     tiny.close()
     marketing = table.loc[("marketing", "all")]
     assert marketing["method"] == "omitted" and np.isnan(marketing["estimate"])
-    assert "a 3-fold DML fit needs at least 6" in marketing["assumptions"]
+    assert "a 5-fold DML fit needs at least 10" in marketing["assumptions"]
     assert table.loc[("ae", "all"), "method"] == "baseline"  # the rows it can give are still there
 
     minimal = Workspace.init(tmp_path / "minimal")

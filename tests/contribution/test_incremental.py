@@ -165,6 +165,31 @@ def test_dose_strata_remove_the_variance_weighting_of_one_plr():
     assert strata.sensitivity_.startswith("weakest of 5 strata")
 
 
+def test_dose_spline_recovers_a_removal_effect_that_grows_with_the_dose():
+    # touches that pay off only on top of others: zero effect up to 4 touches, then 300 per extra touch.
+    # One slope times the total dose overstates removing them (the line's negative intercept is dropped);
+    # the spline, zero at zero dose, sums each unit's own fitted effect.
+    rng = np.random.default_rng(21)
+    n = 4000
+    x = pd.DataFrame({"size": rng.normal(size=n)})
+    dose = rng.poisson(np.exp(1.2 + 0.5 * x["size"])).astype(float)
+    effect = 300.0 * np.clip(dose - 4, 0, None)
+    y = effect + 800 * x["size"] + rng.normal(0, 400, n)
+    truth = float(effect.sum())
+    line = IncrementalEffect(method="plr", **QUICK).fit(x, dose, y)
+    spline = IncrementalEffect(method="plr", dose_knots=(0.5, 0.8), **QUICK).fit(x, dose, y)
+    assert line.total_ > 1.3 * truth  # the single slope overstates
+    assert spline.total_ci_low_ <= truth <= spline.total_ci_high_
+    assert abs(spline.total_ - truth) < 0.1 * truth
+    assert 0 < spline.robustness_value_ < 1 and spline.robustness_value_ci_ <= spline.robustness_value_
+    assert spline.sensitivity_.startswith("RV ") and len(spline.coef_) == 1 + len(spline.knots_)
+    # total_for on the same outcome reproduces the fit up to the outcome learner's seed
+    again, se = spline.total_for(y)
+    assert again == pytest.approx(spline.total_, rel=0.05) and se > 0
+    with pytest.raises(ValueError, match="cannot be combined"):
+        IncrementalEffect(method="plr", dose_knots=(0.5,), dose_strata=3, **QUICK).fit(x, dose, y)
+
+
 def test_assumptions_come_from_the_definitions_and_are_printed():
     from fairshare.config import ContributionSettings
 

@@ -4,7 +4,9 @@ Estimand: for binary exposure (touched by marketing, by a channel, contacted by 
 incremental revenue of the exposed units, sum over exposed i of E[Y_i(1) - Y_i(0)], estimated as
 n_exposed x ATT (DoubleML IRM, score "ATTE", cross-fitted, AIPW). For continuous intensity (number
 of touches), the partially linear model (DoubleML PLR) gives theta per unit of intensity and the
-incremental revenue of removing all of it as theta x total intensity (assumes a linear dose).
+incremental revenue of removing all of it as theta x total intensity (assumes a linear dose); with
+`dose_knots` the effect is a linear spline in the dose that is zero at zero dose, and removing the
+exposure costs the sum over units of the fitted effect of their own dose.
 
 Identification needs: no unmeasured confounding given the supplied pre-exposure confounders,
 overlap (exposed units have comparable unexposed ones), no interference between units
@@ -23,7 +25,7 @@ from scipy import stats
 
 from fairshare.config import ContributionSettings
 from fairshare.contribution.capacity import SalesQueue
-from fairshare.contribution.sensitivity import robustness
+from fairshare.contribution.sensitivity import robustness, robustness_from_t
 
 METHODS = ("irm_atte", "plr")
 
@@ -102,6 +104,8 @@ class IncrementalEffect:
     level: interval level.
     dose_strata: for "plr", fit within this many strata of the cross-fitted expected dose and sum the
         stratum totals (lets the effect per unit of dose differ between segments).
+    dose_knots: for "plr", quantiles of the positive dose where the dose effect may bend (a linear
+        spline, zero at zero dose); e.g. (0.5, 0.8). Empty: one slope. Excludes `dose_strata`.
     random_state: int or numpy Generator for folds and learner seeds.
 
     Fitted attributes: effect_ (ATT per exposed unit, or per unit of intensity), se_, ci_low_, ci_high_,
@@ -123,6 +127,7 @@ class IncrementalEffect:
         overlap_bound: float = 0.95,
         level: float = 0.9,
         dose_strata: int = 1,
+        dose_knots: tuple[float, ...] = (),
         random_state: int | np.random.Generator | None = 0,
     ) -> None:
         self.method = method
@@ -137,6 +142,7 @@ class IncrementalEffect:
         self.overlap_bound = overlap_bound
         self.level = level
         self.dose_strata = dose_strata
+        self.dose_knots = tuple(dose_knots)
         self.random_state = random_state
 
     # ------------------------------------------------------------------------------------------
@@ -200,6 +206,10 @@ class IncrementalEffect:
         if problem:
             raise TooFewUnits(problem)
         self.n_units_, self.n_exposed_ = len(d), n_exposed
+        if not binary and self.dose_knots:
+            if self.dose_strata > 1:
+                raise ValueError("dose_knots and dose_strata > 1 cannot be combined")
+            return self._fit_spline(x, d, y, rng)
         if not binary and self.dose_strata > 1:
             return self._fit_stratified(x, d, y, rng)
         model = self._fit_once(x, d, y, rng)
@@ -308,18 +318,91 @@ class IncrementalEffect:
             "(PLR per stratum); total = sum over strata of theta x dose",
         ]
         self.model_ = None
-        self._fit_data = (x, d, int(rng.integers(2**31 - 1)))
+        self._fit_data = ("strata", x, d, int(rng.integers(2**31 - 1)))
         return self
+
+    def _crossfit(self, x: pd.DataFrame, target: np.ndarray, folds: np.ndarray, seed: int) -> np.ndarray:
+        """Out-of-fold predictions of `target` from the confounders (the outcome learner's settings)."""
+        from sklearn.base import clone
+
+        learner = self._learners(seed)[0]
+        out = np.empty(len(target))
+        for k in range(self.n_folds):
+            train = folds != k
+            out[~train] = clone(learner).fit(x.loc[train], target[train]).predict(x.loc[~train])
+        return out
+
+    def _fit_spline(self, x: pd.DataFrame, d: np.ndarray, y: np.ndarray, rng: np.random.Generator):
+        """PLR with a vector of dose terms: d and (d - knot)+ at quantiles of the positive dose.
+
+        Every term is zero at zero dose, so the fitted effect of removing the exposure from unit i is
+        sum_k theta_k phi_k(d_i) and the total is theta . (sum over units of phi). A single slope times
+        the total dose overstates removal when the effect grows with the dose (touches that work only on
+        top of others): the line's intercept is then negative and is silently dropped. The nuisances
+        E[y | x] and E[phi_k | x] are cross-fitted with the same LightGBM learners as the DoubleML rows;
+        the joint orthogonal score is solved by OLS of residuals with a heteroskedasticity-robust (HC1)
+        covariance. (DoubleML's multi-treatment PLR partials out one treatment given the others, which is
+        degenerate for terms that are functions of one dose; see docs/decisions.md.)
+        """
+        positive = d[d > 0]
+        min_beyond = max(2 * self.n_folds, 10)
+        knots = [k for k in np.unique(np.quantile(positive, self.dose_knots)) if (d > k).sum() >= min_beyond]
+        basis = np.column_stack([d, *(np.clip(d - k, 0, None) for k in knots)])
+        folds = rng.permutation(np.arange(len(d)) % self.n_folds)
+        seed = int(rng.integers(2**31 - 1))
+        residual = np.column_stack([b - self._crossfit(x, b, folds, seed + j) for j, b in enumerate(basis.T)])
+        keep = residual.std(axis=0) > 1e-9 * max(1.0, float(np.abs(basis).max()))
+        basis, residual = basis[:, keep], residual[:, keep]
+        self.knots_ = [k for k, ok in zip(knots, keep[1:], strict=True) if ok]
+        self._fit_data = ("spline", x, folds, seed, basis, residual)
+        total, se, fit = self._spline_total(y)
+        z = stats.norm.ppf(0.5 + self.level / 2)
+        dose = float(d.sum())
+        self.coef_ = np.asarray(fit.params, float)
+        self.total_, self.total_ci_low_, self.total_ci_high_ = total, total - z * se, total + z * se
+        self.effect_, self.se_ = total / dose, se / dose
+        self.ci_low_, self.ci_high_ = self.effect_ - z * self.se_, self.effect_ + z * self.se_
+        sens = robustness_from_t(total / se if se > 0 else np.inf, len(d) - basis.shape[1], self.level)
+        self.robustness_value_, self.robustness_value_ci_, self.sensitivity_ = (
+            sens["rv"],
+            sens["rva"],
+            sens["text"],
+        )
+        self.overlap_, self.propensity_, self.overlap_warning_ = {}, None, ""
+        where = ", ".join(f"{k:g}" for k in self.knots_) or "none (too few units beyond them)"
+        self.assumptions_ = [
+            "no unmeasured confounding given the pre-exposure confounders",
+            "no interference between units",
+            f"effect a linear spline in the dose, zero at zero dose (knots at {where} touches); "
+            "total = sum over units of the fitted effect of their own dose",
+        ]
+        self.model_ = fit
+        return self
+
+    def _spline_total(self, outcome: np.ndarray) -> tuple[float, float, object]:
+        import statsmodels.api as sm
+
+        _, x, folds, seed, basis, residual = self._fit_data
+        y_res = outcome - self._crossfit(x, outcome, folds, seed + 997)
+        fit = sm.OLS(y_res, residual).fit(cov_type="HC1")
+        weights = basis.sum(axis=0)
+        total = float(weights @ fit.params)
+        se = float(np.sqrt(weights @ fit.cov_params() @ weights))
+        return total, se, fit
 
     def total_for(self, outcome: np.ndarray | pd.Series) -> tuple[float, float]:
         """Total effect and its standard error on another outcome, reusing the fitted strata, folds and dose model.
 
-        Only for a PLR fitted with `dose_strata` > 1: the outcome learner is refitted in each stratum
-        (DoubleML with the dose predictions passed as external predictions).
+        Only for a PLR fitted with `dose_strata` > 1 or `dose_knots`: the outcome learner is refitted
+        (per stratum, DoubleML with the dose predictions passed as external predictions; or once, for
+        the spline) and the dose side is reused.
         """
         import doubleml as dml
 
-        x, d, seed = self._fit_data
+        if self._fit_data[0] == "spline":
+            total, se, _ = self._spline_total(np.asarray(outcome, dtype=float))
+            return total, se
+        _, x, d, seed = self._fit_data
         y = np.asarray(outcome, dtype=float)
         total, variance = 0.0, 0.0
         for s, fitted in self.strata_models_:
@@ -349,6 +432,8 @@ LEAD_CONFOUNDERS = [
     "industry", "region", "log_employees", "log_annual_revenue", "source_team", "source_channel",
     "prior_touches", "queue_leads", "created_weekday", "created_hour", "created_day_index",
 ]  # fmt: skip
+#: Quantiles of a channel's positive touch counts where its effect per touch may change (linear spline).
+CHANNEL_DOSE_KNOTS = (0.5, 0.8)
 #: Warn about interference when more than this share of queued leads was never contacted.
 SATURATION_LIMIT = 0.2
 
@@ -455,13 +540,18 @@ def contribution_table(
         if dose.gt(0).sum() < 10 or dose.nunique() < 3:
             continue
         xc = x.join(accounts[[v for k, v in paid_cols.items() if k != c]])
-        strata = max(2, min(dose_strata, 3))
         fitted: list[IncrementalEffect] = []
 
-        def channel(xc=xc, dose=dose, strata=strata, c=c, fitted=fitted) -> dict:
-            fitted.append(IncrementalEffect(method="plr", dose_strata=strata, **kw).fit(xc, dose, y))
+        def channel(xc=xc, dose=dose, c=c, fitted=fitted) -> dict:
+            fitted.append(
+                IncrementalEffect(method="plr", dose_knots=CHANNEL_DOSE_KNOTS, **kw).fit(xc, dose, y)
+            )
             return _row(
-                "channel", c, fitted[0], "dml_plr_dose", ["other channels' touches held fixed", *interference]
+                "channel",
+                c,
+                fitted[0],
+                "dml_plr_spline",
+                ["other channels' touches held fixed", *interference],
             )
 
         row, ok = _estimated("channel", c, level, dose, channel)

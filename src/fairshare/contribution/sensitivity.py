@@ -12,6 +12,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 
 def robustness(model: Any, level: float = 0.9) -> dict[str, Any]:
@@ -28,6 +29,25 @@ def robustness(model: Any, level: float = 0.9) -> dict[str, Any]:
     if getattr(model, "nu2_reestimated", False) or any("not positive" in str(w.message) for w in caught):
         text += " (approximate: the Riesz representer's variance was re-estimated)"
     return {"rv": rv, "rva": rva, "text": text}
+
+
+def robustness_from_t(t: float, dof: int, level: float = 0.9) -> dict[str, Any]:
+    """Robustness values of an estimate from its t-statistic (Cinelli & Hazlett 2020, partial Cohen's f).
+
+    For estimates solved by OLS of residuals (the spline dose PLR) this is the same bound DoubleML
+    computes for a linear score: RV = (sqrt(f^4 + 4 f^2) - f^2) / 2 with f = |t| / sqrt(dof); RVa uses
+    f minus the critical value's share, so it is 0 when the interval already includes zero.
+    """
+    if not np.isfinite(t) or dof < 2:
+        return {"rv": float("nan"), "rva": float("nan"), "text": "sensitivity not available: too few units"}
+
+    def rv(f: float) -> float:
+        return 0.0 if f <= 0 else float((np.sqrt(f**4 + 4 * f**2) - f**2) / 2)
+
+    f = abs(t) / np.sqrt(dof)
+    critical = stats.t.ppf(0.5 + level / 2, dof - 1) / np.sqrt(dof - 1)
+    value, bound = rv(f), rv(f - critical)
+    return {"rv": value, "rva": bound, "text": describe(value, bound)}
 
 
 def describe(rv: float, rva: float) -> str:
