@@ -766,7 +766,7 @@ def _displaced(
     # each side of the (possibly asymmetric) interval widened by the displacement's error (delta method)
     ci_low = estimate - float(np.hypot(row["estimate"] - row["ci_low"], extra))
     ci_high = estimate + float(np.hypot(row["ci_high"] - row["estimate"], extra))
-    note = (f"capacity: the sales queue was replayed (capacity {queue.capacity_:.2f} new leads per rep and business "
+    note = (f"capacity: the sales queue was replayed ({queue.description_}; capacity {queue.capacity_:.2f} new leads per rep and business "
             f"day, calibrated to the observed never-contacted share {queue.never_contacted_share_:.0%}; longest wait "
             f"{queue.max_wait_days_:.1f} days) without the {removed:,.0f} incremental queued leads; "
             f"displacement {value:,.0f} subtracted ({d['newly_contacted']:.0f} other leads newly contacted, "
