@@ -154,3 +154,26 @@ def test_targeting_uses_observables_unless_confounding_is_asked_for():
     confounded = simulate(SimulationConfig(accounts=2000, targeting_confounding=1.0), seed=1)
     assert abs(_exposure_confounding(plain)) < 0.08
     assert _exposure_confounding(confounded) > 0.5
+
+
+def test_queue_without_keeps_every_lead_and_frees_the_queue_for_the_others():
+    cfg = SimulationConfig(accounts=800, sdr_leads_per_day=0.45)  # a queue that binds
+    world = simulate_with_truth(cfg, seed=5, scenarios=["queue_without:paid_social"], keep_replays=True)
+    factual, replay = world.tables["leads"].set_index("lead_id"), world.replays["queue_without:paid_social"]
+    replay = replay["leads"].set_index("lead_id")
+    assert factual.index.equals(replay.index)  # nothing upstream of the queue changes
+    pd.testing.assert_frame_equal(
+        world.tables["touches"], world.replays["queue_without:paid_social"]["touches"]
+    )
+    events = world.truth["events"].set_index("lead_id").loc[factual.index]
+    left_out = (
+        (factual.source_team == "marketing") & (factual.source_channel == "paid_social") & events.queued
+    )
+    assert left_out.sum() > 20
+    assert events.first_contact_at[left_out].notna().any()  # in the factual world some of them were worked
+    acts = world.replays["queue_without:paid_social"]["activities"]
+    assert not acts.lead_id.isin(factual.index[left_out]).any()  # in the replay none is
+    row = world.truth["incremental"].set_index("unit").loc["queue_without:paid_social"]
+    own = world.truth["leads"].set_index("lead_id")["true_expected_value"].loc[factual.index][left_out].sum()
+    # the others gain from the freed capacity, so losing these leads costs less than their own value
+    assert 0 < row["incremental_expected_revenue"] < own

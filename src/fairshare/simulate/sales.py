@@ -256,6 +256,9 @@ def run_sales(
     first = np.full(nL, np.nan)
     handler = np.full(nL, -1, dtype=np.int64)
     queued = (L["src"] == SRC_PARTNER) | L["is_mql"]
+    if scenario.queue_without:  # these leads exist but are never worked (the queue-only counterfactual)
+        codes = [cfg.all_channels.index(c) for c in scenario.queue_without]
+        queued &= ~((L["src"] == SRC_MARKETING) & np.isin(L["channel"], codes))
     arrival = np.where(L["is_mql"], L["mql"], L["created"])
     expired = np.zeros(nL, dtype=bool)
     if scenario.sdr:

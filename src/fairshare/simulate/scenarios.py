@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 SCENARIO_HELP = (
-    "factual, marketing_off, channel_off:<channel>, sdr_off, ae_off, capacity:<factor>, "
+    "factual, marketing_off, channel_off:<channel>, queue_without:<channel>, sdr_off, ae_off, capacity:<factor>, "
     "experiment_none, experiment_all"
 )
 
@@ -22,6 +22,8 @@ class Scenario:
     sdr: bool = True
     ae: bool = True
     capacity: float = 1.0
+    #: channels whose marketing leads never enter the sales queue (never worked); nothing upstream changes
+    queue_without: frozenset[str] = frozenset()
     experiment: Literal["assigned", "none", "all"] = "assigned"
 
     @classmethod
@@ -49,6 +51,12 @@ class Scenario:
                     f"unknown channel {arg!r} in scenario {name!r}; channels: {', '.join(known)}"
                 )
             return cls(name, channels_off=frozenset([arg]))
+        if key == "queue_without":
+            if arg not in known:
+                raise ValueError(
+                    f"unknown channel {arg!r} in scenario {name!r}; channels: {', '.join(known)}"
+                )
+            return cls(name, queue_without=frozenset([arg]))
         if key == "capacity":
             try:
                 factor = float(arg)

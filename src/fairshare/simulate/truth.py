@@ -63,6 +63,8 @@ def unit_of(scenario: Scenario) -> str:
         return "marketing"
     if scenario.channels_off:
         return "channel:" + next(iter(scenario.channels_off))
+    if scenario.queue_without:
+        return "queue_without:" + next(iter(scenario.queue_without))
     if not scenario.sdr:
         return "sdr"
     if not scenario.ae:
