@@ -53,7 +53,7 @@ def contribution_command(
 
     ws = open_workspace(workspace, read_only=True)
     try:
-        settings = {"n_folds": 5, "n_estimators": 500, "learning_rate": 0.03} if full else None
+        settings = {"n_folds": 5, "n_estimators": 500, "learning_rate": 0.03, "n_rep": 3} if full else None
         level = ws.definitions.contribution.level if level is None else level
         table = contribution(ws, level=level, settings=settings)
     except ValueError as e:

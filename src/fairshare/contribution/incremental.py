@@ -106,6 +106,7 @@ class IncrementalEffect:
         stratum totals (lets the effect per unit of dose differ between segments).
     dose_knots: for "plr", quantiles of the positive dose where the dose effect may bend (a linear
         spline, zero at zero dose); e.g. (0.5, 0.8). Empty: one slope. Excludes `dose_strata`.
+    n_rep: repeated cross-fitting for the spline fit (median over fold splits, DoubleML's aggregation).
     random_state: int or numpy Generator for folds and learner seeds.
 
     Fitted attributes: effect_ (ATT per exposed unit, or per unit of intensity), se_, ci_low_, ci_high_,
@@ -128,6 +129,7 @@ class IncrementalEffect:
         level: float = 0.9,
         dose_strata: int = 1,
         dose_knots: tuple[float, ...] = (),
+        n_rep: int = 1,
         random_state: int | np.random.Generator | None = 0,
     ) -> None:
         self.method = method
@@ -143,6 +145,7 @@ class IncrementalEffect:
         self.level = level
         self.dose_strata = dose_strata
         self.dose_knots = tuple(dose_knots)
+        self.n_rep = n_rep
         self.random_state = random_state
 
     # ------------------------------------------------------------------------------------------
@@ -348,13 +351,20 @@ class IncrementalEffect:
         min_beyond = max(2 * self.n_folds, 10)
         knots = [k for k in np.unique(np.quantile(positive, self.dose_knots)) if (d > k).sum() >= min_beyond]
         basis = np.column_stack([d, *(np.clip(d - k, 0, None) for k in knots)])
-        folds = rng.permutation(np.arange(len(d)) % self.n_folds)
-        seed = int(rng.integers(2**31 - 1))
-        residual = np.column_stack([b - self._crossfit(x, b, folds, seed + j) for j, b in enumerate(basis.T)])
-        keep = residual.std(axis=0) > 1e-9 * max(1.0, float(np.abs(basis).max()))
-        basis, residual = basis[:, keep], residual[:, keep]
+        splits = []
+        for _ in range(max(1, self.n_rep)):  # repeated cross-fitting: one fold split and seed per repetition
+            folds = rng.permutation(np.arange(len(d)) % self.n_folds)
+            seed = int(rng.integers(2**31 - 1))
+            residual = np.column_stack(
+                [b - self._crossfit(x, b, folds, seed + j) for j, b in enumerate(basis.T)]
+            )
+            splits.append((folds, seed, residual))
+        scale = 1e-9 * max(1.0, float(np.abs(basis).max()))
+        keep = np.all([r.std(axis=0) > scale for _, _, r in splits], axis=0)
+        basis = basis[:, keep]
+        splits = [(f, sd, r[:, keep]) for f, sd, r in splits]
         self.knots_ = [k for k, ok in zip(knots, keep[1:], strict=True) if ok]
-        self._fit_data = ("spline", x, folds, seed, basis, residual)
+        self._fit_data = ("spline", x, splits, basis)
         total, se, fit = self._spline_total(y)
         z = stats.norm.ppf(0.5 + self.level / 2)
         dose = float(d.sum())
@@ -380,15 +390,22 @@ class IncrementalEffect:
         return self
 
     def _spline_total(self, outcome: np.ndarray) -> tuple[float, float, object]:
+        """Total and standard error on `outcome`; over repeated splits the median total and DoubleML's
+        aggregated variance, median of (se_r^2 + (total_r - total)^2)."""
         import statsmodels.api as sm
 
-        _, x, folds, seed, basis, residual = self._fit_data
-        y_res = outcome - self._crossfit(x, outcome, folds, seed + 997)
-        fit = sm.OLS(y_res, residual).fit(cov_type="HC1")
+        _, x, splits, basis = self._fit_data
         weights = basis.sum(axis=0)
-        total = float(weights @ fit.params)
-        se = float(np.sqrt(weights @ fit.cov_params() @ weights))
-        return total, se, fit
+        totals, variances, fits = [], [], []
+        for folds, seed, residual in splits:
+            y_res = outcome - self._crossfit(x, outcome, folds, seed + 997)
+            fit = sm.OLS(y_res, residual).fit(cov_type="HC1")
+            totals.append(float(weights @ fit.params))
+            variances.append(float(weights @ fit.cov_params() @ weights))
+            fits.append(fit)
+        total = float(np.median(totals))
+        se = float(np.sqrt(np.median(np.asarray(variances) + (np.asarray(totals) - total) ** 2)))
+        return total, se, fits[int(np.argsort(totals)[len(totals) // 2])]
 
     def total_for(self, outcome: np.ndarray | pd.Series) -> tuple[float, float]:
         """Total effect and its standard error on another outcome, reusing the fitted strata, folds and dose model.
