@@ -1,6 +1,7 @@
 """Incremental contribution against the simulator's replayed truth, over many seeds.
 
 Run by hand:  .venv/bin/python benchmarks/contribution_check.py [--accounts 3000] [--seeds 20] [--full]
+              [--queue-discipline fifo|lifo|priority]
 
 Each seed simulates a company with replays (marketing off, each channel off, SDR off, AE off),
 imports it into a fresh workspace, runs `fairshare.contribution.contribution` (the `fairshare run`
@@ -23,14 +24,16 @@ import numpy as np
 import pandas as pd
 
 
-def one_world(accounts: int, seed: int, root: Path, settings: dict | None) -> pd.DataFrame:
+def one_world(
+    accounts: int, seed: int, root: Path, settings: dict | None, queue_discipline: str = "fifo"
+) -> pd.DataFrame:
     """Estimates and truth of one simulated world (one row per unit with a truth)."""
     from fairshare import Workspace
     from fairshare.contribution import contribution
     from fairshare.contribution.exposures import account_exposures, channel_column
     from fairshare.simulate import SimulationConfig, simulate_with_truth
 
-    cfg = SimulationConfig(accounts=accounts)
+    cfg = SimulationConfig(accounts=accounts, queue_discipline=queue_discipline)
     scenarios = ("marketing_off", *(f"channel_off:{c}" for c in cfg.channels), "sdr_off", "ae_off")
     world = simulate_with_truth(cfg, seed=seed, scenarios=scenarios)
     folder = root / f"w{seed}"
@@ -88,6 +91,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--full", action="store_true", help="smooth learners: 5 folds, 500 trees (slower)")
+    parser.add_argument("--queue-discipline", choices=("fifo", "lifo", "priority"), default="fifo",
+                        help="how the simulated SDRs work their lead queue (the estimate is not told)")  # fmt: skip
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     settings = {"n_folds": 5, "n_estimators": 500, "learning_rate": 0.03} if args.full else None
@@ -96,7 +101,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fairshare-contribution-") as tmp:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             t0 = time.perf_counter()
-            frames.append(one_world(args.accounts, seed, Path(tmp), settings))
+            frames.append(one_world(args.accounts, seed, Path(tmp), settings, args.queue_discipline))
             print(f"seed {seed}: {time.perf_counter() - t0:.1f} s", flush=True)
     per_seed = pd.concat(frames, ignore_index=True)
     pd.set_option("display.width", 200)

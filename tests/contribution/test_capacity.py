@@ -67,6 +67,22 @@ def test_displacement_is_positive_when_the_queue_binds_and_vanishes_when_it_does
     assert a["newly_contacted"] == 0 and a["displacement"] == pytest.approx(0.0, abs=1.0)
 
 
+def test_newly_contacted_leads_are_valued_at_their_own_contact_effect():
+    leads = queued_leads(per_day=4.0, capacity=0.6, seed=4)
+    candidates = np.asarray(leads.index % 2 == 0)
+    average = SalesQueue(random_state=5).fit(leads).displacement(candidates, 1.0, 5000.0, 0.0)
+    flat = (
+        SalesQueue(random_state=5).fit(leads).displacement(candidates, 1.0, np.full(len(leads), 5000.0), 0.0)
+    )
+    assert flat == pytest.approx(average)  # one number or the same number per lead: the same displacement
+    assert average["contact_value_gained"] == pytest.approx(5000.0 * average["newly_contacted"])
+    # the leads a freed queue picks up are worth 1,000 when they were dropped before, 9,000 otherwise
+    queue = SalesQueue(random_state=5).fit(leads)
+    per_lead = np.where(queue.contacted_, 9000.0, 1000.0)
+    own = queue.displacement(candidates, 1.0, per_lead, 0.0)
+    assert own["contact_value_gained"] == pytest.approx(1000.0 * own["newly_contacted"])
+
+
 def test_too_few_queued_leads_are_rejected():
     with pytest.raises(ValueError, match="queued leads"):
         SalesQueue().fit(queued_leads(per_day=1.0, capacity=1.0, seed=4).head(5))

@@ -17,8 +17,9 @@ contact, within strata of the lead score (see `SalesQueue._mismatch`).
 
 Displacement (money) = sum over other leads of
     newly contacted x value of a contact at its replayed wait + speed effect x change in log(1 + hours),
-with the value of a contact and the speed effect taken from the DML lead rows (`sdr_contact`,
-`speed_to_lead`). With no waiting queue the replay changes nothing and displacement is 0.
+with the value of a contact (per lead: the `sdr_contact` fit's own prediction for that lead) and the speed
+effect taken from the DML lead rows (`sdr_contact`, `speed_to_lead`). With no waiting queue the replay
+changes nothing and displacement is 0.
 """
 
 from __future__ import annotations
@@ -327,19 +328,21 @@ class SalesQueue:
         return contacted, hours
 
     def displacement(
-        self, candidates: np.ndarray, share: float, contact_value: float, speed_effect: float
+        self, candidates: np.ndarray, share: float, contact_value: float | np.ndarray, speed_effect: float
     ) -> dict[str, float]:
         """Value gained by the other leads when each candidate lead vanishes with probability `share`.
 
         candidates: boolean mask over `leads_` (the source's queued leads); contact_value: revenue of
-        contacting a lead at the average observed wait; speed_effect: revenue per unit of log(1 + hours)
-        (negative when waiting costs). Returns displacement, newly_contacted, log_hours_saved (means over draws)
-        and the two coefficients (contacts, contact_log_hours, log_hours_saved) of the linear value.
+        contacting a lead at the average observed wait, one number or one per lead of `leads_` (the leads a
+        freed queue newly contacts are the ones it served last, e.g. low-score leads under priority routing);
+        speed_effect: revenue per unit of log(1 + hours) (negative when waiting costs). Returns displacement,
+        newly_contacted, contact_value_gained, log_hours_saved (means over draws) and contact_log_hours.
         """
         share = float(np.clip(share, 0.0, 1.0))
+        per_lead = np.broadcast_to(np.asarray(contact_value, dtype=float), (self.n_queued_,))
         contacted, hours = self.contacted_, self.hours_
         mean_log = float(np.nanmean(np.log1p(hours[contacted]))) if contacted.any() else 0.0
-        new, new_log, saved = [], [], []
+        new, new_value, new_log, saved = [], [], [], []
         for _ in range(self.draws if 0 < share < 1 else 1):
             removed = candidates & (self.rng_.random(self.n_queued_) < share)
             c2, h2 = self.replay(~removed)
@@ -347,12 +350,14 @@ class SalesQueue:
             gained = others & c2 & ~contacted
             both = others & c2 & contacted
             new.append(gained.sum())
+            new_value.append(float(per_lead[gained].sum()))
             new_log.append(float((np.log1p(h2[gained]) - mean_log).sum()))
             saved.append(float((np.log1p(hours[both]) - np.log1p(h2[both])).sum()))
         n_new, n_log, n_saved = float(np.mean(new)), float(np.mean(new_log)), float(np.mean(saved))
-        value = n_new * contact_value + speed_effect * n_log - speed_effect * n_saved
-        return {"displacement": value, "newly_contacted": n_new, "contact_log_hours": n_log,
-                "log_hours_saved": n_saved}  # fmt: skip
+        gained_value = float(np.mean(new_value))
+        value = gained_value + speed_effect * n_log - speed_effect * n_saved
+        return {"displacement": value, "newly_contacted": n_new, "contact_value_gained": gained_value,
+                "contact_log_hours": n_log, "log_hours_saved": n_saved}  # fmt: skip
 
 
 def _quantile_gap(a: np.ndarray, b: np.ndarray) -> float:

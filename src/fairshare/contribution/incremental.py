@@ -698,6 +698,11 @@ def _lead_rows(leads: pd.DataFrame, kw: dict, first_contact_hours: float) -> tup
             rows.append(_omitted("sdr_contact", "inbound", str(e), level, d))
         else:
             models["contact"] = m
+            # each lead's own contact effect (cross-fitted outcome models: contacted minus not contacted), used
+            # to value the leads a freed queue would newly contact, who need not be average leads
+            pred = m.model_.predictions
+            models["contact_by_lead"] = pd.Series(pred["ml_g1"][:, 0, 0] - pred["ml_g0"][:, 0, 0],
+                                                  index=queued["lead_id"].to_numpy())  # fmt: skip
             rows.append(
                 _row("sdr_contact", "inbound", m, "dml_irm_att", [caveat, "unit: inbound/partner lead"])
             )
@@ -737,6 +742,12 @@ def _sales_queue(
     queue.account_leads_ = accounts["account_id"].map(counts).fillna(0).to_numpy(float)
     queue.account_ids_ = accounts["account_id"].to_numpy()
     queue.contact_, queue.speed_ = models["contact"], models["speed"]
+    by_lead = models.get("contact_by_lead")
+    queue.contact_by_lead_ = (
+        queue.leads_["lead_id"].map(by_lead).fillna(models["contact"].effect_).to_numpy(float)
+        if by_lead is not None
+        else np.full(queue.n_queued_, models["contact"].effect_)
+    )
     return queue
 
 
@@ -768,7 +779,7 @@ def _displaced(
     else:
         removed = share * candidates.sum()
     contact, (theta, theta_se) = queue.contact_, queue.speed_
-    d = queue.displacement(candidates, share, contact.effect_, theta)
+    d = queue.displacement(candidates, share, queue.contact_by_lead_, theta)
     speed_coef = d["contact_log_hours"] - d["log_hours_saved"]
     value = d["displacement"]
     z = stats.norm.ppf(0.5 + row["level"] / 2)
