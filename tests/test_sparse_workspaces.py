@@ -161,7 +161,7 @@ def test_forecast_without_opportunities_says_to_import_them(tmp_path):
 
 def test_contribution_says_why_rows_are_not_estimated(tmp_path):
     from fairshare.contribution import contribution
-    from fairshare.contribution.incremental import NO_TOUCHES
+    from fairshare.contribution.table import NO_TOUCHES
 
     tiny = Workspace.init(tmp_path / "tiny")
     tiny.import_(TINY)

@@ -1,4 +1,4 @@
-"""DML incremental effects: known synthetic truth, reproducibility, overlap, sensitivity, the contribution table."""
+"""DML incremental effects: known synthetic truth, reproducibility, overlap, sensitivity, dose strata and splines."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairshare.contribution.incremental import CONTRIBUTION_COLUMNS, IncrementalEffect, contribution_table
-from fairshare.contribution.reconcile import RECONCILIATION_COLUMNS, reconciliation
+from fairshare.contribution.incremental import IncrementalEffect
 
 QUICK = {"n_folds": 3, "n_estimators": 150, "learning_rate": 0.06}
 
@@ -84,71 +83,6 @@ def test_bad_inputs_are_rejected():
         IncrementalEffect().fit(x, np.ones_like(d), y)
 
 
-def _accounts(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "account_id": [f"A{i}" for i in range(n)], "industry": rng.choice(["a", "b"], n),
-        "region": rng.choice(["NA", "EMEA"], n), "log_employees": rng.normal(5, 1, n),
-        "log_annual_revenue": rng.normal(16, 1, n), "account_age_days": rng.uniform(30, 900, n),
-        "touches__search": rng.poisson(3, n), "touches__email": rng.poisson(5, n), "sdr_prospecting": rng.poisson(1, n),
-    })  # fmt: skip
-    frame["touches_paid"] = frame["touches__search"] + frame["touches__email"]
-    frame["won_revenue"] = (
-        400.0 * frame["touches__search"] + 900 * frame["sdr_prospecting"] + rng.normal(0, 800, n)
-    )
-    frame.attrs["paid_channels"] = ["email", "search"]
-    return frame
-
-
-def test_contribution_table_has_the_documented_columns_and_units():
-    accounts = _accounts(1500, seed=7)
-    table = contribution_table(accounts, None, settings=QUICK)
-    assert list(table.columns) == CONTRIBUTION_COLUMNS
-    rows = table.set_index(["unit", "key"])
-    assert {
-        ("marketing", "all"),
-        ("channel", "search"),
-        ("channel", "email"),
-        ("sdr", "all"),
-        ("ae", "all"),
-    } <= set(rows.index)
-    search = rows.loc[("channel", "search")]
-    true_search = 400.0 * accounts["touches__search"].sum()
-    assert search.ci_low <= true_search <= search.ci_high
-    sdr = rows.loc[("sdr", "all")]
-    assert sdr.ci_low <= 900 * accounts["sdr_prospecting"].sum() <= sdr.ci_high
-    assert (table["level"] == 0.9).all() and (table["ci_low"] <= table["ci_high"]).all()
-    assert table["assumptions"].str.len().gt(0).all()
-
-
-def test_reconciliation_puts_attributed_and_sourced_next_to_incremental():
-    table = pd.DataFrame({
-        "unit": ["marketing", "channel", "channel", "sdr", "ae", "speed_to_lead"],
-        "key": ["all", "search", "email", "all", "all", "sla_24h"], "estimate": [100.0, 60, 40, 50, 80, 5],
-        "ci_low": [50.0, 20, 0, 20, 60, 1], "ci_high": [150.0, 90, 80, 90, 100, 9],
-    })  # fmt: skip
-    attribution = pd.DataFrame({"model": ["linear"] * 4, "by": ["channel", "channel", "team", "team"],
-                                "key": ["search", "email", "SDR", "marketing"], "revenue": [120.0, 80, 70, 190],
-                                "share": [0.4, 0.3, 0.2, 0.5]})  # fmt: skip
-    sourced = pd.DataFrame(
-        {"team": ["marketing", "sdr"], "sourced_revenue": [300.0, 90], "influenced_revenue": [400.0, 95]}
-    )
-    out = reconciliation(table, {"attribution": attribution, "attribution_sourced": sourced})
-    assert list(out.columns) == RECONCILIATION_COLUMNS
-    m = out.set_index(["unit", "key"])
-    assert m.loc[("marketing", "all"), "attributed"] == 190  # the team split (sales touches share credit)
-    assert m.loc[("marketing", "all"), "sourced"] == 300
-    assert m.loc[("channel", "search"), "incremental_to_attributed"] == pytest.approx(0.5)
-    assert m.loc[("sdr", "all"), "attributed"] == 70 and m.loc[("sdr", "all"), "influenced"] == 95
-    assert "speed_to_lead" not in out["unit"].to_numpy()
-    channels_only = reconciliation(table, {"attribution": attribution.query("by == 'channel'")})
-    assert (
-        channels_only.set_index(["unit", "key"]).loc[("marketing", "all"), "attributed"] == 200
-    )  # sum of channels
-    bare = reconciliation(table, {})
-    assert len(bare) == 5 and bare["attributed"].isna().all()
-
-
 def test_dose_strata_remove_the_variance_weighting_of_one_plr():
     rng = np.random.default_rng(8)
     n = 4000
@@ -192,34 +126,3 @@ def test_dose_spline_recovers_a_removal_effect_that_grows_with_the_dose():
     assert abs(repeated.total_ - truth) < 0.1 * truth
     with pytest.raises(ValueError, match="cannot be combined"):
         IncrementalEffect(method="plr", dose_knots=(0.5,), dose_strata=3, **QUICK).fit(x, dose, y)
-
-
-def test_assumptions_come_from_the_definitions_and_are_printed():
-    from fairshare.config import ContributionSettings
-
-    accounts = _accounts(600, seed=9)
-    won = accounts["won_revenue"].clip(lower=0)
-    accounts["won_revenue"] = won
-    default = contribution_table(accounts, None, settings=QUICK).set_index("unit")
-    custom = ContributionSettings(ae_baseline_win_factor=0.2, ae_baseline_amount_factor=0.25, level=0.8)
-    table = contribution_table(accounts, None, settings=QUICK, assumptions=custom).set_index("unit")
-    assert default.loc["ae", "estimate"] == pytest.approx((1 - 0.3 * 0.5) * won.sum())
-    assert table.loc["ae", "estimate"] == pytest.approx((1 - 0.2 * 0.25) * won.sum())
-    assert "ae_baseline_win_factor = 0.2" in table.loc["ae", "assumptions"]
-    assert "20% of the win rate and 25% of the deal size" in table.loc["ae", "assumptions"]
-    assert (table["level"] == 0.8).all()
-    assert (
-        contribution_table(accounts, None, settings=QUICK, assumptions=custom, level=0.95)["level"] == 0.95
-    ).all()
-
-
-def test_sdr_total_takes_the_configured_share_of_inbound_contacts():
-    from fairshare.contribution.incremental import _sdr_total
-
-    outbound = {"estimate": 100.0, "ci_low": 50.0, "ci_high": 150.0, "n_exposed": 10, "assumptions": "a",
-                "overlap_warning": "", "sensitivity": "s"}  # fmt: skip
-    inbound = dict(outbound, estimate=40.0, ci_low=20.0, ci_high=60.0)
-    assert _sdr_total(outbound, inbound, 0.5)["estimate"] == 120.0
-    row = _sdr_total(outbound, inbound, 0.25)
-    assert row["estimate"] == 110.0 and (row["ci_low"], row["ci_high"]) == (50.0, 210.0)
-    assert "sdr_inbound_share = 0.25" in row["assumptions"]

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from fairshare.contribution.experiments import ExperimentAnalysis, analyze, assign_arms, power
-from fairshare.contribution.incremental import CONTRIBUTION_COLUMNS, IncrementalEffect, contribution_table
+from fairshare.contribution.incremental import IncrementalEffect
+from fairshare.contribution.table import CONTRIBUTION_COLUMNS, contribution_table
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
@@ -30,7 +31,7 @@ __all__ = [
 def contribution(
     ws: Workspace, level: float | None = None, settings: dict | None = None, random_state: int = 0
 ) -> pd.DataFrame:
-    """The contribution table of a workspace (see `incremental.contribution_table`).
+    """The contribution table of a workspace (see `table.contribution_table`).
 
     The assumptions come from the definitions' `[contribution]` section; `level` overrides its level.
     """
