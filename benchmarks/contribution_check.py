@@ -90,12 +90,14 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=3000)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=100)
-    parser.add_argument("--full", action="store_true", help="smooth learners: 5 folds, 500 trees (slower)")
+    parser.add_argument("--full", action="store_true", help="smooth learners: 500 trees (slower)")
     parser.add_argument("--queue-discipline", choices=("fifo", "lifo", "priority"), default="fifo",
                         help="how the simulated SDRs work their lead queue (the estimate is not told)")  # fmt: skip
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    settings = {"n_folds": 5, "n_estimators": 500, "learning_rate": 0.03} if args.full else None
+    from fairshare.contribution import FULL_SETTINGS
+
+    settings = FULL_SETTINGS if args.full else None
     frames = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fairshare-contribution-") as tmp:

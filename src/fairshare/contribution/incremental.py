@@ -104,7 +104,7 @@ class IncrementalEffect:
         stratum totals (lets the effect per unit of dose differ between segments).
     dose_knots: for "plr", quantiles of the positive dose where the dose effect may bend (a linear
         spline, zero at zero dose); e.g. (0.5, 0.8). Empty: one slope. Excludes `dose_strata`.
-    n_rep: repeated cross-fitting for the spline fit (median over fold splits, DoubleML's aggregation).
+    n_rep: repeated cross-fitting for the spline fit (median over fold splits, Chernozhukov et al. 2018).
     random_state: int or numpy Generator for folds and learner seeds.
 
     Fitted attributes: effect_ (ATT per exposed unit, or per unit of intensity), se_, ci_low_, ci_high_,
@@ -388,8 +388,8 @@ class IncrementalEffect:
         return self
 
     def _spline_total(self, outcome: np.ndarray) -> tuple[float, float, object]:
-        """Total and standard error on `outcome`; over repeated splits the median total and DoubleML's
-        aggregated variance, median of (se_r^2 + (total_r - total)^2)."""
+        """Total and standard error on `outcome`; over repeated splits the median total and the variance
+        median of (se_r^2 + (total_r - total)^2) (Chernozhukov et al. 2018, median aggregation)."""
         import statsmodels.api as sm
 
         _, x, splits, basis = self._fit_data

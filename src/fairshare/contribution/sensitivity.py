@@ -38,8 +38,11 @@ def robustness_from_t(t: float, dof: int, level: float = 0.9) -> dict[str, Any]:
     computes for a linear score: RV = (sqrt(f^4 + 4 f^2) - f^2) / 2 with f = |t| / sqrt(dof); RVa uses
     f minus the critical value's share, so it is 0 when the interval already includes zero.
     """
-    if not np.isfinite(t) or dof < 2:
+    if dof < 2:
         return {"rv": float("nan"), "rva": float("nan"), "text": "sensitivity not available: too few units"}
+    if not np.isfinite(t):
+        return {"rv": float("nan"), "rva": float("nan"), "text": "sensitivity not available: the estimate has no "
+                "sampling variation (e.g. no revenue at all)"}  # fmt: skip
 
     def rv(f: float) -> float:
         return 0.0 if f <= 0 else float((np.sqrt(f**4 + 4 * f**2) - f**2) / 2)

@@ -272,8 +272,11 @@ def _lead_rows(leads: pd.DataFrame, kw: dict, first_contact_hours: float) -> tup
             # each lead's own contact effect (cross-fitted outcome models: contacted minus not contacted), used
             # to value the leads a freed queue would newly contact, who need not be average leads
             pred = m.model_.predictions
-            models["contact_by_lead"] = pd.Series(pred["ml_g1"][:, 0, 0] - pred["ml_g0"][:, 0, 0],
-                                                  index=queued["lead_id"].to_numpy())  # fmt: skip
+            if pred["ml_g1"].shape[0] == len(queued):  # not when trimming refitted on fewer leads
+                effect = pd.Series(
+                    pred["ml_g1"][:, 0, 0] - pred["ml_g0"][:, 0, 0], index=queued["lead_id"].to_numpy()
+                )
+                models["contact_by_lead"] = effect.groupby(level=0).mean()
             rows.append(
                 _row("sdr_contact", "inbound", m, "dml_irm_att", [caveat, "unit: inbound/partner lead"])
             )
