@@ -106,3 +106,21 @@ def test_sdr_total_takes_the_configured_share_of_inbound_contacts():
     row = _sdr_total(outbound, inbound, 0.25)
     assert row["estimate"] == 110.0 and (row["ci_low"], row["ci_high"]) == (50.0, 210.0)
     assert "sdr_inbound_share = 0.25" in row["assumptions"]
+
+
+def test_lead_rows_say_why_when_no_queued_lead_has_won_anything():
+    from fairshare.contribution.table import _lead_rows
+
+    rng = np.random.default_rng(3)
+    n = 200
+    leads = pd.DataFrame({
+        "lead_id": [f"L{i}" for i in range(n)], "account_id": [f"A{i}" for i in range(n)], "queued": True,
+        "contacted": rng.random(n) < 0.7, "won_revenue": 0.0, "hours_to_first_contact": rng.exponential(30, n),
+        "industry": rng.choice(["software", "retail"], n), "log_employees": rng.normal(5, 1, n),
+    })  # fmt: skip
+    rows, models = _lead_rows(leads, {"level": 0.9, "random_state": 0, **QUICK}, 24.0)
+    assert [(r["unit"], r["method"]) for r in rows] == [
+        ("sdr_contact", "omitted"),
+        ("speed_to_lead", "omitted"),
+    ]
+    assert all("no queued lead has won revenue" in r["assumptions"] for r in rows) and models == {}

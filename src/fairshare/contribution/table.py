@@ -262,6 +262,11 @@ def _lead_rows(leads: pd.DataFrame, kw: dict, first_contact_hours: float) -> tup
     caveat = ("comparison: queued leads never contacted because of capacity (explicit caveat: assumes who gets "
               "contacted depends only on the confounders, e.g. arrival load and time, not on unseen lead quality)")  # fmt: skip
     level = kw.get("level", 0.9)
+    if not (y != 0).any():  # nothing won from a queued lead: there is no revenue effect to estimate
+        reason = "no queued lead has won revenue yet"
+        rows.append(_omitted("sdr_contact", "inbound", reason, level, d))
+        rows.append(_omitted("speed_to_lead", f"sla_{first_contact_hours:g}h", reason, level))
+        return rows, models
     if 10 <= d.sum() <= len(d) - 10:
         try:
             m = IncrementalEffect(**kw).fit(x, d, y)
