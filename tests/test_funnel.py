@@ -16,14 +16,7 @@ from fairshare.funnel import (
     results,
     size_band_labels,
 )
-
-
-def _row(frame: pd.DataFrame, **where) -> pd.Series:
-    mask = np.ones(len(frame), bool)
-    for k, v in where.items():
-        mask &= (frame[k] == v).to_numpy()
-    assert mask.sum() == 1, f"expected one row for {where}, got {mask.sum()}"
-    return frame[mask].iloc[0]
+from frame_rows import only_row
 
 
 def test_tiny_funnel_stages_counts_rates_and_velocity(tiny_ws):
@@ -33,14 +26,14 @@ def test_tiny_funnel_stages_counts_rates_and_velocity(tiny_ws):
     assert stages["stage"].tolist() == ["lead", "MQL", "SAL", "SQL", "opportunity", "closed_won"]
     # L1 goes all the way, L2 is rejected after MQL, L3 (SDR) skips to an opportunity: reached = this or later
     assert stages["entered"].tolist() == [3, 3, 2, 2, 2, 1]
-    mql = _row(stages, stage="MQL")
+    mql = only_row(stages, stage="MQL")
     assert mql["advanced"] == 2 and mql["rate"] == pytest.approx(2 / 3)
     assert mql["ci_low"] < 2 / 3 < mql["ci_high"]
     # velocity: lead → MQL took 5 minutes for L1 and L2; MQL → SAL 16h25m for L1
-    assert _row(stages, stage="lead")["median_days"] == pytest.approx(5 / 1440)
+    assert only_row(stages, stage="lead")["median_days"] == pytest.approx(5 / 1440)
     assert mql["median_days"] == pytest.approx((16 * 60 + 25) / 1440)
     # opportunity → won: O1 won, O2 open, so 1 of 1 closed; O1 took 28 days
-    opp = _row(stages, stage="opportunity")
+    opp = only_row(stages, stage="opportunity")
     assert (opp["entered"], opp["advanced"], opp["decided"]) == (2, 1, 1)
     assert opp["rate"] == 1.0 and opp["median_days"] == pytest.approx(28.0)
 
@@ -48,13 +41,13 @@ def test_tiny_funnel_stages_counts_rates_and_velocity(tiny_ws):
 def test_tiny_breakdown_by_channel_and_rep(tiny_ws):
     b = Funnel(tiny_ws).breakdown(["channel", "rep"])
     assert list(b.columns) == BREAKDOWN_COLUMNS
-    web = _row(b, dimension="channel", value="webinar", stage="lead")
+    web = only_row(b, dimension="channel", value="webinar", stage="lead")
     assert web["entered"] == 1 and web["advanced"] == 1
-    search = _row(b, dimension="channel", value="paid_search", stage="MQL")
+    search = only_row(b, dimension="channel", value="paid_search", stage="MQL")
     assert search["entered"] == 1 and search["advanced"] == 0 and search["rate"] == 0
     # the opportunity rows group by owner: R2 owns the won O1, R0 the open O2
-    assert _row(b, dimension="rep", value="R2", stage="opportunity")["rate"] == 1.0
-    assert _row(b, dimension="rep", value="R0", stage="opportunity")["decided"] == 0
+    assert only_row(b, dimension="rep", value="R2", stage="opportunity")["rate"] == 1.0
+    assert only_row(b, dimension="rep", value="R0", stage="opportunity")["decided"] == 0
     with pytest.raises(ValueError, match="unknown dimension"):
         Funnel(tiny_ws).breakdown("colour")
 

@@ -12,30 +12,23 @@ import pytest
 from fairshare import Workspace
 from fairshare.funnel import Funnel, results
 from fairshare.sla import BREACH_COLUMNS, SLA_COLUMNS, STUCK_COLUMNS, ServiceLevels, median_interval
-
-
-def _row(frame: pd.DataFrame, **where) -> pd.Series:
-    mask = np.ones(len(frame), bool)
-    for k, v in where.items():
-        mask &= (frame[k] == v).to_numpy()
-    assert mask.sum() == 1, f"expected one row for {where}, got {mask.sum()}"
-    return frame[mask].iloc[0]
+from frame_rows import only_row
 
 
 def test_tiny_speed_to_lead_and_sla(tiny_ws):
     fn = ServiceLevels(Funnel(tiny_ws))
     assert fn.as_of == pd.Timestamp("2026-03-20T10:00:00").to_pydatetime()  # O1's close: the latest event
-    speed = _row(fn.speed_to_lead(), source_team="all")
+    speed = only_row(fn.speed_to_lead(), source_team="all")
     # handed over: the MQLs L1 (contacted after 16 h) and L2 (after 53 h); L3 was created by its SDR
     assert speed["leads"] == 2 and speed["never_contacted"] == 0
     assert speed["median_hours"] == pytest.approx((16 + 53) / 2)
     sla = fn.table()
     assert list(sla.columns) == SLA_COLUMNS
-    first = _row(sla, sla="first_contact")
+    first = only_row(sla, sla="first_contact")
     assert (first["applicable"], first["breaches"]) == (2, 1)
-    decision = _row(sla, sla="mql_decision")
+    decision = only_row(sla, sla="mql_decision")
     assert (decision["applicable"], decision["breaches"]) == (2, 1)  # L2 rejected after 2 days 23h55
-    assert _row(sla, sla="rejection_reason")["breaches"] == 0
+    assert only_row(sla, sla="rejection_reason")["breaches"] == 0
     breaches = fn.breaches()
     assert list(breaches.columns) == BREACH_COLUMNS
     assert breaches[["sla", "entity_id"]].values.tolist() == [["first_contact", "L2"], ["mql_decision", "L2"]]
@@ -52,7 +45,7 @@ def test_stuck_pipeline_depends_on_as_of(tiny_ws):
     assert stuck["opportunity_id"].tolist() == ["O2"]
     assert stuck["days_idle"].iloc[0] == pytest.approx(45.0)
     assert stuck["stage"].iloc[0] == "proposal" and stuck["amount"].iloc[0] == 15000
-    row = _row(later.table(), sla="stuck_opportunity", stage="all")
+    row = only_row(later.table(), sla="stuck_opportunity", stage="all")
     assert row["breaches"] == 1 and row["amount"] == 15000
     # the unresolved SLAs are judged at as_of too: nothing else changes for tiny
     assert "O2" in later.breaches()["entity_id"].tolist()
@@ -98,7 +91,7 @@ def test_first_contact_rules_on_a_hand_built_folder(tmp_path):
     assert facts.loc["L1", "contact_hours"] == pytest.approx(2.0)  # a contact-level call, no prospecting
     assert facts.loc["L2", "contact_hours"] == pytest.approx(48.0)  # the cold call at 13:00 does not count
     assert bool(facts.loc["L4", "contact_pending"]) and not bool(facts.loc["L4", "contact_breach"])
-    speed = _row(fn.speed_to_lead(), source_team="all")
+    speed = only_row(fn.speed_to_lead(), source_team="all")
     assert (speed["leads"], speed["due"], speed["never_contacted"]) == (4, 3, 1)  # L3; L4 is not due yet
     assert speed["never_contacted_share"] == pytest.approx(1 / 3)
     breaches = fn.breaches()
@@ -145,13 +138,13 @@ def test_sla_figures_equal_the_simulator_event_log(sim_workspace):
     ev = events.set_index("lead_id")
     assert facts["handed_over"].sum() == truth["handed_over"]
     assert (facts["handed_over"] == ev["queued"].reindex(facts.index)).all()
-    speed = _row(fn.speed_to_lead(), source_team="all")
+    speed = only_row(fn.speed_to_lead(), source_team="all")
     assert speed["never_contacted"] == truth["never"] and speed["due"] == truth["judged"]
     assert speed["never_contacted_share"] == pytest.approx(truth["never"] / truth["judged"])
     assert speed["median_hours"] == pytest.approx(truth["median_speed"], abs=1e-3)
     table = fn.table()
-    assert _row(table, sla="first_contact")["breaches"] == truth["first_contact_breaches"]
-    assert _row(table, sla="mql_decision")["breaches"] == truth["decision_breaches"]
+    assert only_row(table, sla="first_contact")["breaches"] == truth["first_contact_breaches"]
+    assert only_row(table, sla="mql_decision")["breaches"] == truth["decision_breaches"]
     listed = fn.breaches()
     assert (listed["sla"] == "first_contact").sum() == truth["first_contact_breaches"]
     assert (listed["sla"] == "mql_decision").sum() == truth["decision_breaches"]
@@ -185,7 +178,7 @@ def test_results_include_the_sla_tables(tiny_ws):
     assert list(out["sla_breaches"].columns) == BREACH_COLUMNS
     assert list(out["stuck_pipeline"].columns) == STUCK_COLUMNS
     assert out["sla_breaches"]["entity_id"].tolist() == ["L2", "L2"]
-    assert _row(out["speed_to_lead"], source_team="all")["leads"] == 2
+    assert only_row(out["speed_to_lead"], source_team="all")["leads"] == 2
 
 
 def test_median_interval_order_statistics_and_coverage():
