@@ -114,7 +114,7 @@ class SalesQueue:
         self.leads_ = q
         self.n_queued_ = len(q)
         observed = q["contacted"].to_numpy(bool)
-        self.never_contacted_share_ = float(1 - observed[self.judged_].mean()) if self.judged_.any() else 0.0
+        self.never_contacted_share_ = self._never_contacted(observed)
         order = np.lexsort((np.arange(len(q)), self.arrival_))
         self._by_rep = [order[self.rep_[order] == r] for r in range(self.n_reps_)]
         self.priority_ = self._lead_score(q)
@@ -129,7 +129,7 @@ class SalesQueue:
             capacity = self._calibrate(c)
             contacted, hours = self.replay(np.ones(len(q), bool), capacity, c)
             rows.append({"discipline": c, "capacity": capacity,
-                         "replayed_share": float(1 - contacted[self.judged_].mean()) if self.judged_.any() else 0.0,
+                         "replayed_share": self._never_contacted(contacted),
                          **self._mismatch(observed, obs_hours, contacted, hours),
                          "_replay": (contacted, hours)})  # fmt: skip
         best = min(rows, key=lambda r: r["score"])  # ties: the first candidate (fifo)
@@ -216,6 +216,10 @@ class SalesQueue:
         self.priority_coef_ = dict(zip(pd.concat(parts, axis=1).columns, beta, strict=True))
         return firmo @ beta
 
+    def _never_contacted(self, contacted: np.ndarray) -> float:
+        """Share of the judged leads (arrived early enough to have been reached) that `contacted` leaves out."""
+        return float(1 - contacted[self.judged_].mean()) if self.judged_.any() else 0.0
+
     def _calibrate(self, discipline: str) -> float:
         """Capacity whose replay reproduces the observed never-contacted share (bisection on the log scale).
 
@@ -229,7 +233,7 @@ class SalesQueue:
         for _ in range(BISECTION_STEPS):  # the never-contacted share falls with capacity
             mid = float(np.sqrt(low * high))
             contacted, _ = self.replay(keep, mid, discipline)
-            share = float(1 - contacted[self.judged_].mean()) if self.judged_.any() else 0.0
+            share = self._never_contacted(contacted)
             low, high = (mid, high) if share > self.never_contacted_share_ else (low, mid)
         return float(np.sqrt(low * high))
 
