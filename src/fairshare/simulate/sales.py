@@ -60,7 +60,7 @@ def _work_queues_by_rank(
     u_first: np.ndarray,
     first: np.ndarray,
 ) -> None:
-    """Non-FIFO qualification queues: fill `first` in place.
+    """The qualification queues: fill `first` in place.
 
     On every business day d each rep takes up to `slots[d]` of its waiting leads with the smallest
     (rank, arrival, index): leads that arrived before the end of the work day and have not waited
@@ -271,32 +271,15 @@ def run_sales(
     u_first = u("first_time")
     queues = [np.flatnonzero(queued & (route == h)) for h in range(n_h)]
     queues = [q[np.argsort(arrival[q], kind="stable")] for q in queues]
-    if cfg.queue_discipline == "fifo":  # oldest first: one pointer per rep
-        ptr = [0] * n_h
-        for d in range(days):
-            k = int(slots[d])
-            if k == 0:
-                continue
-            for h in range(n_h):
-                q, p = queues[h], ptr[h]
-                while p < q.size and arrival[q[p]] < d - cfg.max_wait_days:
-                    expired[q[p]] = True
-                    p += 1
-                taken = 0
-                while taken < k and p < q.size and arrival[q[p]] < d + WORK_START + WORK_HOURS:
-                    i = q[p]
-                    first[i] = max(
-                        d + WORK_START + WORK_HOURS * u_first[i], arrival[i] + (0.5 + 2 * u_first[i]) / 24
-                    )
-                    p += 1
-                    taken += 1
-                ptr[h] = p
-    else:  # lifo: newest first; priority: highest observed fit first (what lead scoring on firmographics sees)
-        rank = -arrival if cfg.queue_discipline == "lifo" else -company.fit_observed[L["account"]]
-        _work_queues_by_rank(queues, arrival, rank, slots, cfg.max_wait_days, u_first, first)
-        work_days = np.flatnonzero(slots)
-        if work_days.size:  # never taken and too old on the last business day: dropped (as with fifo)
-            expired = queued & np.isnan(first) & (arrival < work_days[-1] - cfg.max_wait_days)
+    # fifo: oldest first; lifo: newest first; priority: highest observed fit first (what lead scoring on
+    # firmographics sees)
+    rank = {"fifo": arrival, "lifo": -arrival, "priority": -company.fit_observed[L["account"]]}[
+        cfg.queue_discipline
+    ]
+    _work_queues_by_rank(queues, arrival, rank, slots, cfg.max_wait_days, u_first, first)
+    work_days = np.flatnonzero(slots)
+    if work_days.size:  # never taken and too old on the last business day: dropped
+        expired = queued & np.isnan(first) & (arrival < work_days[-1] - cfg.max_wait_days)
     # SDR-sourced leads: first contact is the prospecting conversation itself
     is_sdr = L["src"] == SRC_SDR
     first[is_sdr] = L["created"][is_sdr]
