@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from fairshare import Workspace
+from sample_results import sample_tables
 
 TINY = Path(__file__).resolve().parents[1] / "examples" / "tiny"
 SIM_ACCOUNTS = 400
@@ -56,3 +57,12 @@ def tiny_ws(tmp_path_factory) -> Workspace:
     ws.import_(TINY)
     yield ws
     ws.close()
+
+
+@pytest.fixture(scope="session")
+def results_workspace(tmp_path_factory) -> Workspace:
+    """A workspace whose last run stored the hand-made sample tables (no data imported, no model fitted)."""
+    ws = Workspace.init(tmp_path_factory.mktemp("results") / "ws")
+    ws.save_results(sample_tables(), seconds=1.0)
+    ws.close()
+    return ws

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -12,20 +10,13 @@ from typer.testing import CliRunner
 from fairshare import Workspace
 from fairshare.report import write_report
 from fairshare.web.sections import PAGES
-
-
-def _sample_tables():
-    path = Path(__file__).parent / "api" / "sample_results.py"
-    spec = importlib.util.spec_from_file_location("api_sample_results", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.sample_tables(n_leads=300)
+from sample_results import sample_tables
 
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory) -> Workspace:
     ws = Workspace.init(tmp_path_factory.mktemp("report") / "ws")
-    ws.save_results(_sample_tables())
+    ws.save_results(sample_tables(n_leads=300))
     ws.close()
     return ws
 

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sample_results import sample_tables
 
 from fairshare import Workspace
 from fairshare.api import create_app
 
 TOKEN = "test-token-0123456789"
-
-
-@pytest.fixture(scope="session")
-def results_workspace(tmp_path_factory) -> Workspace:
-    """A workspace whose last run stored the sample tables (no data imported, no model fitted)."""
-    ws = Workspace.init(tmp_path_factory.mktemp("api") / "ws")
-    ws.save_results(sample_tables(), seconds=1.0)
-    ws.close()
-    return ws
 
 
 @pytest.fixture(scope="session")

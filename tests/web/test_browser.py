@@ -34,11 +34,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(web_workspace, web_token):
+def server(results_workspace, web_token):
     import uvicorn
 
     port = _free_port()
-    config = uvicorn.Config(create_app(web_workspace.path, tokens=[web_token]), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(results_workspace.path, tokens=[web_token]), host="127.0.0.1", port=port,
                             log_level="warning", lifespan="off")  # fmt: skip
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -103,10 +103,10 @@ def test_every_dashboard_page_renders_charts(server, browser, shots, web_token):
     assert seen["foreign"] == [], seen["foreign"]
 
 
-def test_report_opens_offline_with_charts(web_workspace, browser, shots, tmp_path):
+def test_report_opens_offline_with_charts(results_workspace, browser, shots, tmp_path):
     from fairshare.report import write_report
 
-    out = write_report(web_workspace.path, tmp_path / "report.html")
+    out = write_report(results_workspace.path, tmp_path / "report.html")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)
     page = context.new_page()
     seen = _watch(page, out.as_uri())

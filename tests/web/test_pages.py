@@ -13,8 +13,8 @@ URLS = ["/" if p.slug == "scorecard" else f"/{p.slug}" for p in PAGES]
 
 
 @pytest.fixture
-def browser_client(web_workspace, web_token):
-    with TestClient(create_app(web_workspace.path, tokens=[web_token])) as c:
+def browser_client(results_workspace, web_token):
+    with TestClient(create_app(results_workspace.path, tokens=[web_token])) as c:
         yield c
 
 
