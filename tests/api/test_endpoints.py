@@ -8,11 +8,11 @@ import sys
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from sample_results import sample_tables
 
 from fairshare import Workspace
 from fairshare.api import create_app
 from fairshare.api.auth import TOKEN_ENV, Tokens
+from sample_results import sample_tables
 
 ENDPOINTS = [
     "/api/status",
