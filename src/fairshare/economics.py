@@ -19,19 +19,18 @@ from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 from ibis import _
-from scipy import stats
 
 from fairshare import warehouse
 from fairshare.funnel import Funnel, shared
+from fairshare.intervals import ratio_interval_from_sums
+from fairshare.periods import HOUR_SECONDS
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
 NONE = "(none)"
-HOUR = 3600.0
 VIEWS = ("channel", "campaign", "source")
 
 #: Source programs: marketing leads, partner leads, and SDR/AE-sourced leads by the prospecting
@@ -73,28 +72,6 @@ def attribution_model(table: pd.DataFrame, requested: str | None = None) -> str:
     if markov:
         return markov[0]
     return requested or "linear"
-
-
-def ratio_interval_from_sums(n, sx, sy, sxx, syy, sxy, level: float = 0.9):
-    """Ratio estimate Σy/Σx with a delta-method interval, from per-group sums over units.
-
-    Var(R) ≈ n / (n - 1) · Σ(y - R x)² / (Σx)²; the low end is clipped at 0. Returns (R, low, high).
-    """
-    n, sx, sy, sxx, syy, sxy = (np.asarray(v, dtype=float) for v in (n, sx, sy, sxx, syy, sxy))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(sx > 0, sy / sx, np.nan)
-        ssd = np.clip(syy - 2 * r * sxy + r * r * sxx, 0, None)  # Σ (y - r x)²
-        var = np.where((n > 1) & (sx > 0), n / (n - 1) * ssd / (sx * sx), np.nan)
-    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(var)
-    return r, np.clip(r - half, 0, None), r + half
-
-
-def ratio_interval(x, y, level: float = 0.9) -> tuple[float, float]:
-    """Delta-method interval of Σy/Σx over units with hours x and revenue y."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    _, low, high = ratio_interval_from_sums(len(x), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(),
-                                            (x * y).sum(), level)  # fmt: skip
-    return float(low), float(high)
 
 
 class Economics:
@@ -170,7 +147,7 @@ class Economics:
         j = j.left_join(opps, j.opportunity_id == opps.o_id)
         j = j.mutate(work_lead=ibis.coalesce(j.lead_id, j.o_lead))
         j = j.left_join(keys, j.work_lead == keys.k_lead)
-        hours = j.duration_s.fill_null(0.0).cast("float64") / HOUR
+        hours = j.duration_s.fill_null(0.0).cast("float64") / HOUR_SECONDS
         return j.select(
             "activity_id",
             "at",

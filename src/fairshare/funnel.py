@@ -24,16 +24,14 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from ibis import _
-from scipy import stats
 
 from fairshare import warehouse
 from fairshare.config import Definitions
+from fairshare.intervals import rate_interval
+from fairshare.periods import DAY_SECONDS, naive_utc, seconds
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
-
-HOUR = 3600.0
-DAY = 86400.0
 
 #: Dimensions accepted by `Funnel.breakdown` (`segment` expands to industry, size_band, region).
 DIMENSIONS = ("channel", "campaign", "source_team", "industry", "size_band", "region", "rep")
@@ -42,31 +40,6 @@ SEGMENT = ("industry", "size_band", "region")
 FUNNEL_COLUMNS = ["stage", "position", "cohort", "next_stage", "entered", "advanced", "decided", "rate",
                   "ci_low", "ci_high", "median_days"]  # fmt: skip
 BREAKDOWN_COLUMNS = ["dimension", "value", *FUNNEL_COLUMNS]
-
-
-def rate_interval(successes, trials, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-    """Jeffreys interval (Beta(x+½, n−x+½) quantiles) for binomial rates; NaN where trials == 0."""
-    x = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    alpha = 1.0 - level
-    with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(x > 0, stats.beta.ppf(alpha / 2, x + 0.5, n - x + 0.5), 0.0)
-        high = np.where(x < n, stats.beta.ppf(1 - alpha / 2, x + 0.5, n - x + 0.5), 1.0)
-    empty = n <= 0
-    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
-
-
-def seconds(t: ir.TimestampValue) -> ir.FloatingValue:
-    """Seconds since the epoch as a float (for differences between timestamps)."""
-    return t.epoch_seconds().cast("float64")
-
-
-def naive_utc(at: dt.datetime | str) -> dt.datetime:
-    """`at` as a naive UTC datetime (the warehouse stores naive UTC; a time without zone is UTC)."""
-    ts = pd.Timestamp(at)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
 
 
 def latest_event_time(ws: Workspace) -> dt.datetime:
@@ -360,14 +333,14 @@ class Funnel:
             aggs[f"entered_{k}"] = lf[f"reached_{k}"].cast("int64").sum()
             if k < n_lead:
                 aggs[f"advanced_{k}"] = lf[f"reached_{k + 1}"].cast("int64").sum()
-                gap = (seconds(lf[f"at_{k + 1}"]) - seconds(lf[f"at_{k}"])) / DAY
+                gap = (seconds(lf[f"at_{k + 1}"]) - seconds(lf[f"at_{k}"])) / DAY_SECONDS
                 aggs[f"days_{k}"] = gap.quantile(0.5, where=gap >= 0)
         if by is None:
             return lf.aggregate(**aggs)
         return lf.group_by(value=lf[by].cast("string")).aggregate(**aggs)
 
     def _opportunity_aggregates(self, of: ir.Table, by: str | None) -> ir.Table:
-        days = (seconds(of.closed_at) - seconds(of.created_at)) / DAY
+        days = (seconds(of.closed_at) - seconds(of.created_at)) / DAY_SECONDS
         aggs = dict(
             opportunities=of.count(),
             closed=of.is_closed.cast("int64").sum(),

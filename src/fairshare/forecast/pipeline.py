@@ -47,13 +47,13 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
-from fairshare.funnel import Funnel, naive_utc, shared
-from fairshare.scorecard import PERIODS, period_bounds, period_label
+from fairshare.funnel import Funnel, shared
+from fairshare.periods import ONE_DAY as DAY
+from fairshare.periods import PERIODS, naive_utc, period_bounds, period_label
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
-DAY = pd.Timedelta(days=1)
 TOTAL = "all"  # rep_id of the total row
 NO_OWNER = "(none)"  # rep_id of opportunities without an owner
 
