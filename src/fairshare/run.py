@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from fairshare.errors import AreaMissing
+
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
@@ -66,10 +68,6 @@ AREAS: tuple[Area, ...] = (
     Area("forecast", "fairshare.forecast", ("forecast",)),
     Area("scorecard", "fairshare.scorecard", ("scorecard",)),
 )
-
-
-class AreaMissing(LookupError):
-    """The area's module, or its `results` function, does not exist in this installation."""
 
 
 def _results_function(area: Area) -> Callable[..., dict[str, pd.DataFrame]]:

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
+from fairshare.errors import AreaMissing
 from fairshare.funnel import Funnel, shared
 from fairshare.periods import ONE_DAY as DAY
 from fairshare.periods import PERIODS, naive_utc, period_bounds, period_label
@@ -311,7 +312,7 @@ class PipelineForecast:
     def fit(self, ws: Workspace, as_of: dt.datetime | str | None = None, funnel: Funnel | None = None):
         """Forecast the period containing `as_of` (default: the latest event time in the warehouse).
 
-        Raises `fairshare.run.AreaMissing` when the warehouse has no opportunities at all (before the
+        Raises `fairshare.errors.AreaMissing` when the warehouse has no opportunities at all (before the
         first one, `as_of` gives an all-zero forecast)."""
         if self.period not in PERIODS or self.period == "all":
             raise ValueError(f"unknown period {self.period!r}; known: quarter, month, year")
@@ -325,8 +326,6 @@ class PipelineForecast:
 
         opps, entries = self._history(ws, funnel, at)
         if opps.empty and int(ws.table("opportunities").count().execute()) == 0:
-            from fairshare.run import AreaMissing  # imported here: fairshare.run imports the areas
-
             raise AreaMissing(
                 "no opportunities in the warehouse (nothing open, no history): "
                 "import opportunities.csv to forecast bookings"

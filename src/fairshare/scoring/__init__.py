@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from fairshare.errors import AreaMissing
 from fairshare.scoring.evaluate import evaluate_leads
 from fairshare.scoring.features import SALES_RESPONSE, LeadFeatures, feature_columns, lead_outcomes
 from fairshare.scoring.model import LEAD_COLUMNS, LeadScorer
@@ -94,8 +95,6 @@ def workspace_validation(features: pd.DataFrame, outcomes: pd.DataFrame) -> pd.D
 
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The `leads` and `lead_validation` tables of a run (`AreaMissing` when there are no leads)."""
-    from fairshare.run import AreaMissing  # imported here: fairshare.run imports the areas
-
     if int(ws.table("leads").count().execute()) == 0:
         raise AreaMissing("no leads in the warehouse: import leads.csv to score leads")
     scorer, features, leads = score_workspace(ws, horizon_days=ws.definitions.scoring.horizon_days)
