@@ -23,7 +23,7 @@ import pandas as pd
 from ibis import _
 
 from fairshare import warehouse
-from fairshare.funnel import Funnel, shared
+from fairshare.funnel import Funnel
 from fairshare.intervals import ratio_interval_from_sums
 from fairshare.periods import HOUR_SECONDS
 
@@ -93,13 +93,10 @@ class Economics:
         self.start, self.end = start, end
         self.level = level
         self.funnel = funnel or Funnel(ws)
-        self._cache: dict[str, ir.Table] = {}
 
     def _cached(self, name: str, build) -> ir.Table:
-        """`build()` materialized once as a temporary warehouse table."""
-        if name not in self._cache:
-            self._cache[name] = self.funnel.temporary.materialize(build())
-        return self._cache[name]
+        """`build()` materialized once per data version and window (a temporary warehouse table)."""
+        return self.funnel.facts.materialize(("economics", name, self.start, self.end), build)
 
     # --- facts (Ibis) --------------------------------------------------------------------------
 
@@ -394,6 +391,6 @@ class Economics:
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """The `fairshare run` contract: "economics" (channel, campaign and source views stacked, the
     `dimension` column says which) and "prospecting"."""
-    econ = shared(ws, "economics", lambda: Economics(ws, funnel=shared(ws, "funnel", lambda: Funnel(ws))))
+    econ = Economics(ws)
     table = pd.concat([econ.table(by, upstream) for by in VIEWS], ignore_index=True)
     return {"economics": table, "prospecting": econ.prospecting()}

@@ -24,7 +24,7 @@ import pandas as pd
 from ibis import _
 
 from fairshare.economics import MARKETING_PROGRAM, Economics, attribution_model
-from fairshare.funnel import Funnel, shared
+from fairshare.funnel import Funnel
 from fairshare.intervals import median_interval, rate_interval
 from fairshare.periods import PERIODS, period_bounds, period_label
 from fairshare.sla import ServiceLevels
@@ -84,14 +84,9 @@ class Scorecard:
         self.attribution_model = attribution_model
         self.level = level
         self.with_sql = with_sql
-        if as_of is None and level == 0.9:  # the run's defaults: reuse the funnel and economics facts
-            self.funnel = shared(ws, "funnel", lambda: Funnel(ws))
-            self.economics = shared(ws, "economics", lambda: Economics(ws, funnel=self.funnel))
-            self.service_levels = shared(ws, "sla", lambda: ServiceLevels(self.funnel))
-        else:
-            self.funnel = Funnel(ws, as_of=as_of, level=level)
-            self.economics = Economics(ws, level=level, funnel=self.funnel)
-            self.service_levels = ServiceLevels(self.funnel)
+        self.funnel = Funnel(ws, as_of=as_of, level=level)  # facts come from ws.facts, built once
+        self.economics = Economics(ws, level=level, funnel=self.funnel)
+        self.service_levels = ServiceLevels(self.funnel)
         self.as_of = self.funnel.as_of
         if period == "all":
             self.bounds = None

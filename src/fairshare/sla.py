@@ -41,7 +41,6 @@ class ServiceLevels:
         self.definitions: Definitions = funnel.definitions
         self.as_of = funnel.as_of
         self.level = funnel.level
-        self._sla_facts: ir.Table | None = None
 
     def lead_sla_facts(self, cached: bool = True) -> ir.Table:
         """Lead facts plus SLA columns: handed_over, contact_hours, contact_breach/pending/judged,
@@ -49,9 +48,9 @@ class ServiceLevels:
         `Funnel.opportunity_facts`)."""
         if not cached:
             return self._sla_columns(self.funnel.lead_facts(cached=False))
-        if self._sla_facts is None:
-            self._sla_facts = self.funnel.temporary.materialize(self._sla_columns(self.funnel.lead_facts()))
-        return self._sla_facts
+        return self.funnel.facts.materialize(
+            ("lead_sla", self.as_of), lambda: self._sla_columns(self.funnel.lead_facts())
+        )
 
     def _sla_columns(self, lf: ir.Table) -> ir.Table:
         sla = self.definitions.sla

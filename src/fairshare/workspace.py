@@ -21,6 +21,7 @@ import pandas as pd
 
 from fairshare import schema, warehouse
 from fairshare.config import CONFIG_NAME, DEFAULT_TOML, Definitions, definitions_hash, load_definitions
+from fairshare.facts import Facts, facts_of
 from fairshare.ingest import ImportReport, import_folder, validate_folder
 from fairshare.ingest.canonical import Progress
 
@@ -40,6 +41,7 @@ class Workspace:
         self.definitions: Definitions = load_definitions(self.path / CONFIG_NAME)
         self.url = warehouse.resolve_url(self.definitions.workspace.warehouse, self.path)
         self._con: ibis.BaseBackend | None = None
+        self._facts: Facts | None = None
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
@@ -78,6 +80,7 @@ class Workspace:
                 self._con.disconnect()
             finally:
                 self._con = None
+                self._facts = None
 
     def __enter__(self) -> Workspace:
         return self
@@ -86,6 +89,13 @@ class Workspace:
         self.close()
 
     # --- data ----------------------------------------------------------------------------------
+
+    @property
+    def facts(self) -> Facts:
+        """Lead and opportunity facts at the current data version (built once, rebuilt after an
+        import or a change of definitions)."""
+        self._facts = facts_of(self, self._facts)
+        return self._facts
 
     def table(self, name: str) -> ir.Table:
         """A canonical table (or a stored result table) as an Ibis expression."""

@@ -48,7 +48,7 @@ import pandas as pd
 from ibis import _
 
 from fairshare.errors import AreaMissing
-from fairshare.funnel import Funnel, shared
+from fairshare.funnel import Funnel
 from fairshare.periods import ONE_DAY as DAY
 from fairshare.periods import PERIODS, naive_utc, period_bounds, period_label
 
@@ -317,7 +317,7 @@ class PipelineForecast:
         if self.period not in PERIODS or self.period == "all":
             raise ValueError(f"unknown period {self.period!r}; known: quarter, month, year")
         rng = self.rng if isinstance(self.rng, np.random.Generator) else np.random.default_rng(self.rng)
-        funnel = funnel if funnel is not None else shared(ws, "funnel", lambda: Funnel(ws))
+        funnel = funnel if funnel is not None else Funnel(ws)
         as_of = naive_utc(as_of) if as_of is not None else funnel.as_of
         at = pd.Timestamp(as_of)
         _, start, end = period_bounds(as_of, self.period)
