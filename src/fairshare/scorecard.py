@@ -25,9 +25,9 @@ from ibis import _
 
 from fairshare.economics import MARKETING_PROGRAM, Economics, attribution_model
 from fairshare.funnel import Funnel
+from fairshare.funnel.sla import ServiceLevels
 from fairshare.intervals import median_interval, rate_interval
 from fairshare.periods import PERIODS, period_bounds, period_label
-from fairshare.sla import ServiceLevels
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace

@@ -1,9 +1,8 @@
-"""The funnel: stage conversion and velocity, overall and by channel, campaign, team, segment and rep.
+"""Funnel stages: conversion and velocity, overall and by channel, campaign, team, segment and rep.
 
-Every fact is an Ibis expression over the canonical tables (`lead_facts`, `opportunity_facts`);
+Every fact is an Ibis expression over the facts layer (`ws.facts`: lead and opportunity facts);
 only aggregated tables come into pandas. Stage names and size bands come from the definitions file
-(`fairshare.toml`). Speed to lead, SLAs and stuck pipeline live in `fairshare.sla`, over the same
-facts; `results` returns both modules' tables.
+(`fairshare.toml`).
 
 "As of": what is still open (a lead not yet contacted, an open opportunity) is judged at `as_of`,
 by default the latest event time in the warehouse (the maximum of touch, activity, lifecycle,
@@ -21,9 +20,8 @@ import numpy as np
 import pandas as pd
 
 from fairshare.config import Definitions
-from fairshare.facts import Facts, TemporaryTables, latest_event_time  # noqa: F401 (public here too)
+from fairshare.facts import Facts, TemporaryTables
 from fairshare.facts.leads import lead_stage_names, stage_names
-from fairshare.facts.opportunities import size_band, size_band_labels  # noqa: F401 (public here too)
 from fairshare.intervals import rate_interval
 from fairshare.periods import DAY_SECONDS, naive_utc, seconds
 
@@ -189,20 +187,3 @@ class Funnel:
         if not rows:
             return pd.DataFrame(columns=BREAKDOWN_COLUMNS)
         return self._finish(pd.DataFrame(rows), BREAKDOWN_COLUMNS)
-
-
-def results(ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
-    """The `fairshare run` contract: funnel, funnel_breakdown, and from `fairshare.sla`: sla,
-    sla_breaches, stuck_pipeline, speed_to_lead."""
-    from fairshare.sla import ServiceLevels
-
-    fn = Funnel(ws)
-    levels = ServiceLevels(fn)
-    return {
-        "funnel": fn.stages(),
-        "funnel_breakdown": fn.breakdown(["channel", "campaign", "source_team", "segment", "rep"]),
-        "sla": levels.table(),
-        "sla_breaches": levels.breaches(),
-        "stuck_pipeline": levels.stuck_pipeline(),
-        "speed_to_lead": levels.speed_to_lead(),
-    }

@@ -1,4 +1,4 @@
-"""Speed to lead, SLAs and stuck pipeline, over the funnel's lead and opportunity facts.
+"""Speed to lead, SLAs and stuck pipeline, over the lead and opportunity facts (`ws.facts`).
 
 SLA thresholds come from `[sla]` in `fairshare.toml`. What is still open (a lead not yet contacted,
 an MQL not yet decided, an open opportunity) is judged at the funnel's `as_of`, by default the
@@ -8,6 +8,8 @@ opportunities come into pandas.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -15,9 +17,11 @@ import pandas as pd
 from ibis import _
 
 from fairshare.config import Definitions
-from fairshare.funnel import Funnel
 from fairshare.intervals import rate_interval
 from fairshare.periods import DAY_SECONDS, HOUR_SECONDS, seconds
+
+if TYPE_CHECKING:
+    from fairshare.funnel.stages import Funnel
 
 #: Lead sources that create the lead while working it (no hand-over, so no first-contact clock).
 SALES_SOURCE_TEAMS = ("sdr", "ae")
