@@ -111,6 +111,20 @@ def attribute(
     return pd.concat(frames, ignore_index=True)
 
 
+def workspace_paths(
+    ws: Workspace,
+    by: str = "channel",
+    stage: str = "revenue",
+    include_activities: bool = True,
+    collapse: bool = False,
+) -> Paths | None:
+    """The workspace's journeys (`fairshare.journeys`) as a path table; None when there are none."""
+    from fairshare import journeys
+
+    tp = journeys.journeys(ws, by=by, stage=stage, include_activities=include_activities, collapse=collapse)  # type: ignore[arg-type]
+    return None if tp.empty else Paths.from_touchpoints(tp)
+
+
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The `fairshare run` tables: "attribution" and "attribution_sourced".
 
@@ -159,4 +173,5 @@ __all__ = [
     "make_model",
     "read_paths",
     "results",
+    "workspace_paths",
 ]

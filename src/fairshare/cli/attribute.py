@@ -99,7 +99,7 @@ def attribute(
                 "time_decay needs touch times, which a path table does not have", hint="run it on a workspace"
             )
     else:
-        from fairshare import journeys
+        from fairshare.attribution import workspace_paths
         from fairshare.workspace import Workspace
 
         ws = Workspace(folder, read_only=True)
@@ -109,12 +109,14 @@ def attribute(
 
                 render(sourced_totals(ws), fmt, title="sourced vs influenced")
                 return
-            tp = journeys.journeys(ws, by=by, stage=stage, include_activities=not no_sales, collapse=collapse)  # type: ignore[arg-type]
+            found = workspace_paths(
+                ws, by=by, stage=stage, include_activities=not no_sales, collapse=collapse
+            )
         finally:
             ws.close()
-        if tp.empty:
+        if found is None:
             fail("no journeys in this workspace", hint="import touches/activities and opportunities first")
-        data = Paths.from_touchpoints(tp)
+        data = found
     try:
         result = run_attribution(data, model, order=orders, bootstrap=n_boot, level=level,
                                  rng=np.random.default_rng(0), settings=settings)  # fmt: skip
