@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fairshare.errors import NoResults
-from fairshare.workspace import RESULTS_DIR
+from fairshare.warehouse import RESULTS_DIR
 
 _RETRIES = 20
 _RETRY_SLEEP = 0.05
