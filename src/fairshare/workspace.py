@@ -202,7 +202,9 @@ class Workspace:
         """This period's bookings P10/P50/P90 per rep and in total (`fairshare.forecast.PipelineForecast`)."""
         from fairshare.forecast import PipelineForecast
 
-        return PipelineForecast(period=period, level=level).fit(self, as_of=as_of).result_
+        lookback = self.definitions.forecast.lookback_days
+        model = PipelineForecast(period=period, level=level, lookback_days=lookback)
+        return model.fit(self, as_of=as_of).result_
 
     def run(
         self, progress: Callable[[str, int, int], None] | None = None, truth_dir: str | Path | None = None

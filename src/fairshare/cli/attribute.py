@@ -63,7 +63,8 @@ def attribute(
     from fairshare.attribution import MODEL_NAMES
     from fairshare.attribution import attribute as run_attribution
     from fairshare.attribution.paths import Paths, read_paths
-    from fairshare.config import CONFIG_NAME, DefinitionsError, load_definitions
+    from fairshare.config import CONFIG_NAME, DefinitionsError
+    from fairshare.workspace import Workspace
 
     folder = workspace or default_workspace()
     if model != "all" and model not in MODEL_NAMES:
@@ -73,9 +74,10 @@ def attribute(
     if stage not in ("revenue", "pipeline"):
         fail(f"unknown stage {stage!r}", hint="use --stage revenue or pipeline")
     try:
-        settings = load_definitions(Path(folder) / CONFIG_NAME).attribution
+        ws = Workspace(folder, read_only=True)  # reads the definitions once; connects only when used
     except DefinitionsError as e:
         fail(str(e), hint=f"fix {Path(folder) / CONFIG_NAME}")
+    settings = ws.definitions.attribution
     n_boot = settings.bootstrap if bootstrap is None else bootstrap
     if n_boot < 0:
         fail("--bootstrap must be >= 0")
@@ -100,9 +102,7 @@ def attribute(
             )
     else:
         from fairshare.attribution import workspace_paths
-        from fairshare.workspace import Workspace
 
-        ws = Workspace(folder, read_only=True)
         try:
             if sourced:
                 from fairshare.attribution.sourced import sourced_totals

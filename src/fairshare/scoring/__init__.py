@@ -45,7 +45,8 @@ def score_workspace(
 ) -> tuple[LeadScorer, pd.DataFrame, pd.DataFrame]:
     """Fit the lead model on the workspace; returns (scorer, feature frame, lead table)."""
     con = ws.con
-    features = LeadFeatures(horizon_days=horizon_days, stages=_stages(ws)).build(con)
+    lookback = ws.definitions.scoring.lookback_days
+    features = LeadFeatures(horizon_days=horizon_days, lookback_days=lookback, stages=_stages(ws)).build(con)
     outcomes = lead_outcomes(con)
     scorer = LeadScorer(random_state=random_state).fit(features, outcomes)
     return scorer, features, scorer.score(features)
@@ -60,7 +61,10 @@ def arrival_quality(
     Columns p_opportunity_at_arrival, p_win_at_arrival; indexed by lead_id.
     """
     con = ws.con
-    features = LeadFeatures(horizon_days=0.0, sales_response=False, stages=_stages(ws)).build(con)
+    lookback = ws.definitions.scoring.lookback_days
+    features = LeadFeatures(
+        horizon_days=0.0, lookback_days=lookback, sales_response=False, stages=_stages(ws)
+    ).build(con)
     features = features.drop(columns=[c for c in SALES_RESPONSE if c in features])
     outcomes = lead_outcomes(con) if outcomes is None else outcomes
     scorer = LeadScorer(random_state=random_state).fit(features, outcomes)
