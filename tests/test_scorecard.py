@@ -50,11 +50,11 @@ def test_period_bounds():
 
 def test_bookings_reconcile_to_the_cent(sim_workspace, tiny_ws):
     for ws in (tiny_ws, sim_workspace.workspace):
-        whole = Scorecard(ws, period="all", with_sql=False).table().set_index("kpi")
+        whole = Scorecard(period="all", with_sql=False).fit(ws).result_.set_index("kpi")
         assert round(whole.loc["bookings", "value"], 2) == round(_won_sum(ws), 2)
-    card = Scorecard(sim_workspace.workspace, with_sql=False)
+    card = Scorecard(with_sql=False).fit(sim_workspace.workspace)
     table = card.table().set_index("kpi")
-    prev, cur, end = card.bounds
+    prev, cur, end = card.bounds_
     assert round(table.loc["bookings", "value"], 2) == round(_won_sum(sim_workspace.workspace, cur, end), 2)
     assert round(table.loc["bookings", "previous_value"], 2) == round(
         _won_sum(sim_workspace.workspace, prev, cur), 2
@@ -101,7 +101,7 @@ def test_columns_and_kpis(sim_workspace):
     assert speed["ci_low"] < speed["value"] < speed["ci_high"]
     from fairshare.intervals import median_interval
 
-    card = Scorecard(sim_workspace.workspace, with_sql=False)
+    card = Scorecard(with_sql=False).fit(sim_workspace.workspace)
     card.table()
     hours = card._data["contact_hours"]
     current = hours.loc[hours["period"] == "current", "x"]
@@ -111,7 +111,7 @@ def test_columns_and_kpis(sim_workspace):
 
 def test_source_sql_reproduces_the_value(tiny_ws, sim_workspace):
     for ws in (tiny_ws, sim_workspace.workspace):
-        table = Scorecard(ws).table().set_index("kpi")
+        table = Scorecard().fit(ws).result_.set_index("kpi")
         for kpi, column in (("bookings", "bookings"), ("never_contacted_share", "never"),
                             ("pipeline_created", "pipeline")):  # fmt: skip
             sql = table.loc[kpi, "source"]
@@ -137,8 +137,8 @@ def test_definitions_come_from_the_toml(tmp_path):
     ws.import_(TINY)
     strict = Workspace.init(tmp_path / "strict")
     strict.import_(TINY)
-    loose = Scorecard(ws, period="all", with_sql=False).table().set_index("kpi")
-    tight = Scorecard(strict, period="all", with_sql=False).table().set_index("kpi")
+    loose = Scorecard(period="all", with_sql=False).fit(ws).result_.set_index("kpi")
+    tight = Scorecard(period="all", with_sql=False).fit(strict).result_.set_index("kpi")
     assert "60 hours" in loose.loc["sla.first_contact", "definition"]
     assert "24 hours" in tight.loc["sla.first_contact", "definition"]
     assert loose.loc["sla.first_contact", "value"] == 1.0  # L2's 53 hours is within 60
@@ -153,14 +153,13 @@ def test_upstream_results_fill_incremental_and_attributed_rows(tiny_ws):
                                  "ci_high": [50000.0, 20000.0, 2.0]})  # fmt: skip
     attribution = pd.DataFrame({"model": ["markov", "markov"], "by": ["team", "team"], "key": ["marketing", "AE"],
                                 "revenue": [20000.0, 28000.0]})  # fmt: skip
-    card = Scorecard(tiny_ws, period="all", with_sql=False,
-                     upstream={"contribution": contribution, "attribution": attribution})  # fmt: skip
+    card = Scorecard(period="all", with_sql=False).fit(tiny_ws, upstream={"contribution": contribution, "attribution": attribution})  # fmt: skip
     rows = card.table().set_index("kpi")
     inc = rows.loc["incremental_revenue.marketing"]
     assert (inc["value"], inc["ci_low"], inc["ci_high"]) == (30000.0, 10000.0, 50000.0)
     assert rows.loc["incremental_revenue.sdr", "ci_low"] == -2000.0
     assert np.isnan(rows.loc["incremental_revenue.ae", "value"])
-    marketing_cost = card.economics.table("source").set_index("key").loc["marketing", "cost"]
+    marketing_cost = card.economics_.table("source").set_index("key").loc["marketing", "cost"]
     assert rows.loc["marketing_roi.incremental", "value"] == pytest.approx(
         (30000 - marketing_cost) / marketing_cost
     )
@@ -187,10 +186,10 @@ def test_maven_crm_sample_matches_its_source_figures(tmp_path):
     folder = maven.write(maven.to_canonical(MAVEN), tmp_path / "canonical")
     ws = Workspace.init(tmp_path / "ws")
     ws.import_(folder)
-    card = Scorecard(ws, period="all", with_sql=False).table().set_index("kpi")
+    card = Scorecard(period="all", with_sql=False).fit(ws).result_.set_index("kpi")
     assert card.loc["bookings", "value"] == 10_005_534
     assert round(card.loc["win_rate", "value"] * 100, 2) == 63.15
-    funnel = Funnel(ws)
+    funnel = Funnel().fit(ws)
     opp = funnel.stages().set_index("stage").loc["opportunity"]
     assert round(opp["rate"], 4) == 0.6315 and opp["median_days"] == 57
     reps = funnel.breakdown("rep")
@@ -250,7 +249,7 @@ def test_kpis_doc_lists_every_column_and_kpi(tiny_ws):
     ]  # fmt: skip
     missing = [c for c in columns if f"`{c}`" not in text]
     assert not missing, f"docs/kpis.md does not document {missing}"
-    kpis = Scorecard(tiny_ws, period="all", with_sql=False).table()["kpi"]
+    kpis = Scorecard(period="all", with_sql=False).fit(tiny_ws).result_["kpi"]
     undocumented = []
     for kpi in kpis:
         stem, _, leaf = kpi.partition(".")
@@ -271,6 +270,6 @@ def test_cost_kpis_are_unknown_not_zero_without_spend(tmp_path):
     (folder / "spend.csv").unlink()
     with Workspace.init(tmp_path / "ws") as ws:
         ws.import_(folder)
-        card = Scorecard(ws, period="all").table().set_index("kpi")
+        card = Scorecard(period="all").fit(ws).result_.set_index("kpi")
     assert card.loc["bookings", "value"] == 48000.0
     assert np.isnan(card.loc["cac", "value"]) and np.isnan(card.loc["roi", "value"])

@@ -213,7 +213,7 @@ def test_scorecard_shows_why_incremental_revenue_is_missing(tmp_path):
     ws = Workspace.init(tmp_path / "tiny")
     ws.import_(TINY)
     upstream = {"contribution": contribution(ws)}
-    card = Scorecard(ws, period="all", upstream=upstream).table().set_index("kpi")
+    card = Scorecard(period="all").fit(ws, upstream=upstream).result_.set_index("kpi")
     ws.close()
     row = card.loc["incremental_revenue.marketing"]
     assert np.isnan(row["value"])

@@ -74,14 +74,14 @@ def funnel_command(
 
     ws = open_workspace(workspace, read_only=True)
     try:
-        fn = Funnel(ws, as_of=as_of, level=level)
-        levels = ServiceLevels(fn)
+        fn = Funnel(as_of=as_of, level=level).fit(ws)
+        levels = ServiceLevels().fit(fn)
         if breaches:
-            table, title = levels.breaches(), f"SLA breaches as of {fn.as_of:%Y-%m-%d %H:%M}"
+            table, title = levels.breaches(), f"SLA breaches as of {fn.as_of_:%Y-%m-%d %H:%M}"
         elif stuck:
-            table, title = levels.stuck_pipeline(), f"stuck pipeline as of {fn.as_of:%Y-%m-%d %H:%M}"
+            table, title = levels.stuck_pipeline(), f"stuck pipeline as of {fn.as_of_:%Y-%m-%d %H:%M}"
         elif sla:
-            table, title = levels.table(), f"SLAs as of {fn.as_of:%Y-%m-%d %H:%M}"
+            table, title = levels.table(), f"SLAs as of {fn.as_of_:%Y-%m-%d %H:%M}"
             if fmt is Format.table:
                 table = table.drop(columns=["definition"])
         elif speed:
@@ -117,7 +117,7 @@ def economics_command(
 
     ws = open_workspace(workspace, read_only=True)
     try:
-        econ = Economics(ws, level=level)
+        econ = Economics(level=level).fit(ws)
         if prospecting:
             table, title = econ.prospecting(), "revenue per rep-hour by program"
         else:
@@ -146,15 +146,10 @@ def scorecard_command(
 
     ws = open_workspace(workspace, read_only=True)
     try:
-        card = Scorecard(
-            ws,
-            period=period.value,
-            as_of=as_of,
-            upstream=_upstream(ws),
-            level=level,
-            with_sql=fmt is not Format.table,
+        card = Scorecard(period=period.value, as_of=as_of, level=level, with_sql=fmt is not Format.table).fit(
+            ws, upstream=_upstream(ws)
         )
-        table = card.table()
+        table = card.result_
     except ValueError as e:
         fail(str(e))
     finally:
@@ -162,9 +157,9 @@ def scorecard_command(
     if fmt is Format.json:
         render(
             {
-                "as_of": card.as_of.isoformat(),
-                "period": card.current_label,
-                "previous_period": card.previous_label,
+                "as_of": card.as_of_.isoformat(),
+                "period": card.current_label_,
+                "previous_period": card.previous_label_,
                 "currency": ws.definitions.workspace.currency,
                 "kpis": records(table),
             },
@@ -173,8 +168,8 @@ def scorecard_command(
     elif fmt is Format.csv:
         render(table, fmt)
     else:
-        title = f"scorecard {card.current_label}" + (
-            f" vs {card.previous_label}" if card.previous_label else ""
+        title = f"scorecard {card.current_label_}" + (
+            f" vs {card.previous_label_}" if card.previous_label_ else ""
         )
         render(
             table[["kpi", "value", "unit", "ci_low", "ci_high", "previous_value", "change", "note"]],
