@@ -6,30 +6,33 @@ import ipaddress
 import shutil
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
 from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, console, err_console, fail, render
-from fairshare.warehouse import WarehouseBusy
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 DEMO_MARKER = ".fairshare-demo"
 DEMO_SCENARIOS = ("marketing_off", "sdr_off", "ae_off")
 
 
 def _bar(title: str) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(SpinnerColumn(), TextColumn(f"[bold]{title}[/] {{task.description}}"), BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True)  # fmt: skip
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=err_console.rich, transient=True)  # fmt: skip
 
 
 def _run_with_progress(ws: Any, truth_dir: Path | None, title: str = "run") -> dict[str, Any]:
@@ -66,6 +69,8 @@ def run_command(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Fit every model on the workspace and store the results (report, API and dashboard read them)."""
+    from fairshare.warehouse import WarehouseBusy
+
     if truth is not None and not truth.is_dir():
         fail(f"truth folder {truth} does not exist", hint="pass the truth/ folder written by the simulator")
     ws = open_workspace(workspace)
