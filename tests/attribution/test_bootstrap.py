@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from fairshare.attribution import MarkovAttribution, Paths
-from fairshare.attribution import markov_bootstrap
+from fairshare.attribution import MarkovAttribution, Paths, markov_bootstrap
 
 
 def _large_table(seed: int = 5) -> Paths:
