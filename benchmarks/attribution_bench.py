@@ -156,20 +156,22 @@ def run(cmd: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def timed_process(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one whole process (output discarded).
+def timed_process(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one whole process (output
+    discarded). On a shared machine the CPU seconds are the steadier comparison.
 
     GNU time reports the peak: this process's own wait4 would count the memory the child inherited
     at fork (Linux keeps the high-water mark across exec), i.e. this script's generated table.
     """
     start = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "peak_kb=%M", *cmd], stdout=subprocess.DEVNULL,
+    out = subprocess.run(["/usr/bin/time", "-f", "peak_kb=%M cpu=%U+%S", *cmd], stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True, check=False)  # fmt: skip
     seconds = time.perf_counter() - start
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:6])} failed:\n{out.stderr[-2000:]}")
-    peak_kb = int(out.stderr.strip().splitlines()[-1].removeprefix("peak_kb="))
-    return seconds, peak_kb / 1024
+    peak, cpu = out.stderr.strip().splitlines()[-1].split()
+    user, system = cpu.removeprefix("cpu=").split("+")
+    return seconds, int(peak.removeprefix("peak_kb=")) / 1024, float(user) + float(system)
 
 
 def whole_processes(csv_file: Path, venv: Path | None, repeat: int) -> pd.DataFrame:
@@ -188,7 +190,7 @@ def whole_processes(csv_file: Path, venv: Path | None, repeat: int) -> pd.DataFr
         if venv is not None and order not in peer:
             runs = [timed_process([str(venv / "bin" / "python"), "-c", PEER_PROCESS, str(order), str(csv_file)])
                     for _ in range(repeat)]  # fmt: skip
-            peer[order] = (min(r[0] for r in runs), max(r[1] for r in runs))
+            peer[order] = (min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs))
         cmd = [cli, "attribute", "--paths", str(csv_file), "--model", "markov", *extra, "--format", "csv"]
         runs = [timed_process(cmd) for _ in range(repeat)]
         row = {
@@ -255,7 +257,8 @@ def main() -> None:
         whole = whole_processes(data / "paths.csv", venv, args.repeat)
         with pd.option_context("display.width", 200, "display.max_columns", 20,
                                "display.float_format", "{:.2f}".format):  # fmt: skip
-            print("whole processes (start-up, reading the CSV, model, output), best of", args.repeat)
+            print("whole processes (start-up, reading the CSV, model, output), best of", args.repeat,
+                  "; the peer (ChannelAttribution) never computes intervals")  # fmt: skip
             print(whole.to_string(index=False))
         if args.whole_only:
             return

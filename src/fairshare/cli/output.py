@@ -7,13 +7,19 @@ Rich's table machinery are imported on first render, so importing the CLI stays 
 
 from __future__ import annotations
 
+import contextlib
 import json
-import math
+import re
 import sys
+import warnings
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+
+from fairshare.results import plain as _plain
+from fairshare.results import records
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,41 +53,6 @@ class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-def _isna(value: Any) -> bool:
-    pd = sys.modules.get("pandas")  # a pandas scalar can only come from an imported pandas
-    if pd is None:
-        return False
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-safe scalar: NaN → null, numpy → python, timestamps → ISO-8601."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "isoformat"):
-        if _isna(value):
-            return None
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        try:
-            return _plain(value.item())
-        except (ValueError, AttributeError):
-            pass
-    if _isna(value):
-        return None
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of `frame` as JSON-safe dicts keyed by the documented column names."""
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def _cell(value: Any) -> str:
@@ -152,14 +123,24 @@ def _print_table(frame: pd.DataFrame, title: str | None) -> None:
     as key/value blocks."""
     width = console.width
     full = _table(frame, title, _cell)
-    if console.measure(full).maximum <= width:
+    if _natural(full)[1] <= width:
         console.print(full)
         return
     compact = _table(frame, title, _short_cell)
-    if console.measure(compact).minimum <= width:
+    if _natural(compact)[0] <= width:
         console.print(compact)
         return
     _vertical(frame, title)
+
+
+def _natural(table: Any) -> tuple[int, int]:
+    """The table's (narrowest, natural) width in characters, not clamped to the terminal's: the
+    narrowest breaks text at spaces but never cuts a word or a number."""
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(1_000_000)
+    measured = Measurement.get(console.rich, unbounded, table)
+    return measured.minimum, measured.maximum
 
 
 def render(
@@ -219,3 +200,52 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
     if hint:
         err_console.print(f"[yellow]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+#: scikit-learn's imputer names the all-missing features it drops: "Skipping features without any
+#: observed values: ['a' 'b']. ..."
+_NO_VALUES = re.compile(r"Skipping features without any observed values: \[(?P<names>[^\]]*)\]")
+
+
+def warning_summary(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Library warnings as a few lines, each said once: features with no values are named together,
+    other messages are counted (deprecations, which concern fairshare's code, not the data, are dropped)."""
+    no_values: dict[str, None] = {}
+    counts: dict[str, int] = {}
+    for w in caught:
+        if issubclass(w.category, DeprecationWarning | PendingDeprecationWarning):
+            continue
+        text = str(w.message).strip()
+        if match := _NO_VALUES.search(text):
+            no_values.update(
+                dict.fromkeys(n.strip("'\" ") for n in match["names"].split() if n.strip("'\" "))
+            )
+            continue
+        first = text.splitlines()[0] if text else w.category.__name__
+        key = f"{w.category.__name__}: {first[:160]}"
+        counts[key] = counts.get(key, 0) + 1
+    lines = []
+    if no_values:
+        lines.append(f"{len(no_values)} feature(s) had no values and were ignored: {', '.join(no_values)}")
+    lines += [f"{key}" + (f" (×{n})" if n > 1 else "") for key, n in counts.items()]
+    return lines
+
+
+@contextlib.contextmanager
+def library_warnings() -> Iterator[None]:
+    """Collect the warnings that model libraries raise inside the block and print them once, grouped,
+    after it, instead of dozens of tracebacks-like lines in the middle of the output."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        for line in warning_summary(caught):
+            err_console.print(f"[yellow]note:[/] {_escape(line)}", highlight=False, soft_wrap=True)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -12,7 +12,7 @@ import typer
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
 from fairshare.cli.data import open_workspace
-from fairshare.cli.output import Format, console, err_console, fail, render
+from fairshare.cli.output import Format, console, err_console, fail, library_warnings, render
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -75,7 +75,8 @@ def run_command(
         fail(f"truth folder {truth} does not exist", hint="pass the truth/ folder written by the simulator")
     ws = open_workspace(workspace)
     try:
-        manifest = _run_with_progress(ws, truth)
+        with library_warnings():
+            manifest = _run_with_progress(ws, truth)
     except WarehouseBusy as e:
         fail(str(e))
     finally:
@@ -193,7 +194,8 @@ def demo(
         try:
             ws.import_(company)
             bar.update(task, description="models", completed=2)
-            manifest = run(ws, progress=progress, truth_dir=truth if truth.is_dir() else None)
+            with library_warnings():
+                manifest = run(ws, progress=progress, truth_dir=truth if truth.is_dir() else None)
         finally:
             ws.close()
         bar.update(task, description="writing the report")
