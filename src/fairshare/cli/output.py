@@ -88,14 +88,21 @@ def _short_cell(value: Any) -> str:
 
 def _table(frame: pd.DataFrame, title: str | None, cell) -> Any:
     import pandas as pd
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False)
-    for col in frame.columns:
+    # no vertical rules and one space between columns: as many columns as fit in a narrow terminal
+    table = Table(title=title, show_lines=False, box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
+    rows = [[cell(v) for v in row] for row in frame.itertuples(index=False)]
+    for i, col in enumerate(frame.columns):
         numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col])
-        table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(cell(v) for v in row))
+        # never narrower than the column's longest word: text wraps at spaces, names and numbers stay whole
+        header = str(col).replace("_", " ")  # may wrap between words; JSON and CSV keep the names
+        words = [len(w) for r in rows for w in r[i].split()] + [len(w) for w in header.split()]
+        table.add_column(header, justify="right" if numeric else "left", overflow="fold",
+                         min_width=min(max(words, default=1), 40))  # fmt: skip
+    for r in rows:
+        table.add_row(*r)
     return table
 
 
