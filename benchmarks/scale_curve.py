@@ -38,6 +38,8 @@ class Sampler:
         self.stage = "start"
         self.peaks: dict[str, float] = {}
         self.started: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}  # CPU seconds per stage: steadier than wall time on a shared machine
+        self._cpu_at = time.process_time()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -47,6 +49,9 @@ class Sampler:
 
     def enter(self, stage: str) -> None:
         self.peaks[self.stage] = max(self.peaks.get(self.stage, 0.0), _rss_mb())
+        now = time.process_time()
+        self.cpu[self.stage] = self.cpu.get(self.stage, 0.0) + now - self._cpu_at
+        self._cpu_at = now
         self.stage = stage
         self.started.setdefault(stage, time.perf_counter())
 

@@ -81,7 +81,9 @@ def stored(ws: Workspace, table: str) -> Stored:
         return Stored(found, False, f"run {found['run_id']} stored no {table} table")
     if found.get("definitions_hash") != definitions_hash(ws.path / CONFIG_NAME):
         return Stored(found, False, f"{CONFIG_NAME} changed since run {found['run_id']}")
-    if "data_version" not in found or found["data_version"] != data_version(ws):
+    if "data_version" not in found:
+        return Stored(found, False, f"run {found['run_id']} did not record which data it was fitted on")
+    if found["data_version"] != data_version(ws):
         return Stored(found, False, f"data imported since run {found['run_id']}")
     return Stored(found, True, "")
 

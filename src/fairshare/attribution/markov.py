@@ -49,6 +49,7 @@ class _Chain:
     pair_index: np.ndarray  # per transition made by a row: which distinct transition it is
     pair_row: np.ndarray  # per transition made by a row: the row
     last_state: np.ndarray  # per row
+    along: sp.csr_matrix | None = None  # large chains: distinct transitions × rows (how often a row makes it)
 
 
 def _distinct(values: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,6 +184,13 @@ class MarkovAttribution(AttributionModel):
             has = digit > 0
             members[np.flatnonzero(has) + 1, digit[has] - 1] = True
             rest //= base
+        along = None
+        if n_states + 1 > DENSE_LIMIT:  # each resample's transition counts become one sparse product
+            import scipy.sparse as sp
+
+            along = sp.csr_matrix(
+                (np.ones(len(pair_index)), (pair_index, win_row)), shape=(len(pairs), paths.n_rows)
+            )
         return _Chain(
             n_states=n_states,
             state_codes=state_codes,
@@ -192,6 +200,7 @@ class MarkovAttribution(AttributionModel):
             pair_index=pair_index,
             pair_row=win_row,
             last_state=last_state,
+            along=along,
         )
 
     @staticmethod
@@ -202,7 +211,11 @@ class MarkovAttribution(AttributionModel):
         size = chain.n_states + 1
         journeys = conversions + nulls
         counts = np.zeros(len(chain.pair_from))
-        for a in range(0, len(chain.pair_index), 1 << 18):  # blocks keep the temporaries small
+        if chain.along is not None:
+            counts = chain.along @ journeys
+        for a in range(
+            0, len(chain.pair_index) if chain.along is None else 0, 1 << 18
+        ):  # blocks: small temporaries
             block = slice(a, a + (1 << 18))
             counts += np.bincount(
                 chain.pair_index[block], weights=journeys[chain.pair_row[block]], minlength=len(counts)

@@ -75,20 +75,28 @@ def contribution_command(
         omitted = table.loc[table["method"] == "omitted"]
         for rec in omitted.to_dict(orient="records"):  # the reason is in `assumptions`, not shown below
             err_console.print(f"note: {rec['unit']} {rec['key']}: {rec['assumptions']}", highlight=False)
-        table = table[
-            [
-                "unit",
-                "key",
-                "estimate",
-                "ci_low",
-                "ci_high",
-                "method",
-                "n_exposed",
-                "robustness_value",
-                "overlap_warning",
-            ]
-        ]
+        table = _for_terminal(table, level)
     render(table.reset_index(drop=True), fmt, title=f"incremental won revenue ({level:.0%} intervals)")
+
+
+def _for_terminal(table, level: float):
+    """The contribution table for people: the interval in one column, short money, and method names
+    that may wrap between their parts (JSON and CSV keep every column as stored)."""
+    import pandas as pd
+
+    from fairshare.cli.output import short_number
+
+    def money(v) -> str:
+        return "" if pd.isna(v) else short_number(float(v))
+
+    return pd.DataFrame({
+        "unit": table["unit"], "key": table["key"], "estimate": table["estimate"].map(money),
+        f"{level:.0%} interval": [f"{money(a)} to {money(b)}" if not (pd.isna(a) or pd.isna(b)) else ""
+                                  for a, b in zip(table["ci_low"], table["ci_high"], strict=True)],
+        "method": table["method"].str.replace("+", " + ", regex=False).str.replace("-", " - ", regex=False),
+        "exposed": table["n_exposed"], "robustness": table["robustness_value"],
+        "overlap_warning": table["overlap_warning"],
+    })  # fmt: skip
 
 
 @experiment_app.command("design")
