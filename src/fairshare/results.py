@@ -3,24 +3,23 @@
 `fairshare run` stores every result table under `<workspace>/results/` with a manifest naming the
 definitions hash and the data version (the last import) it was fitted on. Result commands read
 the stored tables while both still match the workspace, and refit only when asked or stale;
-`describe` says which run they show. `records` turns a table into JSON-safe rows (CLI and API).
+`describe` says which run they show.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from fairshare.warehouse import RESULTS_DIR
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from fairshare.workspace import Workspace
-
-RESULTS_DIR = "results"
 
 
 def manifest(folder: str | Path) -> dict[str, Any] | None:
@@ -86,38 +85,3 @@ def stored(ws: Workspace, table: str) -> Stored:
     if found["data_version"] != data_version(ws):
         return Stored(found, False, f"data imported since run {found['run_id']}")
     return Stored(found, True, "")
-
-
-def _isna(value: Any) -> bool:
-    pd = sys.modules.get("pandas")  # a pandas scalar can only come from an imported pandas
-    if pd is None:
-        return False
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def plain(value: Any) -> Any:
-    """A JSON-safe scalar: NaN → null, numpy → python, timestamps → ISO-8601."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "isoformat"):
-        if _isna(value):
-            return None
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        try:
-            return plain(value.item())
-        except (ValueError, AttributeError):
-            pass
-    if _isna(value):
-        return None
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of `frame` as JSON-safe dicts keyed by the documented column names."""
-    return [{k: plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]

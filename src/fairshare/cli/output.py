@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from fairshare.results import plain as _plain
-from fairshare.results import records
+from fairshare.records import json_safe as _plain
+from fairshare.records import records
 
 if TYPE_CHECKING:
     import pandas as pd
