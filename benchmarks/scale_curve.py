@@ -103,10 +103,12 @@ def one_size(accounts: int, out: Path, seed: int = 0) -> dict:
                 "area": r["area"],
                 "status": r["status"],
                 "seconds": r["seconds"],
+                "cpu_seconds": sampler.cpu.get(r["area"]),
                 "peak_mb": sampler.peaks.get(r["area"]),
             }
             for r in manifest["log"]
         ],  # fmt: skip
+        "cpu_seconds": {k: v for k, v in sampler.cpu.items() if k not in ("start", "end")},
         "peak_mb": {k: v for k, v in sampler.peaks.items() if k != "end"},
         "total_seconds": sum(seconds.values()),
     }

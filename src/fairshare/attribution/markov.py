@@ -28,6 +28,8 @@ import pandas as pd
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
+from fairshare.attribution import markov_bootstrap
+from fairshare.attribution.markov_bootstrap import dense_removal_effects
 from fairshare.attribution.model import AttributionModel
 from fairshare.attribution.paths import Paths
 
@@ -103,28 +105,6 @@ def _state_windows(paths: Paths, k: int, base: int) -> tuple[np.ndarray, np.ndar
     if not codes_out:
         return np.zeros(0, dtype=code_type), np.zeros(0, dtype=row_type)
     return np.concatenate(codes_out), np.concatenate(rows_out)
-
-
-def dense_removal_effects(
-    q: np.ndarray, exits: np.ndarray, members: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """P(conversion) and value from start, and removal effects, for a batch of dense chains.
-
-    `q`: n_chains × size × size transition probabilities, `exits`: n_chains × size × 2 (conversion,
-    value), `members`: size × n_channels. One batched solve per chain: the full chain and, per
-    channel, the chain with its states cut out (their rows and columns zeroed, so they keep x = 0
-    and nothing flows into them). Returns base (n_chains × 2) and effects (n_chains × n_ch × 2).
-    """
-    size = q.shape[1]
-    keep = np.vstack([np.ones((1, size), dtype=bool), ~members.T]).astype(float)
-    cut = keep[:, :, None] * keep[:, None, :]
-    systems = np.eye(size)[None, None] - q[:, None] * cut[None]
-    solved = np.linalg.solve(systems, exits[:, None] * keep[None, :, :, None])[:, :, 0, :]
-    base, without = solved[:, 0], solved[:, 1:]
-    effects = np.divide(base[:, None] - without, base[:, None], out=np.zeros_like(without),
-                        where=base[:, None] > 0)  # fmt: skip
-    effects[:, ~members.any(axis=0)] = 0.0
-    return base, effects
 
 
 class MarkovAttribution(AttributionModel):
@@ -307,8 +287,6 @@ class MarkovAttribution(AttributionModel):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Large path tables with a small chain: resamples drawn in the chain's statistic space
         (`markov_bootstrap`), milliseconds instead of one multinomial over every path per resample."""
-        from fairshare.attribution import markov_bootstrap
-
         if markov_bootstrap.applies(prepared, paths):
             return markov_bootstrap.credits(prepared, paths, self.bootstrap, rng)
         return super()._bootstrap(prepared, paths, rng)

@@ -8,7 +8,8 @@ M·diag(w₀)·Mᵀ − M·w₀·(M·w₀)ᵀ / N, and as a sum of N independent
 the central limit theorem's error, negligible at `NORMAL_JOURNEYS` journeys and more. So each
 resample is one draw of T (a few hundred numbers) instead of a multinomial over every distinct
 path, and all resamples' chains are solved in one batched dense solve: 200 resamples of an
-order-1 chain on a million journeys take milliseconds. Smaller tables, journey tables with
+order-1 chain on a million journeys take milliseconds. `dense_removal_effects` (every removal of a
+batch of small chains in one solve) serves the point estimate too. Smaller tables, journey tables with
 accounts (the account bootstrap) and large chains keep the exact resampling of `intervals`.
 """
 
@@ -30,6 +31,28 @@ MAX_STATES = 64
 MAX_STATISTICS = 2_000
 #: Resamples solved per batch (bounds the memory of the batched solve).
 BATCH = 50
+
+
+def dense_removal_effects(
+    q: np.ndarray, exits: np.ndarray, members: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(conversion) and value from start, and removal effects, for a batch of dense chains.
+
+    `q`: n_chains × size × size transition probabilities, `exits`: n_chains × size × 2 (conversion,
+    value), `members`: size × n_channels. One batched solve per chain: the full chain and, per
+    channel, the chain with its states cut out (their rows and columns zeroed, so they keep x = 0
+    and nothing flows into them). Returns base (n_chains × 2) and effects (n_chains × n_ch × 2).
+    """
+    size = q.shape[1]
+    keep = np.vstack([np.ones((1, size), dtype=bool), ~members.T]).astype(float)
+    cut = keep[:, :, None] * keep[:, None, :]
+    systems = np.eye(size)[None, None] - q[:, None] * cut[None]
+    solved = np.linalg.solve(systems, exits[:, None] * keep[None, :, :, None])[:, :, 0, :]
+    base, without = solved[:, 0], solved[:, 1:]
+    effects = np.divide(base[:, None] - without, base[:, None], out=np.zeros_like(without),
+                        where=base[:, None] > 0)  # fmt: skip
+    effects[:, ~members.any(axis=0)] = 0.0
+    return base, effects
 
 
 def applies(chain: _Chain, paths: Paths) -> bool:
@@ -91,8 +114,6 @@ def credits(
     chain: _Chain, paths: Paths, n_resamples: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Credits per resample (conversions, revenue), each n_resamples × n_channels."""
-    from fairshare.attribution.markov import dense_removal_effects
-
     size, n_pairs = chain.n_states + 1, len(chain.pair_from)
     mean, covariance = _moments(chain, paths)
     root = _root(covariance)
