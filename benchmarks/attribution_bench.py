@@ -184,7 +184,7 @@ def whole_processes(csv_file: Path, venv: Path | None, repeat: int) -> pd.DataFr
         "markov_3+ci": ["--order", "3"],
     }
     rows = []
-    peer: dict[int, tuple[float, float]] = {}
+    peer: dict[int, tuple[float, float, float]] = {}
     for task, extra in ours.items():
         order = int(task.split("_")[1][0])
         if venv is not None and order not in peer:
@@ -193,14 +193,12 @@ def whole_processes(csv_file: Path, venv: Path | None, repeat: int) -> pd.DataFr
             peer[order] = (min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs))
         cmd = [cli, "attribute", "--paths", str(csv_file), "--model", "markov", *extra, "--format", "csv"]
         runs = [timed_process(cmd) for _ in range(repeat)]
-        row = {
-            "task": task,
-            "fairshare_s": min(r[0] for r in runs),
-            "fairshare_peak_mb": max(r[1] for r in runs),
-        }
+        row = {"task": task, "fairshare_s": min(r[0] for r in runs), "fairshare_cpu_s": min(r[2] for r in runs),
+               "fairshare_peak_mb": max(r[1] for r in runs)}  # fmt: skip
         if order in peer:
-            row |= {"peer_s (no intervals)": peer[order][0], "peer_peak_mb": peer[order][1],
+            row |= {"peer_s": peer[order][0], "peer_cpu_s": peer[order][2], "peer_peak_mb": peer[order][1],
                     "speedup": peer[order][0] / row["fairshare_s"],
+                    "cpu_speedup": peer[order][2] / row["fairshare_cpu_s"],
                     "peak_ratio": row["fairshare_peak_mb"] / peer[order][1]}  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows)

@@ -46,3 +46,15 @@ def test_models_keep_the_estimator_contract_without_importing_sklearn():
     code = "import sys, fairshare.attribution; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_path_file_needs_no_warehouse(tmp_path):
+    # `fairshare attribute --paths` reads a file: ibis, DuckDB and the workspace stay unimported
+    paths = tmp_path / "paths.csv"
+    paths.write_text("path,total_conversions,total_conversion_value,total_null\na > b,3,30,5\nb,1,10,4\n")
+    code = ("import sys; from fairshare.cli import app\n"
+            f"try: app(['attribute', '--paths', {str(paths)!r}, '--bootstrap', '0', '-w', {str(tmp_path)!r}])\n"
+            "except SystemExit: pass\n"
+            "print(sorted(m for m in ('ibis', 'duckdb', 'fairshare.workspace', 'sklearn') if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
