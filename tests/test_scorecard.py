@@ -18,7 +18,6 @@ from fairshare.scorecard import SCORECARD_COLUMNS, Scorecard, results
 
 ROOT = Path(__file__).parents[1]
 TINY = ROOT / "examples" / "tiny"
-MAVEN = ROOT.parent / "shared" / "data" / "maven_crm_sales"
 
 
 def _won_sum(ws: Workspace, start: dt.datetime | None = None, end: dt.datetime | None = None) -> float:
@@ -177,13 +176,13 @@ def _maven_module():
     return module
 
 
-def test_maven_crm_sample_matches_its_source_figures(tmp_path):
+def test_maven_crm_sample_matches_its_source_figures(tmp_path, reference_data):
     """SOURCE.md: win rate 63.15% among closed deals, won revenue $10,005,534, median engage-to-close
     57 days for won deals, agent win rates from 55.0% (Lajuana Vencill) to 70.4% (Hayden Neloms)."""
     from fairshare.funnel import Funnel
 
     maven = _maven_module()
-    folder = maven.write(maven.to_canonical(MAVEN), tmp_path / "canonical")
+    folder = maven.write(maven.to_canonical(reference_data("maven_crm_sales")), tmp_path / "canonical")
     ws = Workspace.init(tmp_path / "ws")
     ws.import_(folder)
     card = Scorecard(period="all", with_sql=False).fit(ws).result_.set_index("kpi")

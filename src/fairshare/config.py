@@ -60,19 +60,6 @@ class FunnelSettings(_Section):
         return self
 
 
-class MQLRule(_Section):
-    """When a lead counts as marketing-qualified.
-
-    `lifecycle` trusts the MQL stage rows in the lifecycle table; `engagement` applies the rule
-    below (at least `min_touches` touches of `kinds` within `window_days` before the lead's MQL time).
-    """
-
-    mode: Literal["lifecycle", "engagement"] = "lifecycle"
-    min_touches: int = Field(3, ge=1)
-    window_days: int = Field(30, ge=1)
-    kinds: list[str] = ["form", "webinar", "event", "email_click", "content"]
-
-
 class SLASettings(_Section):
     """Service levels sales and marketing agreed on."""
 
@@ -173,7 +160,6 @@ class Definitions(_Section):
 
     workspace: WorkspaceSettings = WorkspaceSettings()
     funnel: FunnelSettings = FunnelSettings()
-    mql: MQLRule = MQLRule()
     sla: SLASettings = SLASettings()
     attribution: AttributionSettings = AttributionSettings()
     teams: TeamSettings = TeamSettings()
@@ -202,12 +188,24 @@ def _suggest(model: type[BaseModel], loc: tuple) -> str:
     return f" — did you mean {close[0]!r}?" if close else f" (known keys: {', '.join(current.model_fields)})"
 
 
+def _drop_legacy_mql(raw: dict, source: str) -> None:
+    """Files written before the [mql] section went keep it: ignored while it asks for what applies
+    (mode "lifecycle"), refused when it asks for the engagement rule that was never applied."""
+    legacy = raw.pop("mql", None)
+    if isinstance(legacy, dict) and legacy.get("mode", "lifecycle") != "lifecycle":
+        raise DefinitionsError(
+            f"{source}: [mql] mode = {legacy['mode']!r} is not supported: a lead is an MQL when its lifecycle "
+            "rows reach [funnel] mql_stage (docs/decisions.md); delete the [mql] section"
+        )
+
+
 def parse_definitions(text: str, source: str = CONFIG_NAME) -> Definitions:
     """Parse and validate definitions from TOML text."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise DefinitionsError(f"{source}: not valid TOML: {e}") from None
+    _drop_legacy_mql(raw, source)
     try:
         return Definitions.model_validate(raw)
     except ValidationError as e:
@@ -253,18 +251,10 @@ lead_stages = ["lead", "MQL", "SAL", "SQL"]
 opportunity_stages = ["discovery", "demo", "proposal", "negotiation"]
 won_stage = "closed_won"
 lost_stage = "closed_lost"
-mql_stage = "MQL"
+mql_stage = "MQL"             # a lead is an MQL when its lifecycle rows reach this stage (the CRM decides)
 accepted_stage = "SAL"        # sales accepted the MQL
 rejected_stage = "rejected"   # sales rejected the MQL (should carry a reason)
 size_bands = [50, 200, 1000]  # employee counts where a new size band (segment) starts
-
-[mql]
-# "lifecycle": trust the MQL rows of the lifecycle table.
-# "engagement": a lead is an MQL once it has min_touches touches of these kinds within window_days.
-mode = "lifecycle"
-min_touches = 3
-window_days = 30
-kinds = ["form", "webinar", "event", "email_click", "content"]
 
 [sla]
 first_contact_hours = 24        # first sales activity after a lead is created

@@ -90,3 +90,15 @@ def test_contribution_command_on_a_simulated_workspace(tmp_path):
     assert {"estimate", "ci_low", "ci_high", "assumptions", "sensitivity", "overlap_warning"} <= set(
         table.columns
     )
+
+
+def test_no_marketing_note_says_what_was_found_and_what_to_map():
+    from fairshare.contribution.table import NO_TOUCHES, no_marketing_reason
+
+    assert no_marketing_reason({"touches_imported": 0, "channels": []}) == NO_TOUCHES
+    unlinked = no_marketing_reason({"touches_imported": 8000, "channels": []})
+    assert unlinked.startswith("8,000 touches imported") and "contact_id" in unlinked
+    pull = no_marketing_reason({"touches_imported": 8000, "touches_on_accounts": 7900,
+                                "channels": ["Direct Traffic", "Organic Search"]})  # fmt: skip
+    assert "7,900 of 8,000 touches" in pull and "Direct Traffic, Organic Search" in pull
+    assert "[channels.map]" in pull

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,16 +19,13 @@ from fairshare.contribution.experiments import (
 )
 from fairshare.schema import TABLES
 
-HILLSTROM = (
-    Path(__file__).resolve().parents[3]
-    / "shared/data/hillstrom_email/Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv"
-)
+HILLSTROM = "hillstrom_email/Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv"
 PRE_PERIOD = ["recency", "history", "mens", "womens", "zip_code", "newbie", "channel"]
 
 
 @pytest.fixture(scope="module")
-def hillstrom() -> pd.DataFrame:
-    return pd.read_csv(HILLSTROM)
+def hillstrom(reference_data) -> pd.DataFrame:
+    return pd.read_csv(reference_data(HILLSTROM))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import typer
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
-from fairshare.cli.output import Format, console, err_console, fail, render
+from fairshare.cli.output import Format, console, err_console, fail, library_warnings, render
+from fairshare.cli.stored import RefitOption, stored_table
 
 LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
 
@@ -45,17 +46,23 @@ def contribution_command(
     full: Annotated[
         bool, typer.Option("--full", help="500 smaller-step trees instead of 150 (slower, smoother)")
     ] = False,
+    refit: RefitOption = False,
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Incremental won revenue of marketing, each channel, SDR and AE work, with intervals (DML)."""
-    from fairshare.contribution import FULL_SETTINGS, contribution
-
     ws = open_workspace(workspace, read_only=True)
     try:
-        settings = FULL_SETTINGS if full else None
-        level = ws.definitions.contribution.level if level is None else level
-        table = contribution(ws, level=level, settings=settings)
+        run_level = ws.definitions.contribution.level
+        level = run_level if level is None else level
+        table = stored_table(
+            ws, "contribution", refit, same_options=not full and level == run_level, say=fmt is Format.table
+        )
+        if table is None:
+            from fairshare.contribution import FULL_SETTINGS, contribution
+
+            with library_warnings():
+                table = contribution(ws, level=level, settings=FULL_SETTINGS if full else None)
     except ValueError as e:
         fail(str(e), hint="import accounts, touches, leads, activities and opportunities first")
     finally:
@@ -68,20 +75,28 @@ def contribution_command(
         omitted = table.loc[table["method"] == "omitted"]
         for rec in omitted.to_dict(orient="records"):  # the reason is in `assumptions`, not shown below
             err_console.print(f"note: {rec['unit']} {rec['key']}: {rec['assumptions']}", highlight=False)
-        table = table[
-            [
-                "unit",
-                "key",
-                "estimate",
-                "ci_low",
-                "ci_high",
-                "method",
-                "n_exposed",
-                "robustness_value",
-                "overlap_warning",
-            ]
-        ]
+        table = _for_terminal(table, level)
     render(table.reset_index(drop=True), fmt, title=f"incremental won revenue ({level:.0%} intervals)")
+
+
+def _for_terminal(table, level: float):
+    """The contribution table for people: the interval in one column, short money, and method names
+    that may wrap between their parts (JSON and CSV keep every column as stored)."""
+    import pandas as pd
+
+    from fairshare.cli.output import short_number
+
+    def money(v) -> str:
+        return "" if pd.isna(v) else short_number(float(v))
+
+    return pd.DataFrame({
+        "unit": table["unit"], "key": table["key"], "estimate": table["estimate"].map(money),
+        f"{level:.0%} interval": [f"{money(a)} to {money(b)}" if not (pd.isna(a) or pd.isna(b)) else ""
+                                  for a, b in zip(table["ci_low"], table["ci_high"], strict=True)],
+        "method": table["method"].str.replace("+", " + ", regex=False).str.replace("-", " - ", regex=False),
+        "exposed": table["n_exposed"], "robustness": table["robustness_value"],
+        "overlap_warning": table["overlap_warning"],
+    })  # fmt: skip
 
 
 @experiment_app.command("design")

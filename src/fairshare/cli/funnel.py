@@ -11,7 +11,7 @@ import typer
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
-from fairshare.cli.output import Format, fail, records, render
+from fairshare.cli.output import Format, err_console, fail, records, render, short_number
 
 LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
 AsOfOption = Annotated[
@@ -133,6 +133,34 @@ def economics_command(
     render(table, fmt, title=title)
 
 
+def _in_unit(value: float, unit: str, currency: str) -> str:
+    """A KPI value in a few characters: 33.3% for shares, 2.2M for money, 72.6 h for hours."""
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if unit == "share":
+        return f"{100 * value:.1f}%"
+    text = short_number(float(value))
+    short = {"hours": "h", "days": "d"}.get(unit, unit)
+    return text if unit in (currency, "count", "ratio", "") else f"{text} {short}"
+
+
+def _scorecard_display(table, level: float, currency: str):
+    """The scorecard for a terminal: value, interval and change in the KPI's unit, in five columns."""
+    import pandas as pd
+
+    def fmt(column: str) -> list[str]:
+        return [_in_unit(v, u, currency) for v, u in zip(table[column], table["unit"], strict=True)]
+
+    low, high = fmt("ci_low"), fmt("ci_high")
+    change = [("+" if isinstance(v, float) and v > 0 else "") + c for v, c in zip(table["change"], fmt("change"),
+                                                                                  strict=True)]  # fmt: skip
+    return pd.DataFrame({"kpi": table["kpi"], "value": fmt("value"),
+                         f"{level:.0%} interval": [f"{a}–{b}" if a and b else "" for a, b in zip(low, high, strict=True)],
+                         "previous": fmt("previous_value"), "change": change})  # fmt: skip
+
+
 @app.command("scorecard")
 def scorecard_command(
     period: Annotated[Period, typer.Option("--period", help="quarter, month, year or all")] = Period.quarter,
@@ -171,8 +199,8 @@ def scorecard_command(
         title = f"scorecard {card.current_label_}" + (
             f" vs {card.previous_label_}" if card.previous_label_ else ""
         )
-        render(
-            table[["kpi", "value", "unit", "ci_low", "ci_high", "previous_value", "change", "note"]],
-            fmt,
-            title=title,
-        )
+        currency = ws.definitions.workspace.currency
+        render(_scorecard_display(table, level, currency), fmt, title=f"{title} (money in {currency})")
+        for kpi, note in zip(table["kpi"], table["note"].fillna(""), strict=True):
+            if note:
+                err_console.print(f"note: {kpi}: {note}", highlight=False, soft_wrap=True, markup=False)

@@ -51,6 +51,9 @@ def account_exposures(ws: Workspace) -> pd.DataFrame:
     touches = warehouse.touches_with_account(con).filter(
         _.account_id.notnull() & (_.kind.isnull() | (_.kind != CONVERSION_KIND))
     )
+    mapping = ws.definitions.channels.map
+    if mapping:  # raw source labels → canonical channels, as the journeys read them
+        touches = touches.mutate(channel=touches.channel.substitute(mapping))
     opps = ws.table("opportunities")
     pull = set(ws.definitions.attribution.direct_channels)
     start = touches.at.min().execute()
@@ -102,6 +105,8 @@ def account_exposures(ws: Workspace) -> pd.DataFrame:
     )
     frame.attrs["channels"] = channels
     frame.attrs["paid_channels"] = paid
+    frame.attrs["touches_imported"] = int(ws.table("touches").count().execute())  # says why none count
+    frame.attrs["touches_on_accounts"] = int(counts["n"].sum()) if len(counts) else 0
     frame.attrs["window_start"] = window_start
     return frame
 

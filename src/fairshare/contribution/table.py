@@ -40,6 +40,24 @@ OMITTED = "omitted"
 NO_TOUCHES = "no marketing touches imported: marketing and channel contribution cannot be estimated"
 
 
+def no_marketing_reason(attrs: dict) -> str:
+    """Why no touch counts as paid or owned marketing: what was imported and what to map or link."""
+    from fairshare.contribution.exposures import CONVERSION_KIND
+
+    imported = int(attrs.get("touches_imported", 0))
+    channels = list(attrs.get("channels", []))
+    if imported == 0:
+        return NO_TOUCHES
+    if not channels:
+        return (f"{imported:,} touches imported, but none is a marketing exposure of an account: each needs an "
+                f"account_id or a contact_id whose contact has one, and form fills ({CONVERSION_KIND}) are the "
+                "lead's own creation; link the touches to contacts or accounts")  # fmt: skip
+    found = ", ".join(channels[:8]) + (", ..." if len(channels) > 8 else "")
+    return (f"{attrs.get('touches_on_accounts', 0):,} of {imported:,} touches reach accounts, all in channels "
+            f"counted as demand the buyer brought ([attribution] direct_channels): {found}; map paid or owned "
+            'labels to channels in [channels.map] (e.g. "Google Ads" = "paid_search")')  # fmt: skip
+
+
 def _omitted(unit: str, key: str, reason: str, level: float, d: np.ndarray | pd.Series | None = None) -> dict:
     """A row that says why (unit, key) was not estimated (method "omitted", no estimate)."""
     d = np.zeros(0) if d is None else np.asarray(d, float)
@@ -119,10 +137,8 @@ def contribution_table(
 
         row, ok = _estimated("marketing", "all", level, dose, marketing)
         rows.append(_displaced(row, queue, dose, None, share=1.0) if ok and queue is not None else row)
-    elif not accounts.attrs.get("channels"):
-        rows.append(_omitted("marketing", "all", NO_TOUCHES, level))
     else:
-        rows.append(_omitted("marketing", "all", "no paid or owned marketing touches on any account", level))
+        rows.append(_omitted("marketing", "all", no_marketing_reason(accounts.attrs), level))
     for c, col in paid_cols.items():
         dose = accounts[col]
         if dose.gt(0).sum() < 10 or dose.nunique() < 3:
