@@ -159,7 +159,7 @@ def run_sales(
                     np.concatenate([mk.lead_time, partner["time"]]).tolist(), strict=True):  # fmt: skip
         existing.setdefault(a, []).append(t)
     sdr_leads = {"account": [], "day": [], "time": [], "rep": [], "method": [], "contact": []}
-    if scenario.sdr and cfg.sdr_prospects_per_day > 0:
+    if scenario.sdr and scenario.outbound and cfg.sdr_prospects_per_day > 0:
         slots = _slots(company.business_day, cfg.sdr_prospects_per_day * scenario.capacity)
         day_of_slot = np.repeat(np.arange(days), slots)
         j_of_slot = np.arange(day_of_slot.size) - np.repeat(np.cumsum(slots) - slots, slots)
