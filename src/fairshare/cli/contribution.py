@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +12,7 @@ import typer
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
-from fairshare.cli.output import Format, console, err_console, fail, render
+from fairshare.cli.output import Format, console, err_console, fail, records, render
 
 LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
 
@@ -64,24 +66,41 @@ def contribution_command(
         table = table.loc[table["unit"].isin(TEAM_UNITS)]
     elif by is By.channel:
         table = table.loc[table["unit"] == "channel"]
+    from fairshare.contribution.triangulate import status, strategies_of
+
+    if fmt is Format.json:
+        rows = records(table.reset_index(drop=True))
+        for r in rows:
+            r["strategies"] = strategies_of(r.get("strategies"))
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
     if fmt is Format.table:
-        omitted = table.loc[table["method"] == "omitted"]
-        for rec in omitted.to_dict(orient="records"):  # the reason is in `assumptions`, not shown below
-            err_console.print(f"note: {rec['unit']} {rec['key']}: {rec['assumptions']}", highlight=False)
+        for rec in table.to_dict(
+            orient="records"
+        ):  # the reasons are in `assumptions` / `proposal`, not shown below
+            read = status(rec)
+            if read == "omitted":
+                err_console.print(f"note: {rec['unit']} {rec['key']}: {rec['assumptions']}", highlight=False)
+            elif read == "not identified":
+                err_console.print(f"note: {rec['unit']} {rec['key']}: not identified from this data; would be settled "
+                                  f"by a {rec['proposal']}", highlight=False)  # fmt: skip
+            elif read == "assumption":
+                err_console.print(f"note: {rec['unit']} {rec['key']}: {rec['assumptions']}", highlight=False)
+        warned = table["warnings"].dropna() if "warnings" in table else []
+        if len(warned) and warned.iloc[0]:
+            err_console.print(f"warning: {warned.iloc[0]}", highlight=False)
+        table = table.assign(status=[status(r) for r in table.to_dict(orient="records")])
         table = table[
-            [
-                "unit",
-                "key",
-                "estimate",
-                "ci_low",
-                "ci_high",
-                "method",
-                "n_exposed",
-                "robustness_value",
-                "overlap_warning",
-            ]
+            ["unit", "key", "estimate", "ci_low", "ci_high", "status", "method", "n_exposed", "period"]
         ]
-    render(table.reset_index(drop=True), fmt, title=f"incremental won revenue ({level:.0%} intervals)")
+    period = (
+        table["period"].dropna().iloc[0]
+        if "period" in table and table["period"].notna().any()
+        else "all history"
+    )
+    render(
+        table.reset_index(drop=True), fmt, title=f"incremental won revenue, {period} ({level:.0%} intervals)"
+    )
 
 
 @experiment_app.command("design")

@@ -176,8 +176,11 @@ def scorecard_command(
         title = f"scorecard {card.current_label}" + (
             f" vs {card.previous_label}" if card.previous_label else ""
         )
-        render(
-            table[["kpi", "value", "unit", "ci_low", "ci_high", "previous_value", "change", "note"]],
-            fmt,
-            title=title,
-        )
+        # whole-history model results (incremental contribution) never sit under the quarter's title
+        other = table["period"].astype(str) != str(card.current_label)
+        columns = ["kpi", "value", "unit", "ci_low", "ci_high", "previous_value", "change", "note"]
+        render(table.loc[~other, columns], fmt, title=title)
+        for period, part in table.loc[other].groupby("period", sort=False):
+            render(
+                part[["kpi", "value", "unit", "ci_low", "ci_high", "note"]], fmt, title=f"scorecard {period}"
+            )

@@ -165,7 +165,7 @@ def account_periods(events: dict, settings: ContributionSettings) -> pd.DataFram
     panel["capacity"] = cap.to_numpy(float)[j]
     panel.attrs.update(n_periods=n_periods, window_periods=window, lookback_periods=lookback,
                        period_days=p_days, start=events["start"], end=events["end"],
-                       capacity=cap.to_numpy(float))  # fmt: skip
+                       capacity=tuple(cap.to_numpy(float).tolist()))  # fmt: skip
     return panel
 
 
@@ -235,7 +235,7 @@ def capacity_iv(panel: pd.DataFrame, level: float, settings: ContributionSetting
     capacity of the full periods has a coefficient of variation >= `capacity_min_variation` and the
     first-stage F >= `capacity_min_f`.
     """
-    full = panel.attrs["capacity"][: max(panel.attrs["n_periods"] - 1, 1)]
+    full = np.asarray(panel.attrs["capacity"], float)[: max(panel.attrs["n_periods"] - 1, 1)]
     cv = float(np.std(full) / np.mean(full)) if full.size and np.mean(full) > 0 else 0.0
     n_periods = int(panel["period"].nunique())
     if cv < settings.capacity_min_variation or n_periods < 4:

@@ -56,11 +56,20 @@ def kpi_cards(scorecard: pd.DataFrame) -> list[dict[str, str]]:
         low, high = rec.get("ci_low"), rec.get("ci_high")
         change = rec.get("change")
         has_interval = low is not None and high is not None and pd.notna(low) and pd.notna(high)
+        note, period = str(rec.get("note") or ""), str(rec.get("period") or "")
+        value = kpi_value(rec.get("value"), unit)
+        flag = ""
+        if note.startswith("not identified"):
+            value, flag = "not identified", "not identified from this data; interval = logical bounds"
+        elif note.startswith("assumption"):
+            flag = "assumption, not an estimate"
         cards.append({
             "label": str(rec.get("label") or rec.get("kpi")),
-            "value": kpi_value(rec.get("value"), unit),
+            "value": value,
             "interval": f"{kpi_value(low, unit)} – {kpi_value(high, unit)}" if has_interval else "",
             "change": kpi_value(change, unit, signed=True) if change is not None and pd.notna(change) else "",
+            "period": period if period.startswith("all history") else "",
+            "flag": flag,
         })  # fmt: skip
     return cards
 

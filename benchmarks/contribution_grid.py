@@ -1,0 +1,142 @@
+"""Contribution on a grid of simulated companies: coverage of the 90% intervals against the replayed truth.
+
+Run by hand:  .venv/bin/python benchmarks/contribution_grid.py [--accounts 1500] [--seeds 3] [--only NAME ...]
+              [--out per_world.csv]
+
+Each configuration of the simulator's named grid (`fairshare.simulate.grid`, from "marketing creates
+demand" to "marketing mostly captures it"; a built-in fallback of the same spirit when the simulator has
+none) is simulated with `--seeds` seeds and replayed without marketing, each channel, SDR outbound, the
+SDR team and AE work. Each world is imported into a fresh workspace and `fairshare.contribution.contribution`
+runs with the `fairshare run` settings. Printed per unit (markdown, for docs/contribution.md): share of
+worlds whose interval holds the truth, share identified, median relative error of the identified estimates,
+intervals that exclude zero on the wrong side, bounds above the won revenue, and the seconds per world.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: Fallback grid (knobs of the simulator on main) when `fairshare.simulate.grid` does not exist.
+FALLBACK_GRID = {
+    "default": {},
+    "strong_targeting": {"targeting_confounding": 1.5},
+    "weak_outbound": {"prospect_intercept": -4.0},
+    "strong_outbound": {"prospect_intercept": -2.2},
+    "few_sdrs": {"sdrs": 4},
+    "lifo_queue": {"queue_discipline": "lifo"},
+    "priority_queue": {"queue_discipline": "priority"},
+    "short_windows": {"buying_window_days": 50},
+}
+
+
+def grid() -> dict[str, dict]:
+    """Named configurations: the simulator's grid when it has one, else FALLBACK_GRID."""
+    try:
+        from fairshare.simulate.grid import GRID
+    except ImportError:
+        return FALLBACK_GRID
+    return {name: dict(knobs) for name, knobs in GRID.items()}
+
+
+def one_world(name: str, knobs: dict, accounts: int, seed: int, root: Path) -> pd.DataFrame:
+    """Estimates next to the truth for one configuration and seed (one row per unit with a truth)."""
+    from fairshare import Workspace
+    from fairshare.contribution import contribution
+    from fairshare.simulate import SimulationConfig, simulate_with_truth
+
+    cfg = SimulationConfig(**{"accounts": accounts, **knobs})
+    scenarios = ("marketing_off", *(f"channel_off:{c}" for c in cfg.channels), "sdr_off", "sdr_outbound_off",
+                 "ae_off")  # fmt: skip
+    world = simulate_with_truth(cfg, seed=seed, scenarios=scenarios)
+    folder = root / f"{name}-{seed}"
+    world.write(folder / "company", format="parquet")
+    ws = Workspace.init(folder / "ws")
+    ws.import_(folder / "company")
+    est = contribution(ws, random_state=seed)
+    ws.close()
+    inc = world.truth["incremental"].set_index("unit")
+    rows = []
+    for rec in est.to_dict(orient="records"):
+        unit = rec["unit"] if rec["key"] in ("all", "accounts") else f"{rec['unit']}:{rec['key']}"
+        if unit not in inc.index:
+            continue
+        rows.append({"config": name, "seed": seed, "unit": unit, "truth": float(inc.loc[unit, "incremental_revenue"]),
+                     "won": float(inc.loc[unit, "factual_revenue"]), "estimate": rec["estimate"],
+                     "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "identified": bool(rec["identified"]),
+                     "method": rec["method"]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def coverage_table(per_world: pd.DataFrame) -> pd.DataFrame:
+    """Per unit: coverage, identified share, median relative error, wrong-side zero exclusions, bounds above won."""
+    d = per_world.assign(
+        covered=(per_world.ci_low <= per_world.truth) & (per_world.truth <= per_world.ci_high),
+        rel_error=(per_world.estimate - per_world.truth).abs() / per_world.truth.abs(),
+        wrong_side=((per_world.ci_low > 0) & (per_world.truth < 0)) | ((per_world.ci_high < 0) & (per_world.truth > 0)),
+        above_won=per_world.ci_high > per_world.won * (1 + 1e-9),
+    )  # fmt: skip
+    unit = d["unit"].where(~d["unit"].str.startswith("channel:"), d["unit"])
+    return d.groupby(unit).agg(
+        worlds=("seed", "count"), coverage=("covered", "mean"), identified=("identified", "mean"),
+        median_rel_error=("rel_error", "median"), wrong_side=("wrong_side", "sum"), above_won=("above_won", "sum"),
+        mean_truth=("truth", "mean"), mean_estimate=("estimate", "mean"),
+    )  # fmt: skip
+
+
+def markdown(table: pd.DataFrame) -> str:
+    lines = ["| unit | worlds | coverage | identified | median rel. error | wrong-side zero exclusions | bounds above won | mean truth | mean estimate |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for unit, r in table.iterrows():
+        err = "n/a" if pd.isna(r.median_rel_error) else f"{r.median_rel_error:.2f}"
+        est = "n/a" if pd.isna(r.mean_estimate) else f"{r.mean_estimate / 1e6:.2f}M"
+        lines.append(f"| {unit} | {r.worlds} | {r.coverage:.2f} | {r.identified:.2f} | {err} | {int(r.wrong_side)} | "
+                     f"{int(r.above_won)} | {r.mean_truth / 1e6:.2f}M | {est} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=1500)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=500)
+    parser.add_argument("--only", nargs="*", help="configuration names (default: all)")
+    parser.add_argument("--out", type=Path, help="write the per-world rows here (CSV)")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    configs = {k: v for k, v in grid().items() if not args.only or k in args.only}
+    frames, started = [], time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="fairshare-grid-") as tmp:
+        for name, knobs in configs.items():
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                t0 = time.perf_counter()
+                frame = one_world(name, knobs, args.accounts, seed, Path(tmp))
+                frames.append(frame)
+                if args.out:
+                    pd.concat(frames, ignore_index=True).to_csv(args.out, index=False)
+                print(f"{name} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+    per_world = pd.concat(frames, ignore_index=True)
+    pd.set_option("display.width", 220)
+    pd.set_option("display.max_rows", 1000)
+    print(per_world.round(0).to_string(index=False))
+    minutes = (time.perf_counter() - started) / 60
+    print(f"\n{len(configs)} configurations x {args.seeds} seeds x {args.accounts} accounts, {minutes:.0f} min; "
+          "90% intervals\n")  # fmt: skip
+    print(markdown(coverage_table(per_world)))
+    channels = per_world.loc[per_world.unit.str.startswith("channel:")]
+    if len(channels):
+        print("\nall channels together:")
+        print(markdown(coverage_table(channels.assign(unit="channel (all)"))))
+    marketing = per_world.loc[(per_world.unit == "marketing") & per_world.identified]
+    print(f"\nmarketing median relative error (identified worlds): "
+          f"{np.median((marketing.estimate - marketing.truth).abs() / marketing.truth.abs()) if len(marketing) else float('nan'):.3f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
