@@ -217,5 +217,6 @@ def status(row: dict) -> str:
     if method == "omitted":
         return "omitted"
     flag = row.get("identified")
-    known = flag is not None and not (isinstance(flag, float) and np.isnan(flag))
-    return "identified" if known and bool(flag) else "not identified"
+    if flag is None or (isinstance(flag, float) and np.isnan(flag)):
+        return "identified"  # a table from before triangulation (no flag): read as it was written
+    return "identified" if bool(flag) else "not identified"
