@@ -21,8 +21,8 @@ class Scenario:
     marketing: bool = True
     channels_off: frozenset[str] = frozenset()
     sdr: bool = True
-    #: SDR outbound prospecting (off: SDRs still work the inbound queue)
-    outbound: bool = True
+    #: SDR outbound prospecting only (SDRs still work the inbound queue)
+    sdr_outbound: bool = True
     ae: bool = True
     capacity: float = 1.0
     #: channels whose marketing leads never enter the sales queue (never worked); nothing upstream changes
@@ -43,7 +43,7 @@ class Scenario:
         if key == "sdr_off" and not arg:
             return cls(name, sdr=False)
         if key == "sdr_outbound_off" and not arg:
-            return cls(name, outbound=False)
+            return cls(name, sdr_outbound=False)
         if key == "ae_off" and not arg:
             return cls(name, ae=False)
         if key == "experiment_none" and not arg:

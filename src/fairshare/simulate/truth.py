@@ -67,7 +67,7 @@ def unit_of(scenario: Scenario) -> str:
         return "queue_without:" + next(iter(scenario.queue_without))
     if not scenario.sdr:
         return "sdr"
-    if not scenario.outbound:
+    if not scenario.sdr_outbound:
         return "sdr_outbound"
     if not scenario.ae:
         return "ae"

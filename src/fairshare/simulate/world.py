@@ -39,8 +39,14 @@ class World:
 
 
 def default_replays(cfg: SimulationConfig) -> tuple[str, ...]:
-    """marketing_off, every channel_off:<channel>, sdr_off, ae_off, and the experiment replays if enabled."""
-    names = ["marketing_off", *(f"channel_off:{c}" for c in cfg.all_channels), "sdr_off", "ae_off"]
+    """marketing_off, every channel_off:<channel>, sdr_off, sdr_outbound_off, ae_off, and the experiment replays."""
+    names = [
+        "marketing_off",
+        *(f"channel_off:{c}" for c in cfg.all_channels),
+        "sdr_off",
+        "sdr_outbound_off",
+        "ae_off",
+    ]
     if cfg.experiment:
         names += ["experiment_none", "experiment_all"]
     return tuple(names)
