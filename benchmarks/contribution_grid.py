@@ -23,17 +23,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: Fallback grid (knobs of the simulator on main) when `fairshare.simulate.grid` does not exist.
+#: Fallback grid (the simulator's grid knobs, docs/simulator.md) when `fairshare.simulate.grid` does not exist:
+#: from "marketing creates demand" to "marketing mostly captures it", with and without the variation that
+#: identifies effects (budget flights, SDR capacity changes, randomized holdouts).
+FLIGHTS = {"enabled": True}
+CAPACITY = {"enabled": True}
+HOLDOUTS = {"marketing_share": 0.2, "sdr_share": 0.2}
 FALLBACK_GRID = {
-    "default": {},
-    "strong_targeting": {"targeting_confounding": 1.5},
-    "weak_outbound": {"prospect_intercept": -4.0},
-    "strong_outbound": {"prospect_intercept": -2.2},
-    "few_sdrs": {"sdrs": 4},
-    "lifo_queue": {"queue_discipline": "lifo"},
-    "priority_queue": {"queue_discipline": "priority"},
-    "short_windows": {"buying_window_days": 50},
-}
+    "creates_demand": {},
+    "captures_half": {"organic_arrival_share": 0.4, "exposure_intent": 1.0},
+    "captures_most": {"organic_arrival_share": 0.8, "exposure_intent": 2.0},
+    "cadences": {"cadence_stop_on_engagement": 0.7, "organic_arrival_share": 0.2},
+    "private_targeting": {"sdr_private_targeting": 1.0, "cadence_stop_on_engagement": 0.5},
+    "flights_capacity": {"budget_flights": FLIGHTS, "sdr_capacity_changes": CAPACITY, "organic_arrival_share": 0.4,
+                         "cadence_stop_on_engagement": 0.5},
+    "holdouts_capture": {"holdouts": HOLDOUTS, "organic_arrival_share": 0.6, "exposure_intent": 1.5,
+                         "cadence_stop_on_engagement": 0.7},
+    "everything": {"holdouts": HOLDOUTS, "budget_flights": FLIGHTS, "sdr_capacity_changes": CAPACITY,
+                   "organic_arrival_share": 0.5, "exposure_intent": 1.5, "cadence_stop_on_engagement": 0.7,
+                   "sdr_private_targeting": 0.7},
+}  # fmt: skip
 
 
 def grid() -> dict[str, dict]:
@@ -68,6 +77,7 @@ def one_world(name: str, knobs: dict, accounts: int, seed: int, root: Path) -> p
         if unit not in inc.index:
             continue
         rows.append({"config": name, "seed": seed, "unit": unit, "truth": float(inc.loc[unit, "incremental_revenue"]),
+                     "expected_truth": float(inc.loc[unit, "incremental_expected_revenue"]),
                      "won": float(inc.loc[unit, "factual_revenue"]), "estimate": rec["estimate"],
                      "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "identified": bool(rec["identified"]),
                      "method": rec["method"]})  # fmt: skip
@@ -78,25 +88,27 @@ def coverage_table(per_world: pd.DataFrame) -> pd.DataFrame:
     """Per unit: coverage, identified share, median relative error, wrong-side zero exclusions, bounds above won."""
     d = per_world.assign(
         covered=(per_world.ci_low <= per_world.truth) & (per_world.truth <= per_world.ci_high),
+        covered_expected=(per_world.ci_low <= per_world.expected_truth) & (per_world.expected_truth <= per_world.ci_high),
         rel_error=(per_world.estimate - per_world.truth).abs() / per_world.truth.abs(),
         wrong_side=((per_world.ci_low > 0) & (per_world.truth < 0)) | ((per_world.ci_high < 0) & (per_world.truth > 0)),
         above_won=per_world.ci_high > per_world.won * (1 + 1e-9),
     )  # fmt: skip
     unit = d["unit"].where(~d["unit"].str.startswith("channel:"), d["unit"])
     return d.groupby(unit).agg(
-        worlds=("seed", "count"), coverage=("covered", "mean"), identified=("identified", "mean"),
+        worlds=("seed", "count"), coverage=("covered", "mean"), coverage_expected=("covered_expected", "mean"),
+        identified=("identified", "mean"),
         median_rel_error=("rel_error", "median"), wrong_side=("wrong_side", "sum"), above_won=("above_won", "sum"),
         mean_truth=("truth", "mean"), mean_estimate=("estimate", "mean"),
     )  # fmt: skip
 
 
 def markdown(table: pd.DataFrame) -> str:
-    lines = ["| unit | worlds | coverage | identified | median rel. error | wrong-side zero exclusions | bounds above won | mean truth | mean estimate |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| unit | worlds | coverage | coverage (expected truth) | identified | median rel. error | wrong-side zero exclusions | bounds above won | mean truth | mean estimate |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for unit, r in table.iterrows():
         err = "n/a" if pd.isna(r.median_rel_error) else f"{r.median_rel_error:.2f}"
         est = "n/a" if pd.isna(r.mean_estimate) else f"{r.mean_estimate / 1e6:.2f}M"
-        lines.append(f"| {unit} | {r.worlds} | {r.coverage:.2f} | {r.identified:.2f} | {err} | {int(r.wrong_side)} | "
+        lines.append(f"| {unit} | {r.worlds} | {r.coverage:.2f} | {r.coverage_expected:.2f} | {r.identified:.2f} | {err} | {int(r.wrong_side)} | "
                      f"{int(r.above_won)} | {r.mean_truth / 1e6:.2f}M | {est} |")  # fmt: skip
     return "\n".join(lines)
 

@@ -137,8 +137,14 @@ class ContributionSettings(_Section):
         0.1, ge=0, description="capacity design needs this coefficient of variation of SDR capacity"
     )
     capacity_min_f: float = Field(10.0, ge=0, description="... and this first-stage F statistic")
-    outbound_holdout_arm: str = Field(
-        "holdout", description="arm of an account experiment that receives no SDR outbound"
+    holdout_arm: str = Field(
+        "holdout", description="arm of an account holdout experiment that gets none of the work"
+    )
+    outbound_holdout_experiment: str = Field(
+        "sdr-outbound-holdout", description="account experiment whose holdout arm gets no SDR outbound"
+    )
+    marketing_holdout_experiment: str = Field(
+        "marketing-holdout", description="account experiment whose holdout arm gets no targeted marketing"
     )
 
     @field_validator("ae_baseline_range")
@@ -304,7 +310,9 @@ winsor_percentile = 99.5        # outcomes capped at this percentile of the posi
 large_deal_share = 0.2          # warn, naming the deal, when one deal is this share of all won revenue
 capacity_min_variation = 0.1    # capacity design: coefficient of variation of SDR capacity across periods
 capacity_min_f = 10             # ... and first-stage F it needs to count as identified
-outbound_holdout_arm = "holdout" # account experiment arm that gets no SDR outbound
+holdout_arm = "holdout"         # arm of an account holdout experiment that gets none of the work
+outbound_holdout_experiment = "sdr-outbound-holdout"  # account experiment: holdout arm gets no SDR outbound
+marketing_holdout_experiment = "marketing-holdout"    # account experiment: holdout arm gets no targeted marketing
 
 [scoring]
 horizon_days = 7                # lead features as known this many days after the lead arrived

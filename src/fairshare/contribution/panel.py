@@ -14,8 +14,8 @@ Three strategies, each with its own estimate and interval (`outbound_strategies`
   number of entries and not demand; 2SLS of the outcome on entering, instrumented by capacity, standard
   errors by period. Identified only when capacity varies (`capacity_min_variation`) and moves entries
   (first-stage F >= `capacity_min_f`).
-- `holdout`: an account experiment whose `outbound_holdout_arm` gets no outbound: difference in won
-  revenue per account (`ExperimentAnalysis`) x accounts that got outbound.
+- `holdout`: the account experiment `outbound_holdout_experiment` whose `holdout_arm` gets no outbound:
+  difference in won revenue per account (`ExperimentAnalysis`) x accounts not held out.
 """
 
 from __future__ import annotations
@@ -271,34 +271,34 @@ def capacity_iv(panel: pd.DataFrame, level: float, settings: ContributionSetting
                     effect_per_unit=beta)  # fmt: skip
 
 
-def holdout(ws: Workspace, level: float, settings: ContributionSettings, n_accounts: int) -> dict | None:
-    """Difference in won revenue per account between accounts with outbound and the holdout arm (None: no holdout)."""
+def holdout(ws: Workspace, experiment_id: str, level: float, settings: ContributionSettings, n_accounts: int,
+            units: pd.DataFrame | None = None) -> dict | None:  # fmt: skip
+    """Lift in won revenue per account of the accounts that got the work over the holdout arm of `experiment_id`,
+    x accounts that got it (None when the workspace has no such experiment)."""
     from fairshare.contribution.experiments import ExperimentAnalysis, experiment_units
 
-    units = experiment_units(ws)
+    units = experiment_units(ws) if units is None else units
     if units.empty:
         return None
-    arm = settings.outbound_holdout_arm
-    hit = units.loc[(units["unit_type"] == "account") & units["arm"].eq(arm)]
-    if hit.empty:
+    group = units.loc[(units["experiment_id"] == experiment_id) & (units["unit_type"] == "account")].copy()
+    arm = settings.holdout_arm
+    if group.empty or not group["arm"].eq(arm).any():
         return None
-    eid = hit["experiment_id"].iloc[0]
-    group = units.loc[(units["experiment_id"] == eid) & (units["unit_type"] == "account")].copy()
-    group["arm"] = np.where(group["arm"].eq(arm), "control", "outbound")
+    group["arm"] = np.where(group["arm"].eq(arm), "control", "worked")
     counts = group["arm"].value_counts()
     if len(counts) < 2 or counts.min() < 10:
         return strategy("holdout", None, None, None, False,
-                        f"experiment {eid}: too few accounts per arm ({counts.to_dict()})")  # fmt: skip
+                        f"experiment {experiment_id}: too few accounts per arm ({counts.to_dict()})")  # fmt: skip
     y, cap = winsorized(group["won_revenue"].to_numpy(float), settings.winsor_percentile)
     group["won_revenue"] = y
     covariates = ["pre_won_revenue"] if group["pre_won_revenue"].std() > 0 else []
     res = ExperimentAnalysis(covariates=covariates, level=level).fit(group, "arm", "won_revenue").result_
-    row = res.loc[res["arm"] == "outbound"].iloc[0]
+    row = res.loc[res["arm"] == "worked"].iloc[0]
     reached = n_accounts - int(counts["control"])
     return strategy("holdout", row["estimate"] * reached, row["ci_low"] * reached, row["ci_high"] * reached, True,
-                    f"randomized holdout {eid}: {int(counts['control'])} accounts without outbound; lift in won "
-                    f"revenue per account ({row['method']}) x {reached} accounts that could be reached; outcomes "
-                    f"capped at {cap:,.0f}", effect_per_unit=float(row["estimate"]))  # fmt: skip
+                    f"randomized holdout {experiment_id}: {int(counts['control'])} accounts held out; lift in won "
+                    f"revenue per account ({row['method']}) x {reached} accounts not held out; outcomes capped at "
+                    f"{cap:,.0f}", effect_per_unit=float(row["estimate"]))  # fmt: skip
 
 
 def outbound_strategies(ws: Workspace, kw: dict, settings: ContributionSettings) -> tuple[list[dict], dict]:
@@ -311,7 +311,7 @@ def outbound_strategies(ws: Workspace, kw: dict, settings: ContributionSettings)
     panel = account_periods(events, settings)
     level = kw.get("level", settings.level)
     found = [panel_dml(panel, kw, settings), capacity_iv(panel, level, settings)]
-    experiment = holdout(ws, level, settings, len(events["accounts"]))
+    experiment = holdout(ws, settings.outbound_holdout_experiment, level, settings, len(events["accounts"]))
     if experiment is not None:
         found.append(experiment)
     facts.update(n_rows=len(panel), n_entries=int(panel["entered"].sum()))

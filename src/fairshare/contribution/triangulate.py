@@ -111,6 +111,9 @@ NAIVE_MARKETING = ("selection on observables only: touches follow intent (accoun
                    "sourced revenue counts demand marketing may only capture; reported, not identifying")  # fmt: skip
 NAIVE_OUTBOUND = ("dose = outbound activities per account, which the outcome shapes (cadences repeat on silence and "
                   "stop on engagement); reported, not identifying")  # fmt: skip
+HOLDOUT_QUEUE = ("reported, not identifying the removal of all marketing: held-out accounts' own leads wait in a "
+                 "sales queue still full of the other accounts' marketing leads, while without marketing that queue "
+                 "frees up (interference); in the simulator this holdout overstated the removal effect")  # fmt: skip
 QUEUE = ("who is contacted, and how fast, is decided by queue capacity (arrival load), not by the lead's outcome; "
          "rests on no unseen lead quality driving contact order")  # fmt: skip
 
@@ -144,7 +147,7 @@ def triangulated_table(
     ws, table: pd.DataFrame, accounts: pd.DataFrame, kw: dict, assumptions
 ) -> pd.DataFrame:
     """The contribution table with every unit triangulated over its strategies (module docstring)."""
-    from fairshare.contribution.panel import outbound_strategies
+    from fairshare.contribution.panel import holdout, outbound_strategies
     from fairshare.contribution.table import CONTRIBUTION_COLUMNS, _omitted, _sdr_total
 
     level = kw.get("level", assumptions.level)
@@ -166,6 +169,13 @@ def triangulated_table(
         unit, key, omitted = row["unit"], str(row["key"]), row["method"] == "omitted"
         if unit in ("marketing", "channel"):
             found = _mix_strategy(mix, unit, key) + ([] if omitted else [naive(row, NAIVE_MARKETING)])
+            experiment = holdout(
+                ws, assumptions.marketing_holdout_experiment, level, assumptions, len(accounts)
+            )
+            if unit == "marketing" and experiment is not None:
+                found.append(
+                    dict(experiment, identified=False, reason=experiment["reason"] + "; " + HOLDOUT_QUEUE)
+                )
         elif unit == "sdr_outbound":
             found = outbound + ([] if omitted else [naive(row, NAIVE_OUTBOUND)])
         elif unit in ("sdr_contact", "speed_to_lead"):
