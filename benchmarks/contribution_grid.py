@@ -4,8 +4,8 @@ Run by hand:  .venv/bin/python benchmarks/contribution_grid.py [--accounts 1500]
               [--out per_world.csv]
 
 Each configuration of the simulator's named grid (`fairshare.simulate.grid`, from "marketing creates
-demand" to "marketing mostly captures it"; a built-in fallback of the same spirit when the simulator has
-none) is simulated with `--seeds` seeds and replayed without marketing, each channel, SDR outbound, the
+demand" to "marketing mostly captures it", plain and confounded, flights and capacity changes always on,
+holdouts in every other one) is simulated with `--seeds` seeds and replayed without marketing, each channel, SDR outbound, the
 SDR team and AE work. Each world is imported into a fresh workspace and `fairshare.contribution.contribution`
 runs with the `fairshare run` settings. Printed per unit (markdown, for docs/contribution.md): share of
 worlds whose interval holds the truth, share identified, median relative error of the identified estimates,
@@ -23,47 +23,31 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: Fallback grid (the simulator's grid knobs, docs/simulator.md) when `fairshare.simulate.grid` does not exist:
-#: from "marketing creates demand" to "marketing mostly captures it", with and without the variation that
-#: identifies effects (budget flights, SDR capacity changes, randomized holdouts).
-FLIGHTS = {"enabled": True}
-CAPACITY = {"enabled": True}
-HOLDOUTS = {"marketing_share": 0.2, "sdr_share": 0.2}
-FALLBACK_GRID = {
-    "creates_demand": {},
-    "captures_half": {"organic_arrival_share": 0.4, "exposure_intent": 1.0},
-    "captures_most": {"organic_arrival_share": 0.8, "exposure_intent": 2.0},
-    "cadences": {"cadence_stop_on_engagement": 0.7, "organic_arrival_share": 0.2},
-    "private_targeting": {"sdr_private_targeting": 1.0, "cadence_stop_on_engagement": 0.5},
-    "flights_capacity": {"budget_flights": FLIGHTS, "sdr_capacity_changes": CAPACITY, "organic_arrival_share": 0.4,
-                         "cadence_stop_on_engagement": 0.5},
-    "holdouts_capture": {"holdouts": HOLDOUTS, "organic_arrival_share": 0.6, "exposure_intent": 1.5,
-                         "cadence_stop_on_engagement": 0.7},
-    "everything": {"holdouts": HOLDOUTS, "budget_flights": FLIGHTS, "sdr_capacity_changes": CAPACITY,
-                   "organic_arrival_share": 0.5, "exposure_intent": 1.5, "cadence_stop_on_engagement": 0.7,
-                   "sdr_private_targeting": 0.7},
-}  # fmt: skip
+
+def grid(name: str = "contribution", only: list[str] | None = None) -> dict[str, dict]:
+    """Named configurations of the simulator's grid (`fairshare.simulate.grid.GRIDS`), or the chosen ones."""
+    from fairshare.simulate.grid import GRIDS
+
+    return {k: v for k, v in GRIDS[name].items() if not only or k in only}
 
 
-def grid() -> dict[str, dict]:
-    """Named configurations: the simulator's grid when it has one, else FALLBACK_GRID."""
-    try:
-        from fairshare.simulate.grid import GRID
-    except ImportError:
-        return FALLBACK_GRID
-    return {name: dict(knobs) for name, knobs in GRID.items()}
+def grid_worlds(grid_name: str = "contribution", accounts: int = 1500, seeds: int = 1, first_seed: int = 100):
+    """Every company of the grid with its truth (all standard replays), one at a time (the simgrid hook)."""
+    from fairshare.simulate import simulate_with_truth
+    from fairshare.simulate.grid import grid_points
+
+    for point in grid_points(grid_name, accounts=accounts, seeds=seeds, first_seed=first_seed):
+        yield point, simulate_with_truth(point.config, seed=point.seed)
 
 
-def one_world(name: str, knobs: dict, accounts: int, seed: int, root: Path) -> pd.DataFrame:
+def one_world(name: str, accounts: int, seed: int, root: Path) -> pd.DataFrame:
     """Estimates next to the truth for one configuration and seed (one row per unit with a truth)."""
     from fairshare import Workspace
     from fairshare.contribution import contribution
-    from fairshare.simulate import SimulationConfig, simulate_with_truth
+    from fairshare.simulate import simulate_with_truth
+    from fairshare.simulate.grid import grid_config
 
-    cfg = SimulationConfig(**{"accounts": accounts, **knobs})
-    scenarios = ("marketing_off", *(f"channel_off:{c}" for c in cfg.channels), "sdr_off", "sdr_outbound_off",
-                 "ae_off")  # fmt: skip
-    world = simulate_with_truth(cfg, seed=seed, scenarios=scenarios)
+    world = simulate_with_truth(grid_config(name, accounts), seed=seed)  # every standard replay
     folder = root / f"{name}-{seed}"
     world.write(folder / "company", format="parquet")
     ws = Workspace.init(folder / "ws")
@@ -117,18 +101,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1500)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--first-seed", type=int, default=500)
+    parser.add_argument("--first-seed", type=int, default=100)
+    parser.add_argument("--grid", default="contribution")
     parser.add_argument("--only", nargs="*", help="configuration names (default: all)")
     parser.add_argument("--out", type=Path, help="write the per-world rows here (CSV)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    configs = {k: v for k, v in grid().items() if not args.only or k in args.only}
+    configs = grid(args.grid, args.only)
     frames, started = [], time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fairshare-grid-") as tmp:
-        for name, knobs in configs.items():
+        for name in configs:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 t0 = time.perf_counter()
-                frame = one_world(name, knobs, args.accounts, seed, Path(tmp))
+                frame = one_world(name, args.accounts, seed, Path(tmp))
                 frames.append(frame)
                 if args.out:
                     pd.concat(frames, ignore_index=True).to_csv(args.out, index=False)

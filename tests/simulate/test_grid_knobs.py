@@ -8,9 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+import fairshare.cli.simulate  # noqa: F401  (registers the command)
+from fairshare.cli.app import app
 from fairshare.simulate import SimulationConfig, simulate, simulate_with_truth
 from fairshare.simulate.config import BudgetFlights, CapacityChanges, Holdouts
+from fairshare.simulate.grid import GRIDS, grid_config, grid_points
+from fairshare.simulate.truth import QUARTER_COLUMNS
 
 # sha256 over the CSV files (tables + truth) of simulate(SimulationConfig(accounts=200), seed=5), computed with
 # the simulator before the grid knobs existed: the default company must stay byte-identical.
@@ -223,3 +228,44 @@ def test_replays_share_the_variation_and_sdr_outbound_off_keeps_inbound_work():
     assert (outbound_off["leads"].source_team != "sdr").all()
     inc = world.truth["incremental"].set_index("unit")
     assert "sdr_outbound" in inc.index and inc.loc["sdr_outbound", "incremental_leads"] > 0
+    # the quarters of a calendar year add up to the whole-period truth
+    quarters = world.truth["incremental_quarters"]
+    assert list(quarters.columns) == QUARTER_COLUMNS
+    assert set(quarters.period) == {"2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"}
+    total = quarters.groupby("unit")[["incremental_revenue", "incremental_leads"]].sum()
+    assert np.allclose(total.incremental_revenue, inc.loc[total.index, "incremental_revenue"])
+    assert (total.incremental_leads == inc.loc[total.index, "incremental_leads"]).all()
+
+
+def test_grid_spans_capture_with_identifying_variation_everywhere():
+    configs = GRIDS["contribution"]
+    assert len(configs) >= 8
+    points = grid_points("contribution", accounts=300, seeds=2)
+    assert len(points) == 2 * len(configs) and len({(p.name, p.seed) for p in points}) == len(points)
+    shares = {p.config.organic_arrival_share for p in points}
+    assert min(shares) == 0.0 and max(shares) == 0.8 and len(shares) >= 5
+    for p in points:
+        assert p.config.budget_flights.enabled and p.config.budget_flights.regional
+        assert p.config.sdr_capacity_changes.enabled and p.config.accounts == 300
+    confounded = [p.config for p in points if p.config.exposure_intent > 0]
+    assert confounded and all(
+        c.cadence_stop_on_engagement > 0 and c.sdr_private_targeting > 0 for c in confounded
+    )
+    assert 0 < sum(p.config.holdouts.marketing_share > 0 for p in points) < len(points)
+    with pytest.raises(ValueError, match="unknown grid configuration"):
+        grid_config("arrive99")
+
+
+def test_cli_grid_and_set(tmp_path):
+    out = tmp_path / "company"
+    args = ["simulate", "--out", str(out), "--accounts", "120", "--seed", "1", "--grid", "arrive80-confounded",
+            "--set", "holdouts.sdr_share=0.5", "--set", "exposure_intent=0.5", "--scenario", "marketing_off",
+            "--show", "json"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    exp = pd.read_csv(out / "experiments.csv")
+    sdr_holdout = exp[exp.experiment_id == "sdr-outbound-holdout"]
+    assert 0.35 < (sdr_holdout.arm == "holdout").mean() < 0.65  # --set reached into the nested model
+    assert "region" in pd.read_csv(out / "spend.csv").columns  # the grid's regional budgets
+    bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--set", "exposure_intnet=1"])
+    assert bad.exit_code != 0 and "exposure_intnet" in bad.output

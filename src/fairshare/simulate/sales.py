@@ -429,7 +429,7 @@ def run_sales(
     return Sales(lead=lead, opp=opp, activities=acts.columns(), treated=treated_ae, forecasts=forecasts)
 
 
-def _quarters(start: dt.date, days: int) -> list[tuple[str, int, int]]:
+def calendar_quarters(start: dt.date, days: int) -> list[tuple[str, int, int]]:
     """(period, first day, day after the end) of every full calendar quarter inside the period."""
     y, m = start.year, ((start.month - 1) // 3) * 3 + 1
     if dt.date(y, m, 1) < start:
@@ -448,7 +448,7 @@ def _forecasts(cfg: SimulationConfig, company: Company, streams: Streams, opp: d
     """Per AE per full quarter: commit / best case (actual bookings x the AE's bias x noise), open pipeline."""
     out = []
     closed_t = opp["enter"][:, 4]
-    for period, qs, qe in _quarters(cfg.start, cfg.days):
+    for period, qs, qe in calendar_quarters(cfg.start, cfg.days):
         sub = qs + 7 + WORK_START
         for a in range(company.n_ae):
             r = company.n_sdr + a
