@@ -61,3 +61,27 @@ def test_status_reads_assumption_and_legacy_rows():
     assert status({"method": "omitted"}) == "omitted"
     assert status({"method": "dml_irm_att"}) == "identified"  # a table stored before triangulation
     assert status({"method": "panel_dml", "identified": np.False_}) == "not identified"
+
+
+def test_mix_rows_become_strategies_of_their_unit():
+    # the documented shape of fairshare.contribution.mix.mix_strategies (branch `mix`)
+    from fairshare.contribution.triangulate import _mix_strategy
+
+    rows = [
+        {"unit": "marketing", "key": "all", "estimate": 9e5, "ci_low": 6e5, "ci_high": 1.2e6, "identified": True,
+         "reason": "budget flights by region", "method": "mmm"},
+        {"unit": "channel", "key": "webinar", "estimate": None, "ci_low": None, "ci_high": None, "identified": False,
+         "reason": "spend never varied", "method": "mmm"},
+    ]  # fmt: skip
+    [m] = _mix_strategy(rows, "marketing", "all")
+    assert m == {"name": "mmm", "estimate": 9e5, "ci_low": 6e5, "ci_high": 1.2e6, "identified": True,
+                 "reason": "budget flights by region"}  # fmt: skip
+    naive = strategy("sourced", 3e6, 2e6, 4e6, False, "naive")
+    out = combine([m, naive], bound=5e6)
+    assert (
+        out["identified"]
+        and out["estimate"] == pytest.approx(9e5)
+        and (out["ci_low"], out["ci_high"]) == (6e5, 1.2e6)
+    )
+    [w] = _mix_strategy(rows, "channel", "webinar")
+    assert not combine([w], bound=5e6)["identified"]
