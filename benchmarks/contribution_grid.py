@@ -104,21 +104,30 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--grid", default="contribution")
     parser.add_argument("--only", nargs="*", help="configuration names (default: all)")
-    parser.add_argument("--out", type=Path, help="write the per-world rows here (CSV)")
+    parser.add_argument(
+        "--out", type=Path, help="write the per-world rows here (CSV); an existing file is resumed"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     configs = grid(args.grid, args.only)
     frames, started = [], time.perf_counter()
+    if args.out is not None and args.out.exists():  # resume: keep the worlds already measured
+        frames.append(pd.read_csv(args.out))
+    done = set(zip(frames[0]["config"], frames[0]["seed"], strict=True)) if frames else set()
     with tempfile.TemporaryDirectory(prefix="fairshare-grid-") as tmp:
-        for name in configs:
-            for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for seed in range(
+            args.first_seed, args.first_seed + args.seeds
+        ):  # every configuration once, then again
+            for name in configs:
+                if (name, seed) in done:
+                    continue
                 t0 = time.perf_counter()
-                frame = one_world(name, args.accounts, seed, Path(tmp))
-                frames.append(frame)
+                frames.append(one_world(name, args.accounts, seed, Path(tmp)))
                 if args.out:
                     pd.concat(frames, ignore_index=True).to_csv(args.out, index=False)
                 print(f"{name} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
     per_world = pd.concat(frames, ignore_index=True)
+    per_world = per_world.loc[per_world["config"].isin(list(configs))]
     pd.set_option("display.width", 220)
     pd.set_option("display.max_rows", 1000)
     print(per_world.round(0).to_string(index=False))

@@ -122,7 +122,7 @@ class ContributionSettings(_Section):
     level: float = Field(0.9, gt=0, lt=1, description="interval level")
     panel_period_days: int = Field(28, ge=7, description="length of one account-period of the SDR panel")
     panel_window_days: int = Field(
-        84, ge=7, description="outcome window after a period starts (opportunities created in it)"
+        56, ge=7, description="outcome window after a period starts (opportunities created in it)"
     )
     panel_lookback_days: int = Field(
         28, ge=0, description="an account enters a sequence when it had no outbound in this many days"
@@ -304,7 +304,7 @@ ae_baseline_range = [0.05, 0.3] # plausible retained self-serve share (win x amo
 sdr_inbound_share = 0.5         # share of SDR-contacted inbound revenue credited to SDRs (0..1 bound)
 level = 0.9                     # interval level
 panel_period_days = 28          # SDR panel: one row per account and period of this length
-panel_window_days = 84          # outcome: won revenue of opportunities created in this window after the period starts
+panel_window_days = 56          # outcome: won revenue of opportunities created in this window after the period starts
 panel_lookback_days = 28        # an account enters an outbound sequence after this many days without outbound
 winsor_percentile = 99.5        # outcomes capped at this percentile of the positive ones (heavy-tailed deals)
 large_deal_share = 0.2          # warn, naming the deal, when one deal is this share of all won revenue

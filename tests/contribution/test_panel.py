@@ -47,7 +47,9 @@ def test_entry_outcome_window_and_controls_by_hand():
     # B: never reached, 200 won created in period 0. Window 84 days = 3 periods, lookback 28 days = 1 period.
     events = _events(outbound=[("A", 1, 3), ("A", 2, 2)], won=[("A", 3, 500.0), ("B", 0, 200.0)],
                      touches=[("A", 0, 4), ("A", 2, 1)], leads=[("A", 3, 1)])  # fmt: skip
-    panel = account_periods(events, ContributionSettings()).set_index(["account_id", "period"])
+    panel = account_periods(events, ContributionSettings(panel_window_days=84)).set_index(
+        ["account_id", "period"]
+    )
     # A in periods 2 and 3 had outbound in the period before: inside a sequence, not at risk of entering one
     assert ("A", 2) not in panel.index and ("A", 3) not in panel.index and ("A", 1) in panel.index
     assert panel.loc[("A", 1), "entered"] == 1 and panel["entered"].sum() == 1
