@@ -1,9 +1,11 @@
 """Incremental contribution against the simulator's replayed truth, through the warehouse and `results()`.
 
-Ten small worlds (600 accounts, seeds 1-10 fixed in advance): the issue's acceptance targets for marketing,
-SDR and the two largest channels, and the coverage table printed. Measured: marketing 0.9, SDR 1.0,
-paid_search 1.0, paid_social 0.9. A coverage share from this few seeds is itself uncertain by about ±0.1;
-benchmarks/contribution_check.py runs 20 larger worlds.
+Ten small worlds of the default company (600 accounts, seeds 1-10 fixed in advance): the reported rows (SDR
+team, SDR outbound from the panel, marketing not identified without a mix model, AE as an assumption) and the
+naive strategies' accuracy on this company (marketing, the two largest channels; they are reported, not
+identifying). Measured before the triangulation: marketing 0.9, SDR 1.0, paid_search 1.0, paid_social 0.9.
+A coverage share from this few seeds is itself uncertain by about ±0.1; benchmarks/contribution_grid.py runs
+the grid of companies.
 """
 
 from __future__ import annotations
