@@ -167,6 +167,38 @@ def test_upstream_results_fill_incremental_and_attributed_rows(tiny_ws):
     )
 
 
+def test_contribution_rows_keep_their_period_and_say_not_identified_or_assumption(tiny_ws):
+    from fairshare.web.kpis import kpi_cards
+
+    period = "all history 2025-01-01..2025-12-31"
+    contribution = pd.DataFrame({"unit": ["marketing", "sdr", "ae"], "key": ["all", "all", "all"],
+                                 "estimate": [np.nan, 9000.0, 40000.0], "ci_low": [0.0, 1000.0, 35000.0],
+                                 "ci_high": [60000.0, 20000.0, 47000.0], "identified": [False, True, False],
+                                 "method": ["not_identified", "panel_dml", "assumption"], "period": period,
+                                 "proposal": ["randomized holdout: 20% of accounts with all paid marketing off", "", ""],
+                                 "assumptions": ["", "", "assumption, not estimated: self-serve baseline"]})  # fmt: skip
+    card = Scorecard(tiny_ws, period="quarter", with_sql=False, upstream={"contribution": contribution})
+    table = card.table()
+    rows = table.set_index("kpi")
+    # whole-history numbers name their own period, never the scorecard's quarter
+    assert card.current_label != period
+    assert (
+        rows.loc[[f"incremental_revenue.{t}" for t in ("marketing", "sdr", "ae")], "period"] == period
+    ).all()
+    marketing = rows.loc["incremental_revenue.marketing"]
+    assert np.isnan(marketing["value"]) and (marketing["ci_low"], marketing["ci_high"]) == (0.0, 60000.0)
+    assert marketing["note"].startswith("not identified") and "holdout" in marketing["note"]
+    assert rows.loc["incremental_revenue.ae", "note"].startswith("assumption")
+    assert (
+        rows.loc["incremental_revenue.sdr", "value"] == 9000.0
+        and rows.loc["incremental_revenue.sdr", "note"] == ""
+    )
+    cards = {c["label"]: c for c in kpi_cards(table)}
+    assert cards["Incremental revenue: marketing"]["value"] == "not identified"
+    assert cards["Incremental revenue: ae"]["flag"].startswith("assumption")
+    assert cards["Incremental revenue: sdr"]["period"] == period
+
+
 def _maven_module():
     spec = importlib.util.spec_from_file_location(
         "maven_to_canonical", ROOT / "examples" / "maven" / "to_canonical.py"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fairshare.contribution.triangulate import status as contribution_status
 from fairshare.economics import MARKETING_PROGRAM, attribution_model
 
 TEAMS = ("marketing", "sdr", "ae")
@@ -37,17 +38,28 @@ def upstream_rows(
             hit = contribution[(contribution["unit"].astype(str) == team)
                                & (contribution["key"].astype(str) == "all")]  # fmt: skip
             match = hit.iloc[0] if len(hit) else None
+        read = contribution_status(match.to_dict()) if match is not None else ""
+        if match is not None and isinstance(match.get("period"), str) and match.get("period"):
+            row["period"] = match[
+                "period"
+            ]  # the contribution's own period (all history), never the quarter's
         if match is None:
             row["note"] = "no contribution estimate in this run"
-        elif str(match.get("method", "")) == "omitted":
+        elif read == "omitted":
             row["note"] = f"not estimated: {match.get('assumptions', '')}"
         else:
             row.update(value=float(match["estimate"]), ci_low=float(match.get("ci_low", np.nan)),
                        ci_high=float(match.get("ci_high", np.nan)))  # fmt: skip
+            if read == "not identified":
+                row["note"] = (
+                    f"not identified from this data (logical bounds shown); {match.get('proposal', '')}"
+                )
+            elif read == "assumption":
+                row["note"] = f"assumption, not an estimate: {match.get('assumptions', '')}"
         rows.append(row)
     inc = rows[0]
     roi_inc = {"kpi": "marketing_roi.incremental", "label": "Marketing ROI (incremental)", "unit": "ratio",
-               "period": "all", "previous_value": np.nan, "value": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+               "period": inc["period"], "previous_value": np.nan, "value": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                "definition": "(incremental revenue of marketing - marketing cost) / marketing cost, whole data; "
                              "marketing cost = media spend + sales time on marketing-sourced leads",
                "source": inc["source"], "note": inc["note"]}  # fmt: skip

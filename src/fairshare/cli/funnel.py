@@ -200,7 +200,19 @@ def scorecard_command(
             f" vs {card.previous_label_}" if card.previous_label_ else ""
         )
         currency = ws.definitions.workspace.currency
-        render(_scorecard_display(table, level, currency), fmt, title=f"{title} (money in {currency})")
+        # whole-history model results (incremental contribution) never sit under the quarter's title
+        other = table["period"].astype(str) != str(card.current_label_)
+        render(
+            _scorecard_display(table.loc[~other], level, currency),
+            fmt,
+            title=f"{title} (money in {currency})",
+        )
+        for period, part in table.loc[other].groupby("period", sort=False):
+            render(
+                _scorecard_display(part, level, currency),
+                fmt,
+                title=f"scorecard {period} (money in {currency})",
+            )
         for kpi, note in zip(table["kpi"], table["note"].fillna(""), strict=True):
             if note:
                 err_console.print(f"note: {kpi}: {note}", highlight=False, soft_wrap=True, markup=False)
