@@ -60,9 +60,8 @@ class Workspace:
     def con(self) -> ibis.BaseBackend:
         """The open warehouse connection (opened on first use; canonical tables ensured)."""
         if self._con is None:
-            # DuckDB refuses a second in-process connection to one file with a different configuration,
-            # so read-only workspaces connect like writers and simply never write.
-            self._con = warehouse.connect(self.url)
+            # readers connect read-only: they never create the file and other readers may share it
+            self._con = warehouse.connect(self.url, read_only=self.read_only)
             if not self.read_only:
                 warehouse.ensure_canonical_tables(self._con)
         return self._con

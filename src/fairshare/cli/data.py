@@ -8,25 +8,11 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
+from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace, open_workspace
 from fairshare.cli.output import Format, console, err_console, fail, render
-from fairshare.config import CONFIG_NAME, DefinitionsError
+from fairshare.config import CONFIG_NAME
 from fairshare.ingest import ImportFailed, ImportReport
 from fairshare.warehouse import WarehouseBusy
-
-
-def open_workspace(path: Path | None, read_only: bool = False):
-    """The workspace at `path`, opened; definitions errors and a held warehouse become user errors."""
-    from fairshare.workspace import Workspace
-
-    try:
-        ws = Workspace(path or default_workspace(), read_only=read_only)
-        ws.con  # noqa: B018 (open now, so a held lock is reported here)
-        return ws
-    except DefinitionsError as e:
-        fail(str(e), hint=f"fix the key in {CONFIG_NAME}; `fairshare init --force` writes a fresh default")
-    except WarehouseBusy as e:
-        fail(str(e))
 
 
 def _report_problems(report: ImportReport, verb: str) -> None:
@@ -73,7 +59,7 @@ def import_(
     """Validate a folder of canonical files and import it in one transaction (all or nothing)."""
     from fairshare.ingest.mappings import MappingError
 
-    ws = open_workspace(workspace)
+    ws = open_workspace(workspace, create=True)
     try:
         with _stages("import") as bar:
             task = bar.add_task("starting", total=None)
