@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +17,11 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from fairshare import schema, warehouse
+from fairshare import schema, snapshots, warehouse
 from fairshare.config import CONFIG_NAME, DEFAULT_TOML, Definitions, definitions_hash, load_definitions
 from fairshare.ingest import ImportReport, import_folder, validate_folder
 from fairshare.ingest.canonical import Progress
-
-RESULTS_DIR = "results"
+from fairshare.snapshots import RESULTS_DIR
 
 
 class Workspace:
@@ -160,46 +157,42 @@ class Workspace:
         """Store a run's result tables in the warehouse (one transaction) and as a read-only snapshot.
 
         Readers (report, API, dashboard) read the snapshot, so they never hold the warehouse file.
+        The snapshot is written first and published after the commit (`fairshare.snapshots`).
         """
         con = self.con
         config_hash = definitions_hash(self.path / CONFIG_NAME)
         at = datetime.now(UTC).replace(tzinfo=None)
         runs = con.table(warehouse.RUNS_TABLE)
-        run_id = int(runs.run_id.max().execute() or 0) + 1
-        with warehouse.transaction(con):
-            for name, frame in tables.items():
-                con.create_table(f"{warehouse.RESULT_PREFIX}{name}", _storable(frame), overwrite=True)
-            con.insert(
-                warehouse.RUNS_TABLE,
-                pd.DataFrame(
-                    [
-                        {
-                            "run_id": run_id,
-                            "at": at,
-                            "definitions_hash": config_hash,
-                            "tables": json.dumps(sorted(tables)),
-                            "seconds": float(seconds),
-                        }
-                    ]
-                ),  # fmt: skip
-            )
+        last = runs.run_id.max().execute()
+        snapshots.recover(self.path, None if pd.isna(last) else int(last))  # a run killed while storing
+        run_id = int(0 if pd.isna(last) else last) + 1
         manifest = {"run_id": run_id, "at": at.isoformat(), "definitions_hash": config_hash,
                     "tables": sorted(tables), "seconds": seconds, "currency": self.definitions.workspace.currency}  # fmt: skip
-        self._write_snapshot(tables, manifest)
+        stored = {name: _storable(frame) for name, frame in tables.items()}
+        staged = snapshots.stage(self.path, stored, manifest)
+        try:
+            with warehouse.transaction(con):
+                for name, frame in stored.items():
+                    con.create_table(f"{warehouse.RESULT_PREFIX}{name}", frame, overwrite=True)
+                con.insert(
+                    warehouse.RUNS_TABLE,
+                    pd.DataFrame(
+                        [
+                            {
+                                "run_id": run_id,
+                                "at": at,
+                                "definitions_hash": config_hash,
+                                "tables": json.dumps(sorted(tables)),
+                                "seconds": float(seconds),
+                            }
+                        ]
+                    ),  # fmt: skip
+                )
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)  # nothing committed: the half-made snapshot goes too
+            raise
+        snapshots.publish(self.path, staged)
         return manifest
-
-    def _write_snapshot(self, tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> None:
-        final = self.path / RESULTS_DIR
-        tmp = self.path / f".{RESULTS_DIR}.tmp-{os.getpid()}-{time.time_ns()}"
-        tmp.mkdir(parents=True)
-        for name, frame in tables.items():
-            _storable(frame).to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        old = self.path / f".{RESULTS_DIR}.old-{os.getpid()}-{time.time_ns()}"
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
 
     def results_manifest(self) -> dict[str, Any] | None:
         """The last run's manifest (run_id, at, definitions_hash, tables), or None before any run."""
