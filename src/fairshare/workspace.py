@@ -101,8 +101,10 @@ class Workspace:
         With `mapping` (`salesforce`, `hubspot` or a mapping TOML file) the folder holds CRM exports,
         translated into canonical files first; problems then name the export file they came from.
         """
+        ingest = self.definitions.ingest
+        years = (ingest.earliest_year, ingest.latest_year)
         if mapping is None:
-            return import_folder(self.con, folder, progress=progress)
+            return import_folder(self.con, folder, progress=progress, years=years)
         import tempfile
 
         from fairshare.ingest import ImportFailed
@@ -114,16 +116,22 @@ class Workspace:
                 progress(f"translating {rules.name} exports")
             sources = translate(folder, rules, tmp)
             try:
-                return import_folder(self.con, tmp, progress=progress)
+                return import_folder(self.con, tmp, progress=progress, years=years)
             except ImportFailed as e:
                 renamed = {f"{table}.csv": f"{export} (as {table}.csv)" for table, export in sources.items()}
+                renamed[tmp] = str(
+                    folder
+                )  # folder-level problems name the user's folder, not the temporary one
                 e.report.problems = [replace(p, file=renamed.get(p.file, p.file)) for p in e.report.problems]
                 e.report.folder = str(folder)
                 raise ImportFailed(e.report) from None
 
     def validate(self, folder: str | Path, progress: Progress | None = None) -> ImportReport:
         """The import's checks (against this warehouse too), without writing anything."""
-        return validate_folder(folder, self.con, progress=progress)
+        ingest = self.definitions.ingest
+        return validate_folder(
+            folder, self.con, progress=progress, years=(ingest.earliest_year, ingest.latest_year)
+        )
 
     def status(self) -> dict[str, Any]:
         """Tables with row counts, the last import and run, and where the warehouse is."""

@@ -12,7 +12,7 @@ from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_worksp
 from fairshare.cli.output import Format, console, err_console, fail, render
 from fairshare.config import CONFIG_NAME
 from fairshare.ingest import ImportFailed, ImportReport
-from fairshare.warehouse import WarehouseBusy
+from fairshare.warehouse import WarehouseBusy, WarehouseError
 
 
 def _report_problems(report: ImportReport, verb: str) -> None:
@@ -70,7 +70,7 @@ def import_(
         fail(str(e), hint="see docs/import.md for the mapping format")
     except ImportFailed as e:
         _report_problems(e.report, "nothing was imported, the warehouse is unchanged")
-    except WarehouseBusy as e:
+    except WarehouseError as e:
         fail(str(e))
     finally:
         ws.close()

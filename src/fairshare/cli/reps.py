@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import FormatOption, WorkspaceOption, app
-from fairshare.cli.data import open_workspace
+from fairshare.cli.app import FormatOption, WorkspaceOption, app, open_workspace
 from fairshare.cli.output import Format, fail, render
 
 
@@ -17,13 +16,18 @@ def reps_command(
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
 ) -> None:
-    """Each rep's activity, speed to lead, contact rate, SLA compliance and shrunken closing ability (90% CI)."""
-    from fairshare.reps import results
+    """Each rep's activity, speed to lead, contact rate, SLA compliance and shrunken closing ability (90% CI).
 
-    with open_workspace(workspace, read_only=True) as ws:
-        if int(ws.table("reps").count().execute()) == 0:
-            fail("the workspace has no reps", hint="import a reps table first: fairshare import FOLDER")
-        table = results(ws, {})["reps"]
+    Reads the `reps` table of the last run, as the API, dashboard and report do: refitting here
+    without the run's lead values once printed SDR expected revenue 0 where they showed 1,014,905.
+    """
+    ws = open_workspace(workspace, read_only=True, connect=False)
+    try:
+        table = ws.result("reps")
+    except KeyError:
+        fail(
+            "no stored rep results yet; run `fairshare run` first (the API, dashboard and report read the same)"
+        )
     if team is not None:
         table = table[table["team"] == team]
     render(

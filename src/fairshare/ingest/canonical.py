@@ -41,6 +41,8 @@ from fairshare.ingest.files import (
 from fairshare.ingest.problems import ImportFailed, ImportReport, Problem
 
 Progress = Callable[[str], None]
+#: Plausible years of imported times when no definitions are given ([ingest] defaults).
+YEARS = (1970, 2100)
 
 
 def _parquet_columns(con: duckdb.DuckDBPyConnection, s: _Staged) -> tuple[list[str], list[str]]:
@@ -60,9 +62,11 @@ def _parquet_columns(con: duckdb.DuckDBPyConnection, s: _Staged) -> tuple[list[s
     return [r[0] for r in described], sources
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, t: schema.Table, path: Path) -> _Staged:
+def _stage_file(
+    con: duckdb.DuckDBPyConnection, t: schema.Table, path: Path, years: tuple[int, int]
+) -> _Staged:
     stage = f"__stage_{t.name}"
-    s = _Staged(t, path, stage, {})
+    s = _Staged(t, path, stage, {}, years=years)
     try:
         return _stage_readable(con, s)
     except (OSError, EOFError, zlib.error) as e:  # unreadable, permission denied, corrupt .gz
@@ -225,14 +229,17 @@ def _stage_connection(con: ibis.BaseBackend | None) -> tuple[duckdb.DuckDBPyConn
 
 
 def validate_folder(folder: Path | str, con: ibis.BaseBackend | None = None,
-                    progress: Progress | None = None) -> ImportReport:  # fmt: skip
-    """Check a folder against the canonical format (and the warehouse `con`, if given) without writing."""
-    report, staged, raw = _validate(Path(folder), con, progress)
+                    progress: Progress | None = None, years: tuple[int, int] = YEARS) -> ImportReport:  # fmt: skip
+    """Check a folder against the canonical format (and the warehouse `con`, if given) without writing.
+
+    Times must fall within `years` (first, last), from [ingest] in the definitions.
+    """
+    report, staged, raw = _validate(Path(folder), con, progress, years)
     _drop_temps(raw, staged)
     return report
 
 
-def _validate(folder: Path, con: ibis.BaseBackend | None, progress: Progress | None):
+def _validate(folder: Path, con: ibis.BaseBackend | None, progress: Progress | None, years: tuple[int, int]):
     report = ImportReport(folder=str(folder))
     if not folder.is_dir():
         report.problems.append(
@@ -240,7 +247,7 @@ def _validate(folder: Path, con: ibis.BaseBackend | None, progress: Progress | N
         )
         return report, {}, None
     files, report.warnings, report.problems = find_files(folder)
-    present = set(files) | (set(con.list_tables()) if con is not None else set())
+    present = set(files) | _filled_tables(con)
     if not files:
         report.problems.append(Problem(str(folder), None, None,
                                        f"no canonical files found; expected files named like {', '.join(f'{n}.csv' for n in list(schema.TABLES)[:3])}, …"))  # fmt: skip
@@ -265,7 +272,7 @@ def _validate(folder: Path, con: ibis.BaseBackend | None, progress: Progress | N
             continue
         if progress:
             progress(f"checking {files[name].name}")
-        staged[name] = _stage_file(raw, schema.TABLES[name], files[name])
+        staged[name] = _stage_file(raw, schema.TABLES[name], files[name], years)
     if progress:
         progress("checking references")
     _check_foreign_keys(raw, staged, existing, wh_prefix)
@@ -275,6 +282,14 @@ def _validate(folder: Path, con: ibis.BaseBackend | None, progress: Progress | N
         if s.more:
             report.truncated[s.path.name] = s.more
     return report, staged, raw
+
+
+def _filled_tables(con: ibis.BaseBackend | None) -> set[str]:
+    """Canonical tables holding rows in the warehouse: an empty table does not count as present."""
+    if con is None:
+        return set()
+    have = set(con.list_tables()) & set(schema.TABLES)
+    return {name for name in have if int(con.table(name).count().execute())}
 
 
 def _drop_temps(raw: duckdb.DuckDBPyConnection | None, staged: dict[str, _Staged]) -> None:
@@ -287,19 +302,22 @@ def _drop_temps(raw: duckdb.DuckDBPyConnection | None, staged: dict[str, _Staged
 
 
 def import_folder(
-    con: ibis.BaseBackend, folder: Path | str, progress: Progress | None = None
+    con: ibis.BaseBackend,
+    folder: Path | str,
+    progress: Progress | None = None,
+    years: tuple[int, int] = YEARS,
 ) -> ImportReport:
     """Validate `folder`, then upsert every table in one transaction (all or nothing).
 
     Raises ImportFailed (nothing written) when any problem is found.
     """
     if not warehouse.is_duckdb(con):
-        raise NotImplementedError(
-            "imports currently stage through DuckDB; use a DuckDB warehouse (docs/decisions.md)"
+        raise warehouse.WarehouseError(
+            "imports stage through DuckDB; point [workspace] warehouse at a duckdb:/// file (docs/decisions.md)"
         )
     folder = Path(folder)
     warehouse.ensure_canonical_tables(con)
-    report, staged, raw = _validate(folder, con, progress)
+    report, staged, raw = _validate(folder, con, progress, years)
     try:
         if not report.ok:
             raise ImportFailed(report)

@@ -24,12 +24,18 @@ _NUMBER_HINT = (
 )
 _TIME_EXAMPLE = "e.g. 2026-03-01 or 2026-03-01T09:30:00Z"
 _INT_LIMIT = 9.2e18
+#: Larger numbers are unit mistakes, and summing them overflows (an amount of 1e308).
+_FLOAT_LIMIT = 1e15
+#: The UTC offset at the end of a time: group 3 is its hours, group 4 its minutes.
+_OFFSET = r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?[ ]*[+-]([0-9]{1,2}):?([0-9]{2})?$"
 
 
 def _singular(table: str) -> str:
     """`opportunities` → `opportunity`, `reps` → `rep` (for messages)."""
     if table.endswith("ies"):
         return table[:-3] + "y"
+    if table.endswith(("ches", "shes", "sses", "xes")):
+        return table[:-2]
     return table[:-1] if table.endswith("s") else table
 
 
@@ -49,6 +55,7 @@ class _Staged:
     readable: bool = False
     delim: str = ","
     lines: list[tuple[int | None, str]] = field(default_factory=list)  # file-level problems by editor line
+    years: tuple[int, int] = (1970, 2100)  # plausible years of times ([ingest] in fairshare.toml)
 
     @property
     def is_parquet(self) -> bool:
@@ -94,6 +101,12 @@ def _value_checks(t: schema.Table, s: _Staged) -> list[str]:
                 f"SELECT __row, {_lit(col.name)}, 'not a number: ' || {show} || {hint} FROM {_q(s.stage)} "
                 f"WHERE {present} AND ({num} IS NULL OR isnan({num}) OR isinf({num}))"
             )
+            if col.dtype == "float":
+                parts.append(
+                    f"SELECT __row, {_lit(col.name)}, 'number too large: ' || {show} || "
+                    f"' (above {_FLOAT_LIMIT:.0e}; check the unit)' FROM {_q(s.stage)} "
+                    f"WHERE {present} AND NOT isinf({num}) AND abs({num}) >= {_FLOAT_LIMIT}"
+                )
             if col.dtype == "int":
                 parts.append(
                     f"SELECT __row, {_lit(col.name)}, 'not a whole number: ' || {show} FROM {_q(s.stage)} "
@@ -123,6 +136,19 @@ def _value_checks(t: schema.Table, s: _Staged) -> list[str]:
                 f"{'date' if col.dtype == 'date' else 'timestamp'}: ' || {show} || {hint} FROM {_q(s.stage)} "
                 f"WHERE {present} AND NOT coalesce(isfinite({ts}), false)"
             )
+            first, last = s.years
+            parts.append(
+                f"SELECT __row, {_lit(col.name)}, 'implausible year ' || year({ts}) || ' in ' || {show} || "
+                f"{_lit(f' (plausible: {first} to {last}; [ingest] earliest_year/latest_year in fairshare.toml)')} "
+                f"FROM {_q(s.stage)} WHERE {present} AND coalesce(isfinite({ts}), false) "
+                f"AND year({ts}) NOT BETWEEN {int(first)} AND {int(last)}"
+            )
+            hours, minutes = (f"TRY_CAST(nullif(regexp_extract({v}, {_lit(_OFFSET)}, {g}), '') AS INTEGER)" for g in (3, 4))  # fmt: skip
+            parts.append(
+                f"SELECT __row, {_lit(col.name)}, 'time zone offset out of range: ' || {show} || "
+                f"' (offsets run from -14:00 to +14:00)' FROM {_q(s.stage)} "
+                f"WHERE {present} AND ({hours} * 60 + coalesce({minutes}, 0) > 840 OR coalesce({minutes}, 0) > 59)"
+            )
         elif col.dtype == "bool":
             allowed = ", ".join(_lit(x) for x in _TRUE + _FALSE)
             parts.append(
@@ -137,6 +163,11 @@ def _value_checks(t: schema.Table, s: _Staged) -> list[str]:
                 f"'; allowed: {', '.join(col.enum)}' FROM {_q(s.stage)} "
                 f"WHERE {present} AND lower({v}) NOT IN ({allowed})"
             )
+    if s.columns:  # one pass over every column, extras too: a NUL byte is damage, never data
+        cells = ", ".join(f"coalesce({_q(c)}, '')" for c in s.columns.values())
+        parts.append(f"SELECT __row, NULL, 'holds a NUL byte (\\0), which no value may contain; "
+                     f"the file may be damaged: re-export it' FROM {_q(s.stage)} "
+                     f"WHERE contains(concat({cells}), chr(0))")  # fmt: skip
     for group in t.one_of:
         have = [g for g in group if g in s.columns]
         cond = " AND ".join(f"{_q(s.columns[g])} IS NULL" for g in have) or "TRUE"

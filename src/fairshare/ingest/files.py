@@ -107,17 +107,25 @@ class _Dialect:
 
 
 def sniff(path: Path) -> _Dialect:
-    """Encoding, delimiter and header of a CSV file, from its first 64 KB."""
+    """Encoding, delimiter and header of a CSV file, from its top (64 KB, or as far as the header goes)."""
     d = _Dialect()
     with _open_bytes(path) as fh:
         head = fh.read(1 << 16)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:4096]:
+        while not re.search(rb"[\r\n]", head.lstrip(b" \t\r\n\xef\xbb\xbf")):  # a header past 64 KB
+            more = fh.read(1 << 20)
+            if not more:
+                break
+            head += more
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_without_bom(head):
         d.problem = (None, f"file is UTF-16 (Excel 'Unicode text'), not UTF-8; {_UTF8_HINT}")
         return d
     head = head.removeprefix(b"\xef\xbb\xbf")
     blank = re.match(rb"(?:[ \t]*(?:\r\n|\r|\n))*", head).group(0)
     d.skip = _newlines(blank)
     first = re.split(rb"\r\n|\r|\n", head[len(blank) :], maxsplit=1)[0]
+    if b"\x00" in first:
+        d.problem = (d.skip + 1, "the header holds a NUL byte (\\0); the file may be damaged: re-export it")
+        return d
     try:
         text = first.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -134,6 +142,12 @@ def sniff(path: Path) -> _Dialect:
         d.delim = best if counts[best] else ","
     d.header = next(csv.reader([text], delimiter=d.delim), [])
     return d
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """Every other byte NUL: UTF-16 text (little or big endian) saved without its byte-order mark."""
+    top = head[:4096]
+    return len(top) > 16 and max(top[0::2].count(0), top[1::2].count(0)) > 0.9 * (len(top) // 2)
 
 
 def diagnose_csv(path: Path, dialect: _Dialect) -> list[tuple[int, str]]:
