@@ -247,7 +247,8 @@ def _validate(folder: Path, con: ibis.BaseBackend | None, progress: Progress | N
         )
         return report, {}, None
     files, report.warnings, report.problems = find_files(folder)
-    present = set(files) | _filled_tables(con)
+    wanted = (set(schema.REQUIRED_TABLES) | set(schema.REQUIRED_ONE_OF_TABLES)) - set(files)
+    present = set(files) | _filled_tables(con, wanted)
     if not files:
         report.problems.append(Problem(str(folder), None, None,
                                        f"no canonical files found; expected files named like {', '.join(f'{n}.csv' for n in list(schema.TABLES)[:3])}, …"))  # fmt: skip
@@ -284,12 +285,12 @@ def _validate(folder: Path, con: ibis.BaseBackend | None, progress: Progress | N
     return report, staged, raw
 
 
-def _filled_tables(con: ibis.BaseBackend | None) -> set[str]:
-    """Canonical tables holding rows in the warehouse: an empty table does not count as present."""
-    if con is None:
+def _filled_tables(con: ibis.BaseBackend | None, names: set[str]) -> set[str]:
+    """Those of `names` holding rows in the warehouse: an empty table does not count as present."""
+    if con is None or not names:
         return set()
-    have = set(con.list_tables()) & set(schema.TABLES)
-    return {name for name in have if int(con.table(name).count().execute())}
+    have = set(con.list_tables()) & names
+    return {name for name in have if int(con.table(name).limit(1).count().execute())}
 
 
 def _drop_temps(raw: duckdb.DuckDBPyConnection | None, staged: dict[str, _Staged]) -> None:
