@@ -28,7 +28,10 @@ def _files(root: Path) -> set[Path]:
 def _invoke(args: list[str], workspace: Path):
     result = runner.invoke(app, [*args, "--workspace", str(workspace)])
     assert result.exit_code != 0, (args, result.output)
-    assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        args,
+        repr(result.exception),
+    )
     assert "Traceback" not in result.output, (args, result.output)
     return result
 
@@ -41,7 +44,9 @@ def test_every_command_on_an_empty_or_missing_folder_creates_nothing(tmp_path, a
         pytest.skip("validate checks a folder on its own; it needs no workspace")
     for workspace in (empty, tmp_path / "missing", tmp_path / "emtpy"):
         result = _invoke(args, workspace)
-        assert "fairshare init" in result.output and len(result.output.strip().splitlines()) == 1, result.output
+        assert "fairshare init" in result.output and len(result.output.strip().splitlines()) == 1, (
+            result.output
+        )
     assert _files(tmp_path) == {Path("empty")}
 
 
@@ -64,7 +69,10 @@ def test_every_reader_on_a_workspace_without_data_creates_no_warehouse(tmp_path,
         (lambda ws: _url(ws, "duckdb:///{workspace}/notes.txt", b"hello"), "is not a DuckDB database file"),
         (lambda ws: _url(ws, "postgres://user:secret@localhost:1/db"), "needs its driver"),
         (lambda ws: _url(ws, "nonsense"), "cannot open the warehouse"),
-        (lambda ws: (ws / "fairshare.toml").write_text("[attribution]\nu_shape = [nan, 0.5, 0.5]\n"), "u_shape"),
+        (
+            lambda ws: (ws / "fairshare.toml").write_text("[attribution]\nu_shape = [nan, 0.5, 0.5]\n"),
+            "u_shape",
+        ),
     ],
     ids=["latin1-toml", "toml-folder", "not-a-database", "postgres-no-driver", "bad-url", "nan-weights"],
 )
