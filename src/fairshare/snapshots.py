@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-RESULTS_DIR = "results"
+from fairshare.warehouse import RESULTS_DIR
+
 _STAGED = ".results.run-"
 _LEFTOVERS = (".results.",)  # staged runs, link temporaries, and the former layout's .tmp-/.old- folders
 
