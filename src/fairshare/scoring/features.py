@@ -449,6 +449,8 @@ def leaky_columns(
             score = np.full(len(y), np.nan)
             for k in range(folds):
                 train, test = (fold != k) & present, (fold == k) & present
+                if not train.any() or not test.any():
+                    continue
                 rates = pd.Series(y[train]).groupby(text[train].to_numpy()).mean()
                 score[test] = text[test].map(rates).astype(float).fillna(y[train].mean()).to_numpy()
         if (a := auc(np.nan_to_num(score, nan=0.0), present)) > threshold:
