@@ -177,11 +177,11 @@ def test_contribution_rows_keep_their_period_and_say_not_identified_or_assumptio
                                  "method": ["not_identified", "panel_dml", "assumption"], "period": period,
                                  "proposal": ["randomized holdout: 20% of accounts with all paid marketing off", "", ""],
                                  "assumptions": ["", "", "assumption, not estimated: self-serve baseline"]})  # fmt: skip
-    card = Scorecard(tiny_ws, period="quarter", with_sql=False, upstream={"contribution": contribution})
-    table = card.table()
+    card = Scorecard(period="quarter", with_sql=False).fit(tiny_ws, upstream={"contribution": contribution})
+    table = card.result_
     rows = table.set_index("kpi")
     # whole-history numbers name their own period, never the scorecard's quarter
-    assert card.current_label != period
+    assert card.current_label_ != period
     assert (
         rows.loc[[f"incremental_revenue.{t}" for t in ("marketing", "sdr", "ae")], "period"] == period
     ).all()

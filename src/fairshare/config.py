@@ -17,8 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 CONFIG_NAME = "fairshare.toml"
 
 
+#: Upper bounds of the time settings: beyond them every area of a run would fail or mean nothing.
+MAX_DAYS = 3650  # ten years
+MAX_HOURS = 24 * 365
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Every section: unknown keys are errors, and NaN or infinity is never a valid number."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class WorkspaceSettings(_Section):
@@ -41,13 +48,15 @@ class FunnelSettings(_Section):
     mql_stage: str = "MQL"
     accepted_stage: str = "SAL"
     rejected_stage: str = "rejected"
-    size_bands: list[int] = Field([50, 200, 1000], description="employee counts where a new size band starts")
+    size_bands: list[int] = Field(
+        [50, 200, 1000], max_length=50, description="employee counts where a new size band starts"
+    )
 
     @field_validator("size_bands")
     @classmethod
     def _ascending(cls, v: list[int]) -> list[int]:
-        if any(b <= a for a, b in zip(v, v[1:], strict=False)) or any(x <= 0 for x in v):
-            raise ValueError(f"size_bands must be positive and ascending, got {v}")
+        if any(b <= a for a, b in zip(v, v[1:], strict=False)) or any(not 0 < x <= 10**9 for x in v):
+            raise ValueError(f"size_bands must be ascending employee counts in 1..1e9, got {v}")
         return v
 
     @model_validator(mode="after")
@@ -63,17 +72,21 @@ class FunnelSettings(_Section):
 class SLASettings(_Section):
     """Service levels sales and marketing agreed on."""
 
-    first_contact_hours: float = Field(24.0, gt=0, description="first sales activity after lead creation")
-    mql_decision_days: float = Field(2.0, gt=0, description="MQL accepted or rejected within")
+    first_contact_hours: float = Field(
+        24.0, gt=0, le=MAX_HOURS, description="first sales activity after lead creation"
+    )
+    mql_decision_days: float = Field(2.0, gt=0, le=MAX_DAYS, description="MQL accepted or rejected within")
     rejection_requires_reason: bool = True
-    stuck_opportunity_days: float = Field(30.0, gt=0, description="open opportunity with no activity for")
+    stuck_opportunity_days: float = Field(
+        30.0, gt=0, le=MAX_DAYS, description="open opportunity with no activity for"
+    )
 
 
 class AttributionSettings(_Section):
     """Windows and weights of the attribution rules."""
 
-    lookback_days: int = Field(180, ge=1)
-    half_life_days: float = Field(7.0, gt=0)
+    lookback_days: int = Field(180, ge=1, le=MAX_DAYS)
+    half_life_days: float = Field(7.0, gt=0, le=MAX_DAYS)
     direct_channels: list[str] = ["direct", "organic"]
     excluded_touch_kinds: list[str] = Field(
         [], description="touch kinds that neither enter journeys nor count as influence (e.g. impression)"
@@ -81,9 +94,9 @@ class AttributionSettings(_Section):
     u_shape: tuple[float, float, float] = (0.4, 0.2, 0.4)
     w_shape: tuple[float, float, float, float] = (0.3, 0.3, 0.3, 0.1)
     sourced_by: Literal["source_team", "first_touch"] = "source_team"
-    bootstrap: int = Field(200, ge=0)
+    bootstrap: int = Field(200, ge=0, le=10_000)
     run_bootstrap_cap: int = Field(
-        200, ge=0, description="most resamples `fairshare run` draws, whatever `bootstrap` says"
+        200, ge=0, le=10_000, description="most resamples `fairshare run` draws, whatever `bootstrap` says"
     )
 
     @field_validator("u_shape", "w_shape")
@@ -148,9 +161,14 @@ class ContributionSettings(_Section):
 class ScoringSettings(_Section):
     """When leads are scored: their features are frozen `horizon_days` after the lead arrives."""
 
-    horizon_days: float = Field(7.0, ge=0, description="days after lead creation at which features are taken")
+    horizon_days: float = Field(
+        7.0, ge=0, le=MAX_DAYS, description="days after lead creation at which features are taken"
+    )
     lookback_days: float = Field(
-        180.0, gt=0, description="touches and activities this many days before the scoring time count"
+        180.0,
+        gt=0,
+        le=MAX_DAYS,
+        description="touches and activities this many days before the scoring time count",
     )
 
 
@@ -158,14 +176,14 @@ class ForecastSettings(_Section):
     """The bookings forecast: how far back the run-rate of new opportunities looks."""
 
     lookback_days: float = Field(
-        90.0, gt=0, description="days of opportunity creation that set each rep's run-rate"
+        90.0, gt=0, le=MAX_DAYS, description="days of opportunity creation that set each rep's run-rate"
     )
 
 
 class RepSettings(_Section):
     """Rep quality: who gets a rank."""
 
-    min_leads: int = Field(20, ge=0, description="reps with fewer leads than this get no rank")
+    min_leads: int = Field(20, ge=0, le=1_000_000, description="reps with fewer leads than this get no rank")
 
 
 class TeamSettings(_Section):
@@ -185,10 +203,38 @@ class ChannelSettings(_Section):
         return self.map.get(raw, raw)
 
 
+#: Shortest API token accepted: a short token falls to guessing even with throttled logins.
+MIN_TOKEN_LENGTH = 16
+
+
 class ApiSettings(_Section):
     """Bearer tokens accepted by `fairshare serve` (FAIRSHARE_API_TOKEN adds one)."""
 
     tokens: list[str] = []
+
+    @field_validator("tokens")
+    @classmethod
+    def _long_enough(cls, v: list[str]) -> list[str]:
+        short = [t for t in v if len(t) < MIN_TOKEN_LENGTH]
+        if short:
+            raise ValueError(
+                f"{len(short)} token(s) shorter than {MIN_TOKEN_LENGTH} characters; "
+                "make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            )
+        return v
+
+
+class IngestSettings(_Section):
+    """Plausible years for imported times: a time outside them is a typo (year 99999), not data."""
+
+    earliest_year: int = Field(1970, ge=1, le=9999)
+    latest_year: int = Field(2100, ge=1, le=9999)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IngestSettings:
+        if self.latest_year < self.earliest_year:
+            raise ValueError(f"latest_year {self.latest_year} is before earliest_year {self.earliest_year}")
+        return self
 
 
 class Definitions(_Section):
@@ -205,6 +251,7 @@ class Definitions(_Section):
     reps: RepSettings = RepSettings()
     channels: ChannelSettings = ChannelSettings()
     api: ApiSettings = ApiSettings()
+    ingest: IngestSettings = IngestSettings()
 
 
 class DefinitionsError(ValueError):
@@ -236,9 +283,9 @@ def _drop_legacy_mql(raw: dict, source: str) -> None:
 
 
 def parse_definitions(text: str, source: str = CONFIG_NAME) -> Definitions:
-    """Parse and validate definitions from TOML text."""
+    """Parse and validate definitions from TOML text (a leading byte-order mark is allowed)."""
     try:
-        raw = tomllib.loads(text)
+        raw = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as e:
         raise DefinitionsError(f"{source}: not valid TOML: {e}") from None
     _drop_legacy_mql(raw, source)
@@ -253,8 +300,27 @@ def parse_definitions(text: str, source: str = CONFIG_NAME) -> Definitions:
                 problems.append(f"{source}: unknown key {str(loc[-1])!r} in [{'.'.join(map(str, loc[:-1])) or 'top'}]"
                                 f"{_suggest(Definitions, loc)}")  # fmt: skip
             else:
-                problems.append(f"{source}: {where}: {err['msg']}")
+                problems.append(f"{source}: {where}: {err['msg']}{_range(loc)}")
         raise DefinitionsError("\n".join(problems)) from None
+
+
+def _range(loc: tuple) -> str:
+    """' (allowed: 1 to 3650)' for a bounded number, from the field's constraints."""
+    current: type[BaseModel] | None = Definitions
+    field = None
+    for part in loc:
+        field = current.model_fields.get(str(part)) if current else None
+        if field is None:
+            return ""
+        ann = field.annotation
+        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    low = high = None
+    for m in field.metadata:
+        low = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else getattr(m, "gt", low)
+        high = getattr(m, "le", None) if getattr(m, "le", None) is not None else getattr(m, "lt", high)
+    if low is None and high is None:
+        return ""
+    return f" (allowed: {'…' if low is None else low} to {'…' if high is None else high})"
 
 
 def load_definitions(path: Path) -> Definitions:
@@ -262,12 +328,24 @@ def load_definitions(path: Path) -> Definitions:
     path = Path(path)
     if not path.exists():
         return Definitions()
-    return parse_definitions(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except IsADirectoryError:
+        raise DefinitionsError(
+            f"{path} is a folder, not a file; remove it and run `fairshare init`"
+        ) from None
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise DefinitionsError(f"{path}: not UTF-8 (byte 0x{e.object[e.start]:02x} on line {line}); "
+                               "save it as UTF-8") from None  # fmt: skip
+    except OSError as e:
+        raise DefinitionsError(f"{path}: cannot be read: {e.strerror or e}") from None
+    return parse_definitions(text, source=str(path))
 
 
 def definitions_hash(path: Path) -> str:
     """SHA-256 of the definitions file's bytes (empty string hashed when it is absent)."""
-    data = Path(path).read_bytes() if Path(path).exists() else b""
+    data = Path(path).read_bytes() if Path(path).is_file() else b""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -348,6 +426,11 @@ marketing_source_teams = ["marketing"]
 # "linkedin" = "paid_social"
 
 [api]
-# Bearer tokens for `fairshare serve`; FAIRSHARE_API_TOKEN adds one.
+# Bearer tokens for `fairshare serve` (16 characters or more); FAIRSHARE_API_TOKEN adds one.
 tokens = []
+
+[ingest]
+# Imported times outside these years are rejected as typos (e.g. 99999-01-01).
+earliest_year = 1970
+latest_year = 2100
 """

@@ -57,6 +57,7 @@ class KPI:
     sample: str | None = (
         None  # for medians: query whose `x` column holds the values (order-statistic interval)
     )
+    better: str = "higher"  # which way is good: higher, lower, or neutral (spend); charts colour by it
 
 
 class Scorecard(BaseEstimator):
@@ -279,11 +280,11 @@ class Scorecard(BaseEstimator):
             KPI("speed_to_lead_hours", "Speed to lead (median)", "hours", "contact",
                 f"median hours from creation to the first sales activity, {handed} created in the period; "
                 "interval: order statistics (binomial interval for the median)",
-                value="speed_hours", sample="contact_hours"),
+                value="speed_hours", sample="contact_hours", better="lower"),
             KPI("never_contacted_share", "Never contacted", "share", "contact",
                 f"{handed} created in the period, past their {s.first_contact_hours:g}-hour first-contact due "
                 f"time, with no sales activity as of {self.as_of_:%Y-%m-%d %H:%M}",
-                numerator="never", denominator="judged"),
+                numerator="never", denominator="judged", better="lower"),
             KPI("sla.first_contact", "SLA: first contact in time", "share", "contact",
                 f"{handed} created in the period contacted within {s.first_contact_hours:g} hours "
                 "(leads not yet due excluded)", numerator="within", denominator="applicable"),
@@ -298,10 +299,10 @@ class Scorecard(BaseEstimator):
                             numerator="within", denominator="applicable"))  # fmt: skip
         kpis += [
             KPI("media_spend", "Media spend", cur, "spend", "sum of spend.amount with date in the period",
-                value="spend"),
+                value="spend", better="neutral"),
             KPI("sales_time_cost", "Sales time cost", cur, "sales_time",
                 "sum of activity duration_s / 3600 x the rep's hourly_cost, activities in the period",
-                value="sales_cost"),
+                value="sales_cost", better="neutral"),
         ]  # fmt: skip
         return kpis
 
@@ -337,7 +338,7 @@ class Scorecard(BaseEstimator):
                 frame = frame[frame[col] == val]
             by_period = {p: frame[frame["period"] == p] for p in (CURRENT, PREVIOUS)}
             row = {"kpi": k.kpi, "label": k.label, "unit": k.unit, "definition": k.definition,
-                   "source": sql[k.query], "note": ""}  # fmt: skip
+                   "source": sql[k.query], "note": "", "better": k.better}  # fmt: skip
             for p, target in ((CURRENT, "value"), (PREVIOUS, "previous_value")):
                 part = by_period[p]
                 if k.value is not None:

@@ -7,6 +7,7 @@ same definitions run on DuckDB, PostgreSQL, BigQuery or Snowflake.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +24,16 @@ RESULT_PREFIX = "result_"
 RESULTS_DIR = "results"
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be opened; the message says why and what to do, in one line."""
+
+
+class WarehouseBusy(WarehouseError):
     """Another process holds the warehouse file (DuckDB allows one writer per file)."""
+
+
+class NoWarehouse(WarehouseError):
+    """A reader found no warehouse file: nothing has been imported into this workspace yet."""
 
 
 def resolve_url(url: str, workspace: Path) -> str:
@@ -43,25 +52,54 @@ def duckdb_path(url: str) -> Path | None:
 
 
 def connect(url: str, read_only: bool = False) -> ibis.BaseBackend:
-    """Open the warehouse behind `url` (DuckDB file by default; any Ibis URL otherwise)."""
-    path = duckdb_path(url)
+    """Open the warehouse behind `url` (DuckDB file by default; any Ibis URL otherwise).
+
+    A reader (`read_only`) never creates anything: a missing DuckDB file raises NoWarehouse.
+    """
     if url.startswith("duckdb://"):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if read_only and not path.exists():
-                read_only = False
-        try:
-            con = ibis.duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
-        except Exception as e:  # duckdb.IOException on a held lock
-            if "lock" in str(e).lower():
-                raise WarehouseBusy(
-                    f"the warehouse {path} is in use by another fairshare process (an import or a run); "
-                    "wait for it to finish, or stop `fairshare serve` while importing"
-                ) from None
-            raise
-        con.raw_sql("SET TimeZone='UTC'")
-        return con
-    return ibis.connect(url)
+        return _connect_duckdb(duckdb_path(url), read_only)
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    try:
+        return ibis.connect(url)
+    except ImportError:
+        raise WarehouseError(f"the warehouse URL {scheme}:// needs its driver: "
+                             f"pip install 'ibis-framework[{scheme}]'") from None  # fmt: skip
+    except Exception as e:  # noqa: BLE001 (any backend's connection error becomes one line)
+        raise WarehouseError(
+            f"cannot open the warehouse {_redacted(url)}: {str(e).splitlines()[0] if str(e) else type(e).__name__}; "
+            "check [workspace] warehouse in fairshare.toml"
+        ) from None
+
+
+def _connect_duckdb(path: Path | None, read_only: bool) -> ibis.BaseBackend:
+    if path is not None:
+        if read_only and not path.exists():
+            raise NoWarehouse(f"no data in this workspace yet (no {path.name}); "
+                              "import a folder first: fairshare import FOLDER")  # fmt: skip
+        if path.is_dir():
+            raise WarehouseError(f"the warehouse {path} is a folder, not a DuckDB file; "
+                                 "fix [workspace] warehouse in fairshare.toml")  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = ibis.duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+    except Exception as e:  # noqa: BLE001 (duckdb.IOException and friends)
+        text = str(e)
+        if "lock" in text.lower():
+            raise WarehouseBusy(
+                f"the warehouse {path} is in use by another fairshare process (an import or a run); "
+                "wait for it to finish"
+            ) from None
+        if "not a valid DuckDB database" in text:
+            raise WarehouseError(f"{path} is not a DuckDB database file; point [workspace] warehouse "
+                                 "in fairshare.toml at a .duckdb file, or move that file away") from None  # fmt: skip
+        raise WarehouseError(f"cannot open the warehouse {path}: {text.splitlines()[0]}") from None
+    con.raw_sql("SET TimeZone='UTC'")
+    return con
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password (`postgres://user:***@host/db`)."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def is_duckdb(con: ibis.BaseBackend) -> bool:
@@ -103,11 +141,19 @@ def ensure_canonical_tables(con: ibis.BaseBackend) -> None:
 
 
 def add_columns(con: ibis.BaseBackend, table: str, columns: dict[str, str]) -> None:
-    """Add extra (non-canonical) columns, kept as features; `columns` maps name → SQL type."""
+    """Add extra (non-canonical) columns, kept as features; `columns` maps name → SQL type.
+
+    Many new columns are added by rebuilding the table once (one ALTER TABLE per column made
+    3,000 columns take 15 s and 4 GB); a few are added in place.
+    """
     have = set(con.table(table).columns)
-    for name, sqltype in columns.items():
-        if name not in have:
+    new = {name: sqltype for name, sqltype in columns.items() if name not in have}
+    if len(new) <= 8:
+        for name, sqltype in new.items():
             con.raw_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {sqltype}')
+        return
+    added = ", ".join(f'CAST(NULL AS {sqltype}) AS "{name}"' for name, sqltype in new.items())
+    con.raw_sql(f'CREATE OR REPLACE TABLE "{table}" AS SELECT *, {added} FROM "{table}"')
 
 
 @contextlib.contextmanager

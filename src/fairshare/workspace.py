@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -20,12 +18,11 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from fairshare import results, schema, warehouse
+from fairshare import results, schema, snapshots, warehouse
 from fairshare.config import CONFIG_NAME, DEFAULT_TOML, Definitions, definitions_hash, load_definitions
 from fairshare.facts import Facts, facts_of
 from fairshare.ingest import ImportReport, import_folder, validate_folder
 from fairshare.ingest.canonical import Progress
-from fairshare.warehouse import RESULTS_DIR
 
 if TYPE_CHECKING:
     from fairshare.demo import Demo
@@ -65,9 +62,8 @@ class Workspace:
     def con(self) -> ibis.BaseBackend:
         """The open warehouse connection (opened on first use; canonical tables ensured)."""
         if self._con is None:
-            # DuckDB refuses a second in-process connection to one file with a different configuration,
-            # so read-only workspaces connect like writers and simply never write.
-            self._con = warehouse.connect(self.url)
+            # readers connect read-only: they never create the file and other readers may share it
+            self._con = warehouse.connect(self.url, read_only=self.read_only)
             if not self.read_only:
                 warehouse.ensure_canonical_tables(self._con)
         return self._con
@@ -118,8 +114,10 @@ class Workspace:
         With `mapping` (`salesforce`, `hubspot` or a mapping TOML file) the folder holds CRM exports,
         translated into canonical files first; problems then name the export file they came from.
         """
+        ingest = self.definitions.ingest
+        years = (ingest.earliest_year, ingest.latest_year)
         if mapping is None:
-            return import_folder(self.con, folder, progress=progress)
+            return import_folder(self.con, folder, progress=progress, years=years)
         import tempfile
 
         from fairshare.ingest import ImportFailed
@@ -131,16 +129,22 @@ class Workspace:
                 progress(f"translating {rules.name} exports")
             sources = translate(folder, rules, tmp)
             try:
-                return import_folder(self.con, tmp, progress=progress)
+                return import_folder(self.con, tmp, progress=progress, years=years)
             except ImportFailed as e:
                 renamed = {f"{table}.csv": f"{export} (as {table}.csv)" for table, export in sources.items()}
+                renamed[tmp] = str(
+                    folder
+                )  # folder-level problems name the user's folder, not the temporary one
                 e.report.problems = [replace(p, file=renamed.get(p.file, p.file)) for p in e.report.problems]
                 e.report.folder = str(folder)
                 raise ImportFailed(e.report) from None
 
     def validate(self, folder: str | Path, progress: Progress | None = None) -> ImportReport:
         """The import's checks (against this warehouse too), without writing anything."""
-        return validate_folder(folder, self.con, progress=progress)
+        ingest = self.definitions.ingest
+        return validate_folder(
+            folder, self.con, progress=progress, years=(ingest.earliest_year, ingest.latest_year)
+        )
 
     def status(self) -> dict[str, Any]:
         """Tables with row counts, the last import and run, and where the warehouse is."""
@@ -233,47 +237,43 @@ class Workspace:
         """Store a run's result tables in the warehouse (one transaction) and as a read-only snapshot.
 
         Readers (report, API, dashboard) read the snapshot, so they never hold the warehouse file.
+        The snapshot is written first and published after the commit (`fairshare.snapshots`).
         """
         con = self.con
         config_hash = definitions_hash(self.path / CONFIG_NAME)
         at = datetime.now(UTC).replace(tzinfo=None)
         runs = con.table(warehouse.RUNS_TABLE)
-        run_id = int(runs.run_id.max().execute() or 0) + 1
-        with warehouse.transaction(con):
-            for name, frame in tables.items():
-                con.create_table(f"{warehouse.RESULT_PREFIX}{name}", _storable(frame), overwrite=True)
-            con.insert(
-                warehouse.RUNS_TABLE,
-                pd.DataFrame(
-                    [
-                        {
-                            "run_id": run_id,
-                            "at": at,
-                            "definitions_hash": config_hash,
-                            "tables": json.dumps(sorted(tables)),
-                            "seconds": float(seconds),
-                        }
-                    ]
-                ),  # fmt: skip
-            )
+        last = runs.run_id.max().execute()
+        snapshots.recover(self.path, None if pd.isna(last) else int(last))  # a run killed while storing
+        run_id = int(0 if pd.isna(last) else last) + 1
         manifest = {"run_id": run_id, "at": at.isoformat(), "definitions_hash": config_hash,
                     "data_version": results.data_version(self), "tables": sorted(tables), "seconds": seconds,
                     "currency": self.definitions.workspace.currency}  # fmt: skip
-        self._write_snapshot(tables, manifest)
+        stored = {name: _storable(frame) for name, frame in tables.items()}
+        staged = snapshots.stage(self.path, stored, manifest)
+        try:
+            with warehouse.transaction(con):
+                for name, frame in stored.items():
+                    con.create_table(f"{warehouse.RESULT_PREFIX}{name}", frame, overwrite=True)
+                con.insert(
+                    warehouse.RUNS_TABLE,
+                    pd.DataFrame(
+                        [
+                            {
+                                "run_id": run_id,
+                                "at": at,
+                                "definitions_hash": config_hash,
+                                "tables": json.dumps(sorted(tables)),
+                                "seconds": float(seconds),
+                            }
+                        ]
+                    ),  # fmt: skip
+                )
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)  # nothing committed: the half-made snapshot goes too
+            raise
+        snapshots.publish(self.path, staged)
         return manifest
-
-    def _write_snapshot(self, tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> None:
-        final = self.path / RESULTS_DIR
-        tmp = self.path / f".{RESULTS_DIR}.tmp-{os.getpid()}-{time.time_ns()}"
-        tmp.mkdir(parents=True)
-        for name, frame in tables.items():
-            _storable(frame).to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        old = self.path / f".{RESULTS_DIR}.old-{os.getpid()}-{time.time_ns()}"
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
 
     def results_manifest(self) -> dict[str, Any] | None:
         """The last run's manifest (run_id, at, definitions_hash, tables), or None before any run."""

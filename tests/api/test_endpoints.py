@@ -51,6 +51,7 @@ def test_endpoint_with_token(client, auth, url):
 
 @pytest.mark.parametrize("url", ENDPOINTS)
 def test_endpoint_without_or_with_wrong_token(client, token, url):
+    client.app.state.throttle.reset()  # 20 endpoints x one wrong token would trip the throttle
     assert client.get(url).status_code == 401
     r = client.get(url, headers={"Authorization": "Bearer wrong"})
     assert r.status_code == 401
@@ -172,13 +173,13 @@ def test_server_never_holds_the_warehouse(tmp_path):
 def test_tokens_from_definitions_and_environment(tmp_path, monkeypatch):
     ws = Workspace.init(tmp_path / "ws")
     config = ws.path / "fairshare.toml"
-    config.write_text(config.read_text().replace("tokens = []", 'tokens = ["from-toml"]'))
+    config.write_text(config.read_text().replace("tokens = []", 'tokens = ["from-toml-0123456789"]'))
     ws.save_results({"scorecard": pd.DataFrame({"kpi": ["x"], "value": [1.0]})})
-    monkeypatch.setenv(TOKEN_ENV, "from-env")
+    monkeypatch.setenv(TOKEN_ENV, "from-env-0123456789")
     with TestClient(create_app(ws.path)) as c:
-        for token in ("from-toml", "from-env"):
+        for token in ("from-toml-0123456789", "from-env-0123456789"):
             assert c.get("/api/scorecard", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-        assert c.get("/api/scorecard", headers={"Authorization": "Bearer from"}).status_code == 401
+        assert c.get("/api/scorecard", headers={"Authorization": "Bearer from-toml"}).status_code == 401
     monkeypatch.delenv(TOKEN_ENV)
     with TestClient(create_app(ws.path, tokens=[])) as c:  # no token configured: nothing is readable
         assert c.get("/api/scorecard", headers={"Authorization": "Bearer "}).status_code == 401

@@ -116,3 +116,18 @@ def test_report_opens_offline_with_charts(results_workspace, browser, shots, tmp
     page.screenshot(path=str(shots / "report.png"))
     context.close()
     assert seen["console"] == [] and seen["page"] == [] and seen["foreign"] == [], seen
+
+
+def test_api_docs_render_the_openapi_31_document_offline(server, browser, shots):
+    """/docs used to say "Unable to render this definition": Swagger UI 4 cannot read OpenAPI 3.1."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    seen = _watch(page, server)
+    page.goto(f"{server}/docs")
+    page.wait_for_selector(".opblock", timeout=20_000)
+    assert page.locator(".opblock").count() >= 10
+    assert "Unable to render" not in page.content()
+    assert page.locator(".version-stamp, .version").first.inner_text().strip() != ""
+    page.screenshot(path=str(shots / "docs.png"))
+    context.close()
+    assert seen["console"] == [] and seen["page"] == [] and seen["foreign"] == [], seen

@@ -31,6 +31,7 @@ def test_login_sets_an_httponly_cookie_and_pages_render(browser_client, web_toke
     assert r.status_code == 303
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert web_token not in cookie  # the cookie holds a session id, never the API token
     for url in URLS:
         page = browser_client.get(url)
         assert page.status_code == 200, url
@@ -49,6 +50,9 @@ def test_login_sets_an_httponly_cookie_and_pages_render(browser_client, web_toke
     assert browser_client.get("/api/scorecard").status_code == 200
     out = browser_client.post("/logout", follow_redirects=False)
     assert out.status_code == 303 and COOKIE in out.headers["set-cookie"]
+    browser_client.cookies.set(COOKIE, r.cookies[COOKIE])  # the old session id no longer opens anything
+    assert browser_client.get("/api/scorecard").status_code == 401
+    assert browser_client.get("/", follow_redirects=False).status_code == 303
 
 
 def test_static_assets_are_local(browser_client):
@@ -68,6 +72,29 @@ def test_script_injection_in_result_text_is_escaped(tmp_path):
                                                   "ci_low": [0.9], "ci_high": [1.0]})})  # fmt: skip
     ws.close()
     with TestClient(create_app(ws.path, tokens=["t"])) as c:
-        c.cookies.set(COOKIE, "t")
+        c.post("/login", data={"token": "t"})
         html = c.get("/attribution").text
     assert "<script>alert(1)</script>" not in html
+
+
+def test_every_response_carries_security_headers(browser_client, web_token):
+    for url in ["/login", "/static/style.css", "/docs", "/openapi.json", "/api/scorecard", "/nope", *URLS]:
+        r = browser_client.get(url, follow_redirects=False)
+        csp = r.headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp, url
+        assert r.headers["x-frame-options"] == "DENY", url
+        assert r.headers["x-content-type-options"] == "nosniff", url
+        assert r.headers["referrer-policy"] == "no-referrer", url
+
+
+def test_wrong_tokens_are_throttled_per_client(browser_client, web_token):
+    """300 guesses used to get 300 answers; now the 11th wrong token within a minute gets 429."""
+    codes = [browser_client.post("/login", data={"token": f"guess-{i}"}).status_code for i in range(30)]
+    assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}
+    api = browser_client.get("/api/scorecard", headers={"Authorization": f"Bearer {web_token}"})
+    assert api.status_code == 429 and int(api.headers["retry-after"]) > 0  # even a right token waits
+    browser_client.app.state.throttle.reset()
+    assert (
+        browser_client.get("/api/scorecard", headers={"Authorization": f"Bearer {web_token}"}).status_code
+        == 200
+    )

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from fairshare import __version__
 from fairshare.api.auth import Tokens, configured_tokens
+from fairshare.api.security import Sessions, Throttle, install_security_headers
 from fairshare.api.snapshot import SnapshotReader
 from fairshare.config import CONFIG_NAME, load_definitions
 
@@ -36,6 +37,9 @@ def create_app(workspace: str | Path = ".", tokens: Iterable[str] | None = None)
     app.state.currency = definitions.workspace.currency
     app.state.reader = SnapshotReader(workspace)
     app.state.tokens = Tokens(configured_tokens(definitions.api.tokens) if tokens is None else tokens)
+    app.state.throttle = Throttle()
+    app.state.sessions = Sessions()
+    install_security_headers(app)
     app.include_router(data.router)
     pages.install(app)
     return app

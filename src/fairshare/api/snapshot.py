@@ -104,7 +104,9 @@ class SnapshotReader:
             if loaded is None:
                 if self._current is not None:
                     return self._current
-                raise NoResults(f"no results in {self.folder}; run `fairshare run` first")
+                raise NoResults(
+                    f"no results in this workspace yet ({self.folder} is missing); run `fairshare run` first"
+                )
             self._current = loaded
             self.loads += 1
             return loaded

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.output import Format
+from fairshare.cli.output import Format, fail
 
 app = typer.Typer(
     name="fairshare",
@@ -53,3 +53,38 @@ def main(
 
 def default_workspace() -> Path:
     return Path(os.environ.get("FAIRSHARE_WORKSPACE", "."))
+
+
+def open_workspace(path: Path | None, read_only: bool = False, connect: bool = True, create: bool = False):
+    """The workspace at `path`, checked before anything is opened or created.
+
+    A missing folder, a folder without fairshare.toml, bad definitions, no warehouse yet (for
+    readers) or a held warehouse each end the command with one line saying what to run; only
+    `init` creates a workspace, and only `import` (`create`) the warehouse file in it. Readers open
+    the warehouse read-only and close it when done.
+    """
+    from fairshare.config import CONFIG_NAME, DefinitionsError
+    from fairshare.warehouse import NoWarehouse, WarehouseError, duckdb_path
+    from fairshare.workspace import Workspace
+
+    path = path or default_workspace()
+    where = "this folder" if str(path) == "." else str(path)
+    if not path.is_dir():
+        what = "is a file, not a folder" if path.exists() else "does not exist"
+        fail(f"no workspace: {where} {what}; create one with `fairshare init {path}`")
+    if not (path / CONFIG_NAME).exists():
+        fail(f"{where} is not a fairshare workspace (no {CONFIG_NAME}); create one with `fairshare init {path}`, "
+             "or pass --workspace FOLDER")  # fmt: skip
+    try:
+        ws = Workspace(path, read_only=read_only)
+        file = duckdb_path(ws.url)
+        if not create and file is not None and not file.exists():
+            raise NoWarehouse(f"no data in this workspace yet (no {file.name}); "
+                              f"import a folder first: fairshare import FOLDER --workspace {path}")  # fmt: skip
+        if connect:
+            ws.con  # noqa: B018 (open now, so a missing or held warehouse is reported here)
+        return ws
+    except DefinitionsError as e:
+        fail(str(e), hint=f"fix the key in {CONFIG_NAME}; `fairshare init --force` writes a fresh default")
+    except WarehouseError as e:
+        fail(str(e))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
+from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace, open_workspace
 from fairshare.cli.output import Format, fail, render
 
 
@@ -100,9 +100,8 @@ def attribute(
             )
     else:
         from fairshare.attribution import workspace_paths
-        from fairshare.workspace import Workspace
 
-        ws = Workspace(folder, read_only=True)
+        ws = open_workspace(folder, read_only=True)  # checked: missing folder, no data -> one line
         try:
             if sourced:
                 from fairshare.attribution.sourced import sourced_totals

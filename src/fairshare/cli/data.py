@@ -7,27 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
+from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace, open_workspace
 from fairshare.cli.output import Format, console, err_console, fail, render
 
 if TYPE_CHECKING:
     from fairshare.ingest import ImportReport
-
-
-def open_workspace(path: Path | None, read_only: bool = False):
-    """The workspace at `path`, opened; definitions errors and a held warehouse become user errors."""
-    from fairshare.config import CONFIG_NAME, DefinitionsError
-    from fairshare.warehouse import WarehouseBusy
-    from fairshare.workspace import Workspace
-
-    try:
-        ws = Workspace(path or default_workspace(), read_only=read_only)
-        ws.con  # noqa: B018 (open now, so a held lock is reported here)
-        return ws
-    except DefinitionsError as e:
-        fail(str(e), hint=f"fix the key in {CONFIG_NAME}; `fairshare init --force` writes a fresh default")
-    except WarehouseBusy as e:
-        fail(str(e))
 
 
 def _report_problems(report: ImportReport, verb: str) -> None:
@@ -77,9 +61,9 @@ def import_(
     """Validate a folder of canonical files and import it in one transaction (all or nothing)."""
     from fairshare.ingest import ImportFailed
     from fairshare.ingest.mappings import MappingError
-    from fairshare.warehouse import WarehouseBusy
+    from fairshare.warehouse import WarehouseError
 
-    ws = open_workspace(workspace)
+    ws = open_workspace(workspace, create=True)
     try:
         with _stages("import") as bar:
             task = bar.add_task("starting", total=None)
@@ -90,7 +74,7 @@ def import_(
         fail(str(e), hint="see docs/import.md for the mapping format")
     except ImportFailed as e:
         _report_problems(e.report, "nothing was imported, the warehouse is unchanged")
-    except WarehouseBusy as e:
+    except WarehouseError as e:
         fail(str(e))
     finally:
         ws.close()

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
@@ -122,6 +123,9 @@ def evaluate(
             str(e.args[0]) if e.args else str(e),
             hint="check --target, --id and --drop against the file's columns",
         )
+    for column, why in result.attrs.get("leaky", {}).items():
+        err_console.print(f"[yellow]warning:[/] left out {escape(column)}: {why}; it was probably "
+                          "filled in after the outcome (leakage)", highlight=False, soft_wrap=True)  # fmt: skip
     render(result, fmt, title=f"{folds}-fold CV on {file.name} (target {target})")
     if fmt is Format.table:
         a = result.attrs

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import FormatOption, WorkspaceOption, app
-from fairshare.cli.data import open_workspace
+from fairshare.cli.app import FormatOption, WorkspaceOption, app, open_workspace
 from fairshare.cli.output import Format, fail, library_warnings, render
 from fairshare.cli.stored import RefitOption, stored_table
 
@@ -20,16 +19,26 @@ def reps_command(
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
 ) -> None:
-    """Each rep's activity, speed to lead, contact rate, SLA compliance and shrunken closing ability (90% CI)."""
+    """Each rep's activity, speed to lead, contact rate, SLA compliance and shrunken closing ability (90% CI).
+
+    Reads the `reps` table of the last run while it is fresh, as the API, dashboard and report do; a refit
+    scores the leads first, as the run does (without their values SDR expected revenue once printed 0).
+    """
     with open_workspace(workspace, read_only=True) as ws:
         if int(ws.table("reps").count().execute()) == 0:
             fail("the workspace has no reps", hint="import a reps table first: fairshare import FOLDER")
         table = stored_table(ws, "reps", refit, say=fmt is Format.table)
         if table is None:
+            from fairshare.errors import AreaMissing
             from fairshare.reps import results
+            from fairshare.scoring import results as lead_results
 
             with library_warnings():
-                table = results(ws, {})["reps"]
+                try:
+                    upstream = {"leads": lead_results(ws, {})["leads"]}
+                except AreaMissing:
+                    upstream = {}
+                table = results(ws, upstream)["reps"]
     if team is not None:
         table = table[table["team"] == team]
     render(table.reset_index(drop=True), fmt, title="Reps (ability = win rate above what the leads predicted)",

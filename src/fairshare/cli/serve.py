@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
-from fairshare.cli.data import open_workspace
+from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace, open_workspace
 from fairshare.cli.output import Format, console, err_console, fail, library_warnings, render
 from fairshare.demo import DEMO_MARKER, DEMO_SCENARIOS  # noqa: F401 (the demo command's names)
 
@@ -96,10 +95,11 @@ def report(
     from fairshare.api.snapshot import NoResults
     from fairshare.report import write_report
 
+    open_workspace(workspace, connect=False)  # a missing workspace is one line, not "no results"
     try:
         path = write_report(workspace or default_workspace(), out)
     except NoResults as e:
-        fail(str(e), hint="run `fairshare run` first")
+        fail(str(e))
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", soft_wrap=True, highlight=False)
 
 
@@ -129,12 +129,19 @@ def serve(
     from fairshare.api.auth import TOKEN_ENV, configured_tokens
 
     path = workspace or default_workspace()
-    ws = open_workspace(path, read_only=True)
-    tokens = configured_tokens(ws.definitions.api.tokens)
+    ws = open_workspace(
+        path, read_only=True, connect=False
+    )  # the server reads results only, never the warehouse
+    try:
+        tokens = configured_tokens(ws.definitions.api.tokens)
+    except ValueError as e:
+        fail(str(e))
     if not tokens:
+        from rich.markup import escape
+
         token = secrets.token_urlsafe(24)
         tokens = [token]
-        err_console.print(f"no API token configured ([api] tokens or {TOKEN_ENV}); "
+        err_console.print(f"no API token configured ({escape('[api]')} tokens or {TOKEN_ENV}); "
                           f"using a one-off token for this server: [bold]{token}[/]", highlight=False, soft_wrap=True)  # fmt: skip
     if not _is_loopback(host):
         err_console.print(f"[yellow]warning:[/] binding {host}: the server is reachable from other machines; "

@@ -17,7 +17,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fairshare import schema
-from fairshare.ingest.canonical import csv_relation, diagnose_csv, normalize_header, sniff
+from fairshare.ingest.files import csv_relation, diagnose_csv, normalize_header, sniff
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "defaults" / "mappings"
 

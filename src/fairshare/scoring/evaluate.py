@@ -35,6 +35,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from fairshare.scoring.calibration import CalibratedClassifier
+from fairshare.scoring.features import leaky_columns
 
 #: Answers that mean "not filled in" in CRM and web-form exports.
 PLACEHOLDERS: tuple[str, ...] = ("Select", "--None--", "None", "N/A", "n/a", "NA", "null", "NULL", "-", "")
@@ -266,14 +267,16 @@ def evaluate_leads(
     missing_values: Iterable[str] = PLACEHOLDERS,
     calibration_cv: int = 5,
     n_estimators: int = 600,
+    keep_leaky: bool = False,
 ) -> pd.DataFrame:
     """Stratified k-fold CV of the calibrated LightGBM model and the logistic baseline.
 
     Calibration is chosen and fitted inside each training fold (`calibration_cv` inner folds).
 
     Returns columns model, metric, mean, std, fold_1 … fold_k (one row per model and metric).
-    `attrs` holds `excluded` (identifier columns left out), `calibration` (method chosen in each
-    fold), `rows`, `positives` and `features`.
+    `attrs` holds `excluded` (identifier columns left out), `leaky` ({column: why} for columns that
+    alone predict the target with AUC > 0.95, left out unless `keep_leaky`), `calibration` (method
+    chosen in each fold), `rows`, `positives` and `features`.
     """
     missing = [c for c in [target, id_column, *drop] if c is not None and c not in frame.columns]
     if missing:
@@ -286,6 +289,9 @@ def evaluate_leads(
     X = frame.drop(columns=[c for c in [target, id_column, *drop] if c is not None])
     excluded = identifier_columns(X)
     X = clean_answers(X.drop(columns=excluded), missing_values)
+    leaky = leaky_columns(X, y)  # e.g. fields filled in only for converted leads
+    if not keep_leaky:
+        X = X.drop(columns=list(leaky))
     if X.shape[1] == 0:
         raise ValueError("no feature columns left after dropping the target, ids and --drop columns")
 
@@ -314,6 +320,11 @@ def evaluate_leads(
         rows.append(row)
     out = pd.DataFrame(rows)
     out.attrs.update(
-        excluded=excluded, calibration=calibration, rows=len(y), positives=int(y.sum()), features=X.shape[1]
+        excluded=excluded,
+        leaky=leaky,
+        calibration=calibration,
+        rows=len(y),
+        positives=int(y.sum()),
+        features=X.shape[1],
     )
     return out

@@ -400,3 +400,59 @@ def _last_event(con: ibis.BaseBackend) -> pd.Timestamp | None:
         if v is not None and not pd.isna(v):
             stamps.append(pd.Timestamp(v))
     return max(stamps) if stamps else None
+
+
+# --- leakage: columns recorded after the outcome -----------------------------------------------------
+
+#: A single column that alone separates the outcome this well (ROC AUC) was almost surely filled in
+#: after it (e.g. a segment known only for converted leads); such columns are left out by default.
+LEAKAGE_AUC = 0.95
+
+
+def leaky_columns(
+    X: pd.DataFrame, y: np.ndarray, threshold: float = LEAKAGE_AUC, folds: int = 5
+) -> dict[str, str]:
+    """{column: why} for each column whose values, or whose missingness, alone predict `y` with AUC > threshold.
+
+    Categories are scored by their out-of-fold outcome rate, so a many-valued column does not look
+    predictive by memorising its rows; numbers by their own order. Needs both outcomes `folds` times.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y).astype(int)
+    if len(y) < 2 * folds or min(np.bincount(y, minlength=2)) < folds:
+        return {}
+    fold = np.arange(len(y)) % folds
+    np.random.default_rng(0).shuffle(fold)
+    found: dict[str, str] = {}
+
+    def auc(score: np.ndarray, mask: np.ndarray) -> float:
+        if mask.sum() < 2 * folds or len(np.unique(y[mask])) < 2:
+            return 0.5
+        a = roc_auc_score(y[mask], score[mask])
+        return max(a, 1 - a)
+
+    for col in X.columns:
+        values = X[col].reset_index(drop=True)
+        missing = values.isna().to_numpy()
+        if (
+            0 < missing.sum() < len(missing)
+            and (a := auc(missing.astype(float), np.ones(len(y), bool))) > threshold
+        ):
+            found[str(col)] = f"whether it is filled in predicts the outcome alone (AUC {a:.3f})"
+            continue
+        present = ~missing
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            score = values.to_numpy(float, na_value=np.nan)
+        else:
+            text = values.astype("string")
+            score = np.full(len(y), np.nan)
+            for k in range(folds):
+                train, test = (fold != k) & present, (fold == k) & present
+                if not train.any() or not test.any():
+                    continue
+                rates = pd.Series(y[train]).groupby(text[train].to_numpy()).mean()
+                score[test] = text[test].map(rates).astype(float).fillna(y[train].mean()).to_numpy()
+        if (a := auc(np.nan_to_num(score, nan=0.0), present)) > threshold:
+            found[str(col)] = f"its values predict the outcome alone (AUC {a:.3f})"
+    return found

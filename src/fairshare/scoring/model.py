@@ -27,7 +27,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from fairshare.scoring.calibration import CalibratedClassifier
 from fairshare.scoring.evaluate import LeadFeatureEncoder
-from fairshare.scoring.features import feature_columns
+from fairshare.scoring.features import feature_columns, leaky_columns
 
 LEAD_COLUMNS = [
     "lead_id", "account_id", "p_opportunity", "p_win", "expected_amount", "value", "value_low", "value_high",
@@ -150,7 +150,8 @@ class LeadScorer(BaseEstimator):
 
     Learned: `model_` (lightgbm / small-data logistic / prior only), `features_`, `opportunity_`,
     `win_` (calibrated classifiers, or None), `amount_`, `effort_` (regressions of log amount and
-    log hours, or None), `amount_smearing_`, `effort_smearing_`, `base_rates_`, `conformal_`.
+    log hours, or None), `amount_smearing_`, `effort_smearing_`, `base_rates_`, `conformal_`,
+    `leaky_` ({feature: why} left out because it alone predicts winning with AUC > 0.95).
     """
 
     def __init__(
@@ -162,6 +163,7 @@ class LeadScorer(BaseEstimator):
         n_reasons: int = 3,
         cv: int = 3,
         random_state: int = 0,
+        exclude_leaky: bool = True,
     ):
         self.min_leads = min_leads
         self.min_conversions = min_conversions
@@ -170,6 +172,7 @@ class LeadScorer(BaseEstimator):
         self.n_reasons = n_reasons
         self.cv = cv
         self.random_state = random_state
+        self.exclude_leaky = exclude_leaky
 
     # --- fitting -----------------------------------------------------------------------------
 
@@ -227,6 +230,9 @@ class LeadScorer(BaseEstimator):
             data = data[data["resolved"].astype(bool)]
         self.train_index_ = data.index
         self.features_ = feature_columns(features)
+        won_all = data["won"].to_numpy().astype(int)
+        self.leaky_ = leaky_columns(data[self.features_], won_all) if self.exclude_leaky else {}
+        self.features_ = [c for c in self.features_ if c not in self.leaky_]
         X = data[self.features_]
         self._template_ = X
         won = data["won"].to_numpy().astype(int)

@@ -59,16 +59,28 @@ def funnel_chart(funnel: pd.DataFrame) -> go.Figure | None:
 
 
 def sla_chart(sla: pd.DataFrame) -> go.Figure | None:
-    """Compliance per SLA rule."""
+    """Compliance per SLA rule (and stage), 0–100%, coloured by how much of the rule is met."""
     if sla.empty:
         return None
     rule = _first(sla, ("sla", "rule", "name"), numeric=False)
     value = _first(sla, ("compliance", "compliance_rate", "share_met", "rate"), numeric=True)
     if rule is None or value is None:
         return None
-    fig = go.Figure(go.Bar(x=sla[rule].astype(str), y=sla[value], error_y=_errors(sla, value),
-                           marker={"color": PALETTE[2]}))  # fmt: skip
-    return _layout(fig, f"SLA compliance ({value})", yaxis={"tickformat": ".0%"})
+    labels = sla[rule].astype(str)
+    if "stage" in sla and labels.duplicated().any():  # one bar per row: repeated rules never stack
+        stage = sla["stage"].astype("string").fillna("")
+        labels = labels.where(~labels.duplicated(keep=False), labels + " · " + stage)
+    fig = go.Figure(go.Bar(x=labels, y=sla[value].clip(0, 1), error_y=_errors(sla, value),
+                           marker={"color": [_goodness(v) for v in sla[value]]}))  # fmt: skip
+    return _layout(fig, f"SLA compliance ({value}; green = met, red = missed)",
+                   yaxis={"tickformat": ".0%", "range": [0, 1.05]}, barmode="group")  # fmt: skip
+
+
+def _goodness(share: float) -> str:
+    """Red (0% met) through amber to green (100% met): colour says how good a compliance share is."""
+    if share is None or pd.isna(share):
+        return PALETTE[8]
+    return PALETTE[3] if share < 0.5 else (PALETTE[6] if share < 0.9 else PALETTE[2])
 
 
 def attribution_chart(attribution: pd.DataFrame, by: str | None = None) -> go.Figure | None:
@@ -202,7 +214,8 @@ def prospecting_chart(prospecting: pd.DataFrame) -> go.Figure | None:
 
 
 def scorecard_chart(scorecard: pd.DataFrame) -> go.Figure | None:
-    """Relative change of each KPI against the previous period (value / previous value - 1)."""
+    """Relative change of each KPI against the previous period (value / previous value - 1), coloured by
+    whether the KPI moved the good way (`better`: fewer hours to first contact is green)."""
     if scorecard.empty or not {"value", "previous_value"} <= set(scorecard.columns):
         return None
     frame = scorecard.dropna(subset=["value", "previous_value"])
@@ -211,7 +224,8 @@ def scorecard_chart(scorecard: pd.DataFrame) -> go.Figure | None:
         return None
     relative = frame["value"] / frame["previous_value"] - 1
     labels = frame["label"] if "label" in frame else frame["kpi"]
-    colors = [PALETTE[2] if v >= 0 else PALETTE[3] for v in relative]
+    better = frame["better"] if "better" in frame else pd.Series("higher", index=frame.index)
+    colors = [_direction_colour(v, b) for v, b in zip(relative, better, strict=True)]
     period = (
         f" ({frame['period'].iloc[0]} vs {frame['previous_period'].iloc[0]})"
         if "previous_period" in frame
@@ -220,6 +234,14 @@ def scorecard_chart(scorecard: pd.DataFrame) -> go.Figure | None:
     fig = go.Figure(go.Bar(x=relative, y=labels.astype(str), orientation="h", marker={"color": colors}))
     return _layout(fig, f"Change vs previous period{period}", height=max(300, 60 + 24 * len(frame)),
                    margin={"l": 280, "r": 20, "t": 48, "b": 40}, xaxis={"tickformat": "+.0%"})  # fmt: skip
+
+
+def _direction_colour(change: float, better: str) -> str:
+    """Green when the KPI moved the good way (its `better` direction), red when the bad way, grey if neutral."""
+    if better not in ("higher", "lower") or change == 0:
+        return PALETTE[8]
+    good = change > 0 if better == "higher" else change < 0
+    return PALETTE[2] if good else PALETTE[3]
 
 
 def validation_chart(validation: pd.DataFrame) -> go.Figure | None:

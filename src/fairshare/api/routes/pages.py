@@ -1,6 +1,7 @@
 """The dashboard: server-rendered pages over the same results snapshot as the JSON API.
 
-Pages need the token too: the login form checks it and stores it in an HttpOnly cookie.
+Pages need the token too: the login form checks it and starts a session (an HttpOnly cookie
+holding a random session id, not the token).
 Static assets are local: the stylesheet from `fairshare/web/static`, plotly.js from the installed
 plotly package (served from memory at /static/plotly.min.js).
 """
@@ -15,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from fairshare.api.auth import COOKIE
+from fairshare.api.auth import COOKIE, throttled
+from fairshare.api.security import SESSION_SECONDS, client_address
 from fairshare.api.snapshot import NoResults
 from fairshare.web import STATIC, TEMPLATES, sections
 from fairshare.web.kpis import kpi_cards
@@ -32,7 +34,7 @@ def plotly_js() -> bytes:
 
 
 def _authorised(request: Request) -> bool:
-    return request.app.state.tokens.valid(request.cookies.get(COOKIE))
+    return request.app.state.sessions.valid(request.cookies.get(COOKIE))
 
 
 def install(app: FastAPI) -> None:
@@ -51,16 +53,24 @@ def install(app: FastAPI) -> None:
 
     @app.post("/login", response_class=HTMLResponse, include_in_schema=False)
     def login(request: Request, token: Annotated[str, Form(max_length=1000)]) -> Response:
-        if not request.app.state.tokens.valid(token):
+        state = request.app.state
+        if (error := throttled(request)) is not None:
+            return templates.TemplateResponse(request, "login.html",
+                                              {"title": "Sign in", "pages": None, "error": error.detail},
+                                              status_code=error.status_code, headers=error.headers)  # fmt: skip
+        if not state.tokens.valid(token):
+            state.throttle.failed(client_address(request))
             return templates.TemplateResponse(request, "login.html",
                                               {"title": "Sign in", "pages": None, "error": "That token is not valid."},
                                               status_code=401)  # fmt: skip
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=8 * 3600, path="/")
+        response.set_cookie(COOKIE, state.sessions.start(), httponly=True, samesite="strict",
+                            max_age=SESSION_SECONDS, path="/")  # fmt: skip
         return response
 
     @app.post("/logout", include_in_schema=False)
-    def logout() -> Response:
+    def logout(request: Request) -> Response:
+        request.app.state.sessions.end(request.cookies.get(COOKIE))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response

@@ -1,0 +1,38 @@
+"""Charts that do not mislead: shares never stack above 100%; colour means good or bad, not up or down."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fairshare.web.charts import PALETTE, scorecard_chart, sla_chart
+
+GREEN, RED = PALETTE[2], PALETTE[3]
+
+
+def test_sla_chart_gives_each_stage_its_own_bar_and_colours_by_compliance():
+    sla = pd.DataFrame({
+        "sla": ["first_contact", "mql_decision", *["stuck_opportunity"] * 5],
+        "stage": [None, "MQL", "discovery", "demo", "proposal", "negotiation", "all"],
+        "compliance": [0.14, 0.95, 1.0, 1.0, 0.9, 1.0, 0.98],
+        "ci_low": [0.1, 0.9, 0.4, 0.4, 0.4, 0.4, 0.7], "ci_high": [0.18, 0.97, 1.0, 1.0, 1.0, 1.0, 1.0],
+    })  # fmt: skip
+    bar = sla_chart(sla).data[0]
+    assert len(set(bar.x)) == len(sla)  # five stuck rows no longer share one x (stacked to 490%)
+    assert max(bar.y) <= 1.0
+    colours = dict(zip(bar.x, bar.marker.color, strict=True))
+    assert colours["first_contact"] == RED and colours["mql_decision"] == GREEN  # 14% is not green
+
+
+def test_scorecard_colours_follow_each_kpis_good_direction():
+    card = pd.DataFrame({
+        "kpi": ["bookings", "speed_to_lead_hours", "never_contacted_share", "media_spend"],
+        "label": ["Bookings", "Speed to lead", "Never contacted", "Media spend"],
+        "value": [110.0, 30.0, 0.10, 500.0], "previous_value": [100.0, 20.0, 0.20, 400.0],
+        "better": ["higher", "lower", "lower", "neutral"],
+    })  # fmt: skip
+    bar = scorecard_chart(card).data[0]
+    colours = dict(zip(bar.y, bar.marker.color, strict=True))
+    assert colours["Bookings"] == GREEN  # up and good
+    assert colours["Speed to lead"] == RED  # up, but slower first contact is bad
+    assert colours["Never contacted"] == GREEN  # down and good
+    assert colours["Media spend"] == PALETTE[8]  # neither
