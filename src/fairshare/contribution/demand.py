@@ -55,7 +55,9 @@ def weekly_demand(ws: Workspace, not_inbound: Sequence[str] = NOT_INBOUND) -> pd
     leads = leads.filter(_.source_team.isnull() | ~_.source_team.isin(list(not_inbound)))
     accounts = ws.table("accounts").select(a_id=_.account_id, a_region=_.region)
     leads = leads.left_join(accounts, leads.account_id == accounts.a_id)
-    leads = leads.mutate(week=_.created_at.truncate("W"), region=_.a_region.fill_null("(none)").cast("string"))
+    leads = leads.mutate(
+        week=_.created_at.truncate("W"), region=_.a_region.fill_null("(none)").cast("string")
+    )
     opps = ws.table("opportunities").filter(_.is_won.fill_null(False) & _.lead_id.notnull())
     lw = leads.select(l_id=_.lead_id, l_week=_.week, l_region=_.region, l_created=_.created_at)
     won = opps.join(lw, opps.lead_id == lw.l_id)
@@ -66,7 +68,10 @@ def weekly_demand(ws: Workspace, not_inbound: Sequence[str] = NOT_INBOUND) -> pd
     )
     lags = (
         won.filter(_.closed_at.notnull())
-        .mutate(lag_days=(_.closed_at.epoch_seconds() - _.l_created.epoch_seconds()) / 86400.0, created=_.l_created)
+        .mutate(
+            lag_days=(_.closed_at.epoch_seconds() - _.l_created.epoch_seconds()) / 86400.0,
+            created=_.l_created,
+        )
         .select("lag_days", "created", "amount")
         .execute()
     )  # one row per won inbound deal: few rows, needed for the lag distribution
@@ -89,7 +94,9 @@ def weekly_demand(ws: Workspace, not_inbound: Sequence[str] = NOT_INBOUND) -> pd
     for part in (lead_counts, cohort, wide):
         part["week"] = pd.to_datetime(part["week"])
     frame = wide.merge(lead_counts, on=group, how="outer").merge(cohort, on=group, how="left")
-    start = max(frame.loc[frame.filter(like=SPEND_PREFIX).sum(axis=1) > 0, "week"].min(), lead_counts["week"].min())
+    start = max(
+        frame.loc[frame.filter(like=SPEND_PREFIX).sum(axis=1) > 0, "week"].min(), lead_counts["week"].min()
+    )
     end = lead_counts["week"].max()
     frame = frame.loc[(frame["week"] >= start) & (frame["week"] <= end)].fillna(0.0)
     if not regional:
@@ -120,7 +127,9 @@ def _maturity(lags: pd.DataFrame, end: pd.Timestamp):
         return lambda age: np.ones_like(age)
     order = np.argsort(lag)
     lag, cum = lag[order], np.cumsum(amount[order]) / amount.sum()
-    closed_by_horizon = cum[np.searchsorted(lag, horizon, side="right") - 1] if (lag <= horizon).any() else 1.0
+    closed_by_horizon = (
+        cum[np.searchsorted(lag, horizon, side="right") - 1] if (lag <= horizon).any() else 1.0
+    )
 
     def f(age: np.ndarray) -> np.ndarray:
         pos = np.searchsorted(lag, np.clip(age, 0, None), side="right") - 1
@@ -137,7 +146,7 @@ def holdout_lifts(ws: Workspace, model, level: float = 0.9) -> pd.DataFrame | No
     """Removal effects measured by randomized account holdouts (arms `holdout`/`control`), as lift tests.
 
     Each experiment with unit_type account and those two arms measures marketing (or the channel its
-    experiment_id names, e.g. `holdout:paid_search`) switched off: removal = (control - holdout) mean won
+    experiment_id names, e.g. `paid_search-holdout`; else the id must contain `marketing`) switched off: removal = (control - holdout) mean won
     revenue per account after assignment x the accounts that kept marketing. The experiment covers the
     weeks after assignment; it is scaled to the whole period by the mix model's own time profile of the
     effect (`model.removal_share`, Meridian's duration adjustment). Columns: unit, key, estimate, ci_low,
@@ -155,11 +164,15 @@ def holdout_lifts(ws: Workspace, model, level: float = 0.9) -> pd.DataFrame | No
         counts = group["arm"].value_counts()
         if counts.get(HOLDOUT_ARM, 0) < 2 or counts.get(CONTROL_ARM, 0) < 2:
             continue
-        key = next((c for c in model.channels_ if str(eid).endswith(c)), "all")
+        key = next((c for c in model.channels_ if c in str(eid)), "all" if "marketing" in str(eid) else None)
+        if key is None:  # a holdout of something else (e.g. SDR outbound)
+            continue
         covariates = ["pre_won_revenue"] if group["pre_won_revenue"].std() > 0 else []
-        res = ExperimentAnalysis(control=CONTROL_ARM, covariates=covariates, level=level).fit(
-            group, "arm", "won_revenue"
-        ).result_
+        res = (
+            ExperimentAnalysis(control=CONTROL_ARM, covariates=covariates, level=level)
+            .fit(group, "arm", "won_revenue")
+            .result_
+        )
         r = res.iloc[-1]  # the adjusted estimate when there is one
         kept = n_accounts - int(counts[HOLDOUT_ARM])
         since = pd.to_datetime(group["assigned_at"]).min()

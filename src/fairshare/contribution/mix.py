@@ -100,7 +100,7 @@ class MixModel:
         min_weeks: int = 26,
         min_independent_variation: float = 0.1,
         max_width_share: float = 0.5,
-        max_extrapolation: float = 0.5,
+        max_extrapolation: float = 0.6,
         holdout_weeks: int = 8,
         burn_in_weeks: int | None = None,
         random_state: int | None = 0,
@@ -174,7 +174,7 @@ class MixModel:
         for k in range(1, knots + 1):
             cols.append(np.clip(t - k / (knots + 1), 0, None)[:, None])
         if n_w >= 104 and self.seasonality_order > 0:
-            doy = f["week"].dt.dayofyear.to_numpy(float) / 365.25
+            doy = f["week"].dt.day_of_year.to_numpy(float) / 365.25
             for k in range(1, self.seasonality_order + 1):
                 cols += [np.sin(2 * np.pi * k * doy)[:, None], np.cos(2 * np.pi * k * doy)[:, None]]
         for c in self.controls:
@@ -357,13 +357,17 @@ class MixModel:
         maturity = f["maturity"].to_numpy(float) if "maturity" in f else np.ones(len(f))
         per_row = self.contribution_[ch].sum(axis=0) * maturity
         total = per_row.sum()
-        return float(per_row[(f["week"] >= pd.Timestamp(since)).to_numpy()].sum() / total) if total > 0 else 0.0
+        return (
+            float(per_row[(f["week"] >= pd.Timestamp(since)).to_numpy()].sum() / total) if total > 0 else 0.0
+        )
 
     def _lowest_spend(self, ch: np.ndarray) -> float:
         """Lowest decile of the unit's adstocked spend per fitted row, relative to its mean (0 = it went dark)."""
         idx = np.arange(len(self.channels_))
         z = self.features_[idx, self.choice_][ch]  # saturated features are 0 exactly at zero spend
-        rel = (z / np.maximum(z.mean(axis=1, keepdims=True), 1e-12)).mean(axis=0)[self.burn_in_ * len(self.regions_) :]
+        rel = (z / np.maximum(z.mean(axis=1, keepdims=True), 1e-12)).mean(axis=0)[
+            self.burn_in_ * len(self.regions_) :
+        ]
         return float(np.quantile(rel, 0.1)) if rel.size else 0.0
 
     def _assumptions(self, ch: np.ndarray, money: bool, value: float) -> str:
@@ -447,9 +451,13 @@ def calibrate(table: pd.DataFrame, lift_tests: pd.DataFrame, level: float) -> pd
         note = (f"calibrated with a randomized holdout (lift {e:,.0f} [{elo:,.0f}, {ehi:,.0f}], weight {w:.0%})"
                 + ("" if agree else "; mix and holdout disagree beyond their intervals: interval spans both"))  # fmt: skip
         out.at[i, "assumptions"] = out.at[i, "assumptions"] + "; " + note
-        if not out.at[i, "identified"] and agree:  # the experiment identifies what the spend history could not
+        if (
+            not out.at[i, "identified"] and agree
+        ):  # the experiment identifies what the spend history could not
             out.at[i, "identified"] = True
-            out.at[i, "assumptions"] += f"; identified by the holdout; the mix alone was not: {out.at[i, 'reason']}"
+            out.at[i, "assumptions"] += (
+                f"; identified by the holdout; the mix alone was not: {out.at[i, 'reason']}"
+            )
             out.at[i, "reason"] = ""
             out.at[i, "proposal"] = ""
     return out
@@ -477,6 +485,8 @@ def mix_strategies(ws: Workspace, *, level: float = 0.9, random_state: int = 0, 
     if lifts is not None and len(lifts):
         model.result_ = calibrate(model.result_, lifts, level)
     out = model.result_.assign(
-        n_units=len(model.frame_), period_start=frame.attrs["period_start"], period_end=frame.attrs["period_end"]
+        n_units=len(model.frame_),
+        period_start=frame.attrs["period_start"],
+        period_end=frame.attrs["period_end"],
     )
     return out[columns]
