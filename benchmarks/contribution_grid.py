@@ -5,8 +5,10 @@ Run by hand:  .venv/bin/python benchmarks/contribution_grid.py [--grid contribut
 
 For each (configuration, seed) of `fairshare.simulate.grid.GRIDS[grid]` it simulates the company with
 every standard replay (marketing_off, channel_off:<c>, sdr_off, sdr_outbound_off, ae_off) and prints the
-truth table: won revenue, marketing-sourced won revenue and the true incremental revenue of marketing,
-SDR outbound, the SDR team, AE and each channel (factual − replay, same seed). With --out every world is
+truth table: won revenue, marketing-sourced won revenue, the true incremental revenue of marketing,
+SDR outbound, the SDR team, AE and each channel (factual − replay, same seed), and the ratio of marketing's
+true incremental to marketing-sourced revenue, single draw (inc/sourced) and with the lead-level dice
+integrated out (exp_inc/sourced: incremental_expected_revenue / expected value of marketing-sourced leads). With --out every world is
 written to <out>/<configuration>-s<seed>/ (canonical files + truth/) for an estimator to import.
 `grid_worlds` is the hook an estimator benchmark iterates.
 """
@@ -36,8 +38,12 @@ def truth_row(point: GridPoint, world: World) -> dict:
     opps = world.tables["opportunities"]
     won = opps[opps.is_won]
     inc = world.truth["incremental"].set_index("unit")["incremental_revenue"]
+    leads = world.truth["leads"]
+    expected = world.truth["incremental"].set_index("unit")["incremental_expected_revenue"]
     row = {"config": point.name, "seed": point.seed, "won": won.amount.sum(),
-           "mkt_sourced": won[won.source_team == "marketing"].amount.sum()}  # fmt: skip
+           "mkt_sourced": won[won.source_team == "marketing"].amount.sum(),
+           "exp_inc/sourced": expected.get("marketing", float("nan"))
+           / leads[leads.source_team == "marketing"].true_expected_value.sum()}  # fmt: skip
     for unit in ("marketing", "sdr_outbound", "sdr", "ae"):
         row[unit] = inc.get(unit, float("nan"))
     for unit, value in inc.items():
@@ -63,7 +69,8 @@ def main() -> None:
         rows.append(truth_row(point, world))
         print(f"{point.name} seed {point.seed}: {time.perf_counter() - started:.0f} s", flush=True)
     table = pd.DataFrame(rows)
-    money = [c for c in table.columns if c not in ("config", "seed")]
+    money = [c for c in table.columns if c not in ("config", "seed", "exp_inc/sourced")]
+    table["exp_inc/sourced"] = table["exp_inc/sourced"].round(2)
     table[money] = (table[money] / 1e6).round(2)
     table["inc/sourced"] = (table.marketing / table.mkt_sourced).round(2)
     pd.set_option("display.width", 250)
