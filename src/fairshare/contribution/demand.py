@@ -16,11 +16,12 @@ import pandas as pd
 from ibis import _
 
 from fairshare import warehouse
-from fairshare.contribution.mix import SPEND_PREFIX
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
+#: Prefix of the weekly frame's spend columns: `spend__<channel>`.
+SPEND_PREFIX = "spend__"
 #: Lead sources that are not inbound demand (outbound prospecting, AE-sourced, partner referrals).
 NOT_INBOUND = ("sdr", "ae", "partner")
 NATIONAL = "all"

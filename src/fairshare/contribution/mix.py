@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from fairshare.contribution.demand import SPEND_PREFIX
+
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
-SPEND_PREFIX = "spend__"
 RESULT_COLUMNS = [
     "unit", "key", "estimate", "ci_low", "ci_high", "identified", "reason", "method", "level",
     "lost", "lost_ci_low", "lost_ci_high", "share", "independent_variation", "mix_estimate", "mix_ci_low",
