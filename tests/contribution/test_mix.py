@@ -73,7 +73,7 @@ def test_collinear_channels_are_not_identified_one_by_one():
 
 def test_calibration_weights_by_precision_and_spans_disagreement():
     table = pd.DataFrame([{c: np.nan for c in RESULT_COLUMNS}])
-    table = table.assign(unit="marketing", key="all", identified=False, reason="r", proposal="p", assumptions="a",
+    table = table.assign(unit="marketing", key="all", identified=True, reason="", proposal="", assumptions="a",
                          method="m", mix_estimate=100.0, mix_ci_low=80.0, mix_ci_high=120.0)  # fmt: skip
     # an experiment as precise as the mix and agreeing: equal weights, interval narrower by sqrt(2)
     lift = pd.DataFrame(
@@ -82,12 +82,17 @@ def test_calibration_weights_by_precision_and_spans_disagreement():
     out = calibrate(table, lift, 0.9).iloc[0]
     assert out["estimate"] == pytest.approx(105.0)
     assert out["ci_high"] - out["ci_low"] == pytest.approx(40 / np.sqrt(2))
-    assert out["identified"] and out["reason"] == ""
-    # disagreement beyond both intervals: the interval spans both, the row stays not identified
+    # disagreement beyond both intervals: the interval spans both
     far = lift.assign(estimate=300.0, ci_low=250.0, ci_high=350.0)
     out = calibrate(table, far, 0.9).iloc[0]
-    assert (out["ci_low"], out["ci_high"]) == (80.0, 350.0)
-    assert not out["identified"] and "disagree" in out["assumptions"]
+    assert (out["ci_low"], out["ci_high"]) == (80.0, 350.0) and "disagree" in out["assumptions"]
+    # a row the spend history does not identify: the experiment alone gives the number, the mix is kept beside it
+    unidentified = table.assign(
+        identified=False, reason="spend never falls near zero", proposal="geo holdout"
+    )
+    out = calibrate(unidentified, far, 0.9).iloc[0]
+    assert (out["estimate"], out["ci_low"], out["ci_high"]) == (300.0, 250.0, 350.0)
+    assert out["identified"] and out["reason"] == "" and out["mix_estimate"] == 100.0
 
 
 def test_meridian_geo_panel_runs_with_regions():

@@ -318,6 +318,12 @@ class MixModel:
                 est, lo, hi = lost, lost_lo, lost_hi
             indep = self.independent_variation_[key if unit == "channel" else "all"]
             reasons = []
+            if float(per_row.sum()) > total:
+                reasons.append(
+                    f"the fitted response to spend ({float(per_row.sum()):,.0f} leads) exceeds all inbound demand "
+                    f"({total:,.0f}): the short-run response (demand pulled forward, captured) overstates what "
+                    "switching it off removes"
+                )  # fmt: skip
             if n_w < self.min_weeks:
                 reasons.append(f"only {n_w} weeks of data (need {self.min_weeks})")
             if indep < self.min_independent_variation:
@@ -427,7 +433,8 @@ def calibrate(table: pd.DataFrame, lift_tests: pd.DataFrame, level: float) -> pd
 
     As PyMC-Marketing adds lift tests to the likelihood and Meridian turns them into priors: the mix
     estimate and the experiment are two noisy measurements of one removal effect. When their intervals do
-    not overlap the combined interval spans both and the reason says so.
+    not overlap the combined interval spans both and the assumptions say so. A row the mix does not identify
+    takes the experiment's estimate and interval (the mix stays in the mix_* columns).
     """
     z = stats.norm.ppf(0.5 + level / 2)
     out = table.copy()
@@ -440,21 +447,22 @@ def calibrate(table: pd.DataFrame, lift_tests: pd.DataFrame, level: float) -> pd
         e, elo, ehi = float(t["estimate"]), float(t["ci_low"]), float(t["ci_high"])
         se_m, se_e = max((mhi - mlo) / (2 * z), 1e-9), max((ehi - elo) / (2 * z), 1e-9)
         w = se_e**-2 / (se_e**-2 + se_m**-2)
-        est = w * e + (1 - w) * m
-        se = (se_e**-2 + se_m**-2) ** -0.5
-        lo, hi = est - z * se, est + z * se
         agree = not (ehi < mlo or elo > mhi)
-        if not agree:
-            lo, hi = min(mlo, elo), max(mhi, ehi)
+        if out.at[i, "identified"]:
+            est = w * e + (1 - w) * m
+            se = (se_e**-2 + se_m**-2) ** -0.5
+            lo, hi = est - z * se, est + z * se
+            if not agree:
+                lo, hi = min(mlo, elo), max(mhi, ehi)
+        else:  # the spend history does not identify the unit: the experiment alone does
+            w, est, lo, hi = 1.0, e, elo, ehi
         out.loc[i, ["estimate", "ci_low", "ci_high"]] = [est, lo, hi]
         out.loc[i, ["lift_estimate", "lift_ci_low", "lift_ci_high"]] = [e, elo, ehi]
         out.at[i, "method"] = METHOD + "+lift_test"
         note = (f"calibrated with a randomized holdout (lift {e:,.0f} [{elo:,.0f}, {ehi:,.0f}], weight {w:.0%})"
-                + ("" if agree else "; mix and holdout disagree beyond their intervals: interval spans both"))  # fmt: skip
+                + ("" if agree else "; mix and holdout disagree beyond their intervals"))  # fmt: skip
         out.at[i, "assumptions"] = out.at[i, "assumptions"] + "; " + note
-        if (
-            not out.at[i, "identified"] and agree
-        ):  # the experiment identifies what the spend history could not
+        if not out.at[i, "identified"]:  # the experiment identifies what the spend history could not
             out.at[i, "identified"] = True
             out.at[i, "assumptions"] += (
                 f"; identified by the holdout; the mix alone was not: {out.at[i, 'reason']}"
