@@ -493,6 +493,12 @@ def mix_strategies(ws: Workspace, *, level: float = 0.9, random_state: int = 0, 
     lifts = holdout_lifts(ws, model, level)
     if lifts is not None and len(lifts):
         model.result_ = calibrate(model.result_, lifts, level)
+        # logical bound for the experiment's number too: never more than all won revenue
+        won = float(
+            ws.table("opportunities").filter(lambda t: t.is_won.fill_null(False)).amount.sum().execute() or 0
+        )
+        for c in ("estimate", "ci_low", "ci_high"):
+            model.result_[c] = model.result_[c].clip(upper=won)
     out = model.result_.assign(
         n_units=len(model.frame_),
         period_start=frame.attrs["period_start"],
