@@ -63,18 +63,20 @@ def test_status_reads_assumption_and_legacy_rows():
     assert status({"method": "panel_dml", "identified": np.False_}) == "not identified"
 
 
-def test_mix_rows_become_strategies_of_their_unit():
-    # the documented shape of fairshare.contribution.mix.mix_strategies (branch `mix`)
-    from fairshare.contribution.triangulate import _mix_strategy
+def test_mix_rows_become_strategies_and_identify_only_when_a_holdout_calibrates_them():
+    # the documented shape of fairshare.contribution.mix.mix_strategies
+    from fairshare.contribution.triangulate import MIX_ALONE, _mix_strategy
 
     rows = [
         {"unit": "marketing", "key": "all", "estimate": 9e5, "ci_low": 6e5, "ci_high": 1.2e6, "identified": True,
-         "reason": "budget flights by region", "method": "mmm"},
+         "reason": "budget flights by region", "method": "mmm+lift_test"},
+        {"unit": "channel", "key": "events", "estimate": 4e5, "ci_low": 2e5, "ci_high": 6e5, "identified": True,
+         "reason": "", "method": "mmm"},
         {"unit": "channel", "key": "webinar", "estimate": None, "ci_low": None, "ci_high": None, "identified": False,
          "reason": "spend never varied", "method": "mmm"},
     ]  # fmt: skip
     [m] = _mix_strategy(rows, "marketing", "all")
-    assert m == {"name": "mmm", "estimate": 9e5, "ci_low": 6e5, "ci_high": 1.2e6, "identified": True,
+    assert m == {"name": "mmm+lift_test", "estimate": 9e5, "ci_low": 6e5, "ci_high": 1.2e6, "identified": True,
                  "reason": "budget flights by region"}  # fmt: skip
     naive = strategy("sourced", 3e6, 2e6, 4e6, False, "naive")
     out = combine([m, naive], bound=5e6)
@@ -83,5 +85,9 @@ def test_mix_rows_become_strategies_of_their_unit():
         and out["estimate"] == pytest.approx(9e5)
         and (out["ci_low"], out["ci_high"]) == (6e5, 1.2e6)
     )
+    # the mix alone overstated removal on the grid where demand is captured: reported, never identifying
+    [e] = _mix_strategy(rows, "channel", "events")
+    assert not e["identified"] and e["reason"] == MIX_ALONE
+    assert not combine([e], bound=5e6)["identified"]
     [w] = _mix_strategy(rows, "channel", "webinar")
     assert not combine([w], bound=5e6)["identified"]
