@@ -123,6 +123,15 @@ class ScoringSettings(_Section):
     """When leads are scored: their features are frozen `horizon_days` after the lead arrives."""
 
     horizon_days: float = Field(7.0, ge=0, description="days after lead creation at which features are taken")
+    activity_minutes: dict[str, float] = Field(
+        {"call": 5.0, "email": 3.0, "meeting": 30.0, "demo": 45.0, "social": 2.0, "other": 5.0},
+        description="rep minutes per activity kind when an activity has no duration_s (effort model)",
+    )
+    monotone: dict[str, Literal[-1, 1]] = Field(
+        {"hours_to_first_response": -1},
+        description="features whose direction on P(win) is known (-1: more lowers it); held unless the "
+        "workspace's own data shows the opposite",
+    )
 
 
 class TeamSettings(_Section):

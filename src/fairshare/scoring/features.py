@@ -35,6 +35,7 @@ import pandas as pd
 from ibis import _
 
 from fairshare import schema, warehouse
+from fairshare.config import ScoringSettings
 
 DAY = 86400.0
 
@@ -358,11 +359,14 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
 # --- outcomes (labels for training; never features) -----------------------------------------------
 
 
-def lead_outcomes(con: ibis.BaseBackend, maturity_days: float = 90.0) -> pd.DataFrame:
+def lead_outcomes(
+    con: ibis.BaseBackend, maturity_days: float = 90.0, activity_minutes: dict[str, float] | None = None
+) -> pd.DataFrame:
     """Per lead: opportunity (0/1), won (0/1), won_amount, effort_hours, resolved (bool).
 
     An opportunity belongs to a lead through `opportunities.lead_id`. `effort_hours` is the rep
-    time (activity `duration_s`) spent on the lead and its opportunities. A lead is resolved when
+    time spent on the lead and its opportunities: each activity's `duration_s`, or when it has none
+    the minutes of its kind in `activity_minutes` (default: `fairshare.toml` [scoring]). A lead is resolved when
     its opportunities are all closed, or when it has none and is older than `maturity_days` at
     the last event in the warehouse; only resolved leads train the models.
     """
@@ -378,7 +382,11 @@ def lead_outcomes(con: ibis.BaseBackend, maturity_days: float = 90.0) -> pd.Data
     opp_lead = con.table("opportunities").select(o_id=_.opportunity_id, o_lead=_.lead_id)
     ja = acts.left_join(opp_lead, acts.opportunity_id == opp_lead.o_id)
     ja = ja.mutate(for_lead=ibis.coalesce(ja.lead_id, ja.o_lead)).filter(_.for_lead.notnull())
-    effort = ja.group_by(lead_key=ja.for_lead).agg(effort_hours=(ja.duration_s.fill_null(0.0)).sum() / 3600.0)
+    minutes = ScoringSettings().activity_minutes if activity_minutes is None else activity_minutes
+    branches = [(ja.kind == k, 60.0 * m) for k, m in minutes.items()]
+    default_s = ibis.cases(*branches, else_=0.0) if branches else ibis.literal(0.0)
+    seconds = ibis.coalesce(ja.duration_s.cast("float64"), default_s)
+    effort = ja.group_by(lead_key=ja.for_lead).agg(effort_hours=seconds.sum() / 3600.0)
     out = leads.left_join(per_lead, leads.lead_id == per_lead.lead_id).drop("lead_id_right")
     out = out.left_join(effort, out.lead_id == effort.lead_key).drop("lead_key")
     frame = out.to_pandas().set_index("lead_id").sort_index()
