@@ -136,7 +136,16 @@ def sample_tables(n_leads: int = 2000, seed: int = 0) -> dict[str, pd.DataFrame]
         {"area": ["funnel", "attribution"], "status": ["ok", "ok"], "tables": ["funnel,sla", "attribution"],
          "rows": [10, 30], "seconds": [0.5, 1.2], "message": ["", ""]}
     )  # fmt: skip
+    n_queued = min(60, n_leads)
+    queue = leads.head(n_queued).assign(
+        rep_id=[f"R{12 + i % 8:02d}" for i in range(n_queued)], urgent=[i % 9 == 0 for i in range(n_queued)],
+        sla_due_at=pd.NaT, fits_capacity=[i < 16 for i in range(n_queued)], assigned=True,
+    ).sort_values(["rep_id", "urgent", "value_per_hour"], ascending=[True, False, False])  # fmt: skip
+    queue["rank"] = queue.groupby("rep_id").cumcount() + 1
+    queue = queue[["rep_id", "lead_id", "account_id", "rank", "p_win", "value", "effort_hours", "value_per_hour",
+                   "sla_due_at", "urgent", "fits_capacity", "assigned"]]  # fmt: skip
     return {
+        "queue": queue,
         "scorecard": scorecard, "funnel": funnel, "funnel_breakdown": funnel.assign(by="all"), "sla": sla,
         "sla_breaches": breaches, "stuck_pipeline": stuck, "attribution": attribution,
         "attribution_sourced": pd.DataFrame({"team": ["marketing", "sdr"], "sourced_revenue": [1.2e6, 8e5]}),

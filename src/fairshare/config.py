@@ -134,6 +134,23 @@ class ScoringSettings(_Section):
     )
 
 
+class RoutingSettings(_Section):
+    """The work queue: what jumps it, how much of it a day holds, who takes new leads, when a lead is lost."""
+
+    urgent_hours: float = Field(
+        4.0, ge=0, description="an uncontacted lead whose SLA falls due within this jumps the queue"
+    )
+    capacity_days: float = Field(
+        1.0, gt=0, description="working days of rep capacity the queue's fits_capacity covers"
+    )
+    active_days: int = Field(
+        30, ge=1, description="reps with activity in this many days before now take new leads"
+    )
+    max_wait_days: float = Field(
+        5.0, gt=0, description="queue replay: a lead waiting longer than this is never worked"
+    )
+
+
 class TeamSettings(_Section):
     """Which rep teams count as SDR and as AE work, and which lead source is marketing."""
 
@@ -168,6 +185,7 @@ class Definitions(_Section):
     teams: TeamSettings = TeamSettings()
     contribution: ContributionSettings = ContributionSettings()
     scoring: ScoringSettings = ScoringSettings()
+    routing: RoutingSettings = RoutingSettings()
     channels: ChannelSettings = ChannelSettings()
     api: ApiSettings = ApiSettings()
 

@@ -61,6 +61,7 @@ AREAS: tuple[Area, ...] = (
         ("contribution", "contribution_reconciliation", "experiment"),
     ),
     Area("scoring", "fairshare.scoring", ("leads", "lead_validation")),
+    Area("routing", "fairshare.routing", ("queue",)),
     Area("reps", "fairshare.reps", ("reps",)),
     Area("economics", "fairshare.economics", ("economics", "prospecting")),
     Area("forecast", "fairshare.forecast", ("forecast",)),

@@ -105,8 +105,9 @@ def held_out_scored(training_world, held_out_world):  # noqa: F811
 
 
 def test_effort_has_the_spread_of_the_work_and_value_per_hour_ranks_differently(
-    held_out_scored, held_out_world
-):  # noqa: F811
+    held_out_scored,
+    held_out_world,  # noqa: F811
+):
     """Effort is fitted on every worked lead: a lead that stops at a few calls is not priced at a won deal's hours."""
     _, _, table = held_out_scored
     effort = table["effort_hours"]

@@ -390,7 +390,7 @@ def lead_outcomes(
     out = leads.left_join(per_lead, leads.lead_id == per_lead.lead_id).drop("lead_id_right")
     out = out.left_join(effort, out.lead_id == effort.lead_key).drop("lead_key")
     frame = out.to_pandas().set_index("lead_id").sort_index()
-    last = _last_event(con)
+    last = last_event(con)
     frame["opportunity"] = (frame["n_opps"].fillna(0) > 0).astype(int)
     frame["won"] = (frame["n_won"].fillna(0) > 0).astype(int)
     frame["won_amount"] = frame["won_amount"].fillna(0.0).astype(float)
@@ -401,7 +401,8 @@ def lead_outcomes(
     return frame[["opportunity", "won", "won_amount", "effort_hours", "resolved"]]
 
 
-def _last_event(con: ibis.BaseBackend) -> pd.Timestamp | None:
+def last_event(con: ibis.BaseBackend) -> pd.Timestamp | None:
+    """The latest time stamp in the warehouse ("now" for a snapshot of a company)."""
     stamps = []
     for name, col in (("leads", "created_at"), ("touches", "at"), ("activities", "at"), ("opportunities", "created_at"),
                       ("opportunities", "closed_at")):  # fmt: skip

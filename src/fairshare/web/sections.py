@@ -99,15 +99,40 @@ def contribution(tables: Tables, currency: str) -> list[Section]:
 
 
 def leads(tables: Tables, currency: str) -> list[Section]:
-    table = tables("leads")
-    top = table.sort_values("value", ascending=False) if "value" in table else table
+    table, queue = tables("leads"), tables("queue")
+    top = queue.sort_values("value_per_hour", ascending=False) if "value_per_hour" in queue else queue
     return [
         Section("Lead value", "Value = P(win) x expected amount, with a conformal interval.",
                 figure=charts.figure_json(charts.lead_value_chart(table, currency)),
                 missing=_missing(table, "leads")),
-        Section("Lead queue", "Top 50 leads by value; the API pages through all of them (/api/leads).",
-                table=charts.as_table(top)),
+        Section("Open leads", "The 50 open leads (no opportunity yet, not rejected) worth most per hour of work; "
+                "each rep's own list is on the Queue page, every scored lead at /api/leads.",
+                table=charts.as_table(top), missing=_missing(queue, "queue")),
     ]  # fmt: skip
+
+
+QUEUE_SHOWN = ["rank", "lead_id", "account_id", "value_per_hour", "value", "p_win", "effort_hours", "sla_due_at",
+               "urgent", "fits_capacity"]  # fmt: skip
+
+
+def queue(tables: Tables, currency: str) -> list[Section]:
+    table = tables("queue")
+    if table.empty:
+        return [Section("Work queue", missing=_missing(table, "queue"))]
+    reps = sorted(table["rep_id"].dropna().unique())
+    intro = Section("Work queue", "Each rep's open leads in the order to work them: uncontacted leads whose "
+                    f"first-contact SLA falls due soon ([routing] urgent_hours) first, then most expected {currency} per hour "
+                    "of work (P(win) x value / effort). 'fits_capacity' marks what fits one working day at the "
+                    "rep's measured hours. Jump to a rep: " + ", ".join(reps) + ".",
+                    figure=charts.figure_json(charts.queue_chart(table, currency)))  # fmt: skip
+    out = [intro]
+    for rep in reps:
+        mine = table[table["rep_id"] == rep].sort_values("rank")
+        fits = int(mine["fits_capacity"].sum()) if "fits_capacity" in mine else 0
+        out.append(Section(f"{rep}: next {min(len(mine), 15)} of {len(mine)} open leads",
+                           f"{fits} fit today; {int(mine['urgent'].sum()) if 'urgent' in mine else 0} SLA-urgent.",
+                           table=charts.as_table(mine.reindex(columns=QUEUE_SHOWN), 15), anchor=f"rep-{rep}"))  # fmt: skip
+    return out
 
 
 def reps(tables: Tables, currency: str) -> list[Section]:
@@ -151,6 +176,7 @@ PAGES: tuple[Page, ...] = (
     Page("attribution", "Attribution", attribution),
     Page("contribution", "Contribution", contribution),
     Page("leads", "Leads", leads),
+    Page("queue", "Queue", queue),
     Page("reps", "Reps", reps),
     Page("economics", "Economics", economics),
     Page("validation", "Validation", validation),
