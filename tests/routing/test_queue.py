@@ -70,3 +70,17 @@ def test_queue_holds_only_open_leads_and_the_command_prints_rows(sim_workspace):
     one = rows["rep_id"].iloc[0]
     mine = CliRunner().invoke(app, ["queue", "--rep", one, "--format", "json", "--workspace", str(ws.path)])
     assert {r["rep_id"] for r in json.loads(mine.stdout)} == {one}
+
+
+def test_queue_simulate_reports_each_policy_and_the_uplift_over_fifo(sim_workspace):
+    from fairshare.cli import app
+
+    path = str(sim_workspace.workspace.path)
+    args = ["queue", "simulate", "--policy", "value", "-r", "3", "--format", "json", "--workspace", path]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = pd.DataFrame(json.loads(result.stdout))
+    assert set(rows["policy"]) == {"value", "fifo"}  # fifo is always replayed: the uplift's baseline
+    assert {"won_revenue", "leads_worked", "speed_to_lead_hours", "calls_per_hour"} <= set(rows["metric"])
+    bad = CliRunner().invoke(app, ["queue", "simulate", "--policy", "random", "--workspace", path])
+    assert bad.exit_code != 0 and "unknown queue policy" in bad.output

@@ -35,6 +35,12 @@ def simulate(
     show: Annotated[
         Format, typer.Option("--show", help="How to print the summary: table, json or csv.")
     ] = Format.table,
+    queue_policy: Annotated[
+        str,
+        typer.Option(
+            "--queue-policy", help="How SDRs take waiting leads: fifo, lifo, priority, value, round_robin."
+        ),
+    ] = "fifo",
 ) -> None:
     """Simulate a B2B company with known truth and write it in the canonical import format."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -46,7 +52,7 @@ def simulate(
     if file_format not in ("csv", "parquet"):
         fail(f"unknown file format {file_format!r}", hint="use --format csv or --format parquet")
     try:
-        cfg = SimulationConfig(accounts=accounts)
+        cfg = SimulationConfig(accounts=accounts, queue_discipline=queue_policy)
         replays = list(scenario) if scenario else list(default_replays(cfg))
         for name in [*replays, world_scenario]:
             Scenario.parse(name, cfg.all_channels)

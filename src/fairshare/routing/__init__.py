@@ -11,15 +11,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import ibis
+import numpy as np
 import pandas as pd
 from ibis import _
 
 from fairshare.routing.queue import QUEUE_COLUMNS, WorkQueue
+from fairshare.routing.replay import POLICIES, QueueReplay
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
-__all__ = ["QUEUE_COLUMNS", "WorkQueue", "queue_facts", "rep_hours", "results"]
+__all__ = ["POLICIES", "QUEUE_COLUMNS", "QueueReplay", "WorkQueue", "queue_facts", "rep_hours", "replay_facts",
+           "results"]  # fmt: skip
 
 
 def rep_hours(ws: Workspace) -> pd.DataFrame:
@@ -67,6 +70,45 @@ def queue_facts(ws: Workspace) -> pd.DataFrame:
     due = pd.to_datetime(frame["created_at"]) + pd.Timedelta(hours=defs.sla.first_contact_hours)
     frame["sla_due_at"] = due.where(frame["first_contact_at"].isna())
     return frame[["lead_id", "created_at", "sla_due_at", "owner_rep_id"]].reset_index(drop=True)
+
+
+def replay_facts(ws: Workspace, leads: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """(queued lead history, reps with leads_per_day, business-day flags) for `QueueReplay`.
+
+    Queued leads: those not sourced by the reps themselves (source_team not sdr/ae). `calls` are the
+    activities on the lead (the mean of worked leads for a lead never worked); a rep's leads_per_day
+    is the queued leads it contacted first over the business days of the period.
+    """
+    from fairshare.scoring import workspace_outcomes
+    from fairshare.scoring.features import last_event
+
+    con = ws.con
+    acts = con.table("activities").filter(_.lead_id.notnull())
+    first = acts.group_by("lead_id").agg(
+        first_at=_["at"].min(), first_rep=_.rep_id.argmin(_["at"]), calls=_.count()
+    )
+    base = con.table("leads").select("lead_id", "created_at", "source_team")
+    frame = base.left_join(first, base.lead_id == first.lead_id).drop("lead_id_right").to_pandas()
+    frame = frame[~frame["source_team"].fillna("").str.lower().isin(["sdr", "ae"])]
+    cols = ["lead_id", "p_win_at_arrival", "expected_amount", "value_per_hour", "effort_hours"]
+    frame = frame.merge(leads[[c for c in cols if c in leads]], on="lead_id", how="inner")
+    outcomes = workspace_outcomes(ws)
+    frame = frame.join(outcomes[["won", "resolved"]], on="lead_id")
+    created = pd.to_datetime(frame["created_at"])
+    start = created.min().normalize()
+    end = last_event(con) or created.max()
+    frame["arrival_hours"] = (created - start).dt.total_seconds() / 3600
+    frame["wait_hours"] = (pd.to_datetime(frame["first_at"]) - created).dt.total_seconds() / 3600
+    frame["calls"] = frame["calls"].fillna(frame["calls"].mean()).fillna(1.0)
+    frame["resolved"] = frame["resolved"].fillna(False).astype(bool)
+    days = pd.date_range(start, pd.Timestamp(end).normalize(), freq="D")
+    business = np.asarray(days.day_of_week < 5)
+    hours = rep_hours(ws)
+    reps = qualifying_reps(ws, hours, pd.Timestamp(end))
+    firsts = frame["first_rep"].value_counts()
+    reps = reps.assign(leads_per_day=reps["rep_id"].map(firsts).fillna(0.0) / max(int(business.sum()), 1))
+    reps = reps[reps["leads_per_day"] > 0]
+    return frame.reset_index(drop=True), reps[["rep_id", "leads_per_day"]], business
 
 
 def qualifying_reps(ws: Workspace, hours: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:

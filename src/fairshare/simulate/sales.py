@@ -266,6 +266,9 @@ def run_sales(
     else:
         n_h, base, rate = n_ae, n_sdr, cfg.ae_qualify_per_day
     route = np.floor(u("route") * n_h).astype(np.int64)
+    if cfg.queue_discipline == "round_robin":  # dealt in turn by arrival instead of at random
+        turn = np.flatnonzero(queued)[np.argsort(arrival[queued], kind="stable")]
+        route[turn] = np.arange(turn.size) % n_h
     handler[queued] = base + route[queued]
     slots = _slots(company.business_day, rate * scenario.capacity)
     u_first = u("first_time")
@@ -273,9 +276,11 @@ def run_sales(
     queues = [q[np.argsort(arrival[q], kind="stable")] for q in queues]
     # fifo: oldest first; lifo: newest first; priority: highest observed fit first (what lead scoring on
     # firmographics sees)
-    rank = {"fifo": arrival, "lifo": -arrival, "priority": -company.fit_observed[L["account"]]}[
-        cfg.queue_discipline
-    ]
+    value = cfg.win_fit * company.fit_observed[acc_of] + cfg.amount_size_elasticity * np.log(
+        company.employees[acc_of]
+    )
+    rank = {"fifo": arrival, "lifo": -arrival, "priority": -company.fit_observed[L["account"]], "value": -value,
+            "round_robin": arrival}[cfg.queue_discipline]  # fmt: skip
     _work_queues_by_rank(queues, arrival, rank, slots, cfg.max_wait_days, u_first, first)
     work_days = np.flatnonzero(slots)
     if work_days.size:  # never taken and too old on the last business day: dropped
