@@ -62,6 +62,7 @@ AREAS: tuple[Area, ...] = (
     ),
     Area("scoring", "fairshare.scoring", ("leads", "lead_validation")),
     Area("routing", "fairshare.routing", ("queue",)),
+    Area("diagnose", "fairshare.diagnose", ("diagnosis", "diagnosis_evidence", "diagnosis_recommendations")),
     Area("reps", "fairshare.reps", ("reps",)),
     Area("economics", "fairshare.economics", ("economics", "prospecting")),
     Area("forecast", "fairshare.forecast", ("forecast",)),
