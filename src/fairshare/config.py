@@ -95,6 +95,9 @@ class AttributionSettings(_Section):
     w_shape: tuple[float, float, float, float] = (0.3, 0.3, 0.3, 0.1)
     sourced_by: Literal["source_team", "first_touch"] = "source_team"
     bootstrap: int = Field(200, ge=0)
+    run_bootstrap_cap: int = Field(
+        200, ge=0, description="most resamples `fairshare run` draws, whatever `bootstrap` says"
+    )
 
     @field_validator("u_shape", "w_shape")
     @classmethod
@@ -132,6 +135,9 @@ class ScoringSettings(_Section):
         description="features whose direction on P(win) is known (-1: more lowers it); held unless the "
         "workspace's own data shows the opposite",
     )
+    lookback_days: float = Field(
+        180.0, gt=0, description="touches and activities this many days before the scoring time count"
+    )
 
 
 class RoutingSettings(_Section):
@@ -149,6 +155,20 @@ class RoutingSettings(_Section):
     max_wait_days: float = Field(
         5.0, gt=0, description="queue replay: a lead waiting longer than this is never worked"
     )
+
+
+class ForecastSettings(_Section):
+    """The bookings forecast: how far back the run-rate of new opportunities looks."""
+
+    lookback_days: float = Field(
+        90.0, gt=0, description="days of opportunity creation that set each rep's run-rate"
+    )
+
+
+class RepSettings(_Section):
+    """Rep quality: who gets a rank."""
+
+    min_leads: int = Field(20, ge=0, description="reps with fewer leads than this get no rank")
 
 
 class TeamSettings(_Section):
@@ -186,6 +206,8 @@ class Definitions(_Section):
     contribution: ContributionSettings = ContributionSettings()
     scoring: ScoringSettings = ScoringSettings()
     routing: RoutingSettings = RoutingSettings()
+    forecast: ForecastSettings = ForecastSettings()
+    reps: RepSettings = RepSettings()
     channels: ChannelSettings = ChannelSettings()
     api: ApiSettings = ApiSettings()
 
@@ -286,6 +308,7 @@ u_shape = [0.4, 0.2, 0.4]       # first, middle (shared), last
 w_shape = [0.3, 0.3, 0.3, 0.1]  # first, lead creation, opportunity creation, rest (shared)
 sourced_by = "source_team"      # or "first_touch": who sourced an opportunity
 bootstrap = 200                 # resamples over accounts for intervals
+run_bootstrap_cap = 200         # most resamples `fairshare run` draws, whatever bootstrap says
 
 [contribution]
 # What the data cannot tell: stated assumptions, printed next to every estimate that uses them.
@@ -296,6 +319,13 @@ level = 0.9                     # interval level
 
 [scoring]
 horizon_days = 7                # lead features as known this many days after the lead arrived
+lookback_days = 180             # touches and activities this many days before scoring count
+
+[forecast]
+lookback_days = 90              # days of opportunity creation that set each rep's run-rate
+
+[reps]
+min_leads = 20                  # reps with fewer leads get no rank (not ranked on noise)
 
 [teams]
 sdr = ["SDR"]                   # rep teams whose work counts as SDR

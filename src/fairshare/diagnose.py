@@ -279,7 +279,7 @@ def diagnose_workspace(ws, leads: pd.DataFrame | None = None, period: str = "qua
 def results(ws, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """`diagnosis` (one row: period, previous_period, primary_cause, bookings, previous_bookings),
     `diagnosis_evidence` and `diagnosis_recommendations` of a run."""
-    from fairshare.run import AreaMissing  # imported here: fairshare.run imports the areas
+    from fairshare.errors import AreaMissing
 
     leads = upstream.get("leads")
     if leads is None or leads.empty:

@@ -48,8 +48,8 @@ def forecast_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """What will we book this period (P10/P50/P90 from open pipeline and run-rate) vs the reps' commits."""
+    from fairshare.errors import AreaMissing
     from fairshare.forecast import PipelineForecast
-    from fairshare.run import AreaMissing
 
     ws = open_workspace(workspace, read_only=True)
     try:

@@ -16,4 +16,5 @@ __all__ = ["FORECAST_COLUMNS", "PipelineForecast", "results"]
 
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """The `fairshare run` contract: {"forecast": this quarter as of the latest event, per rep and total}."""
-    return {"forecast": PipelineForecast(rng=0).fit(ws).result_}
+    lookback = ws.definitions.forecast.lookback_days
+    return {"forecast": PipelineForecast(rng=0, lookback_days=lookback).fit(ws).result_}

@@ -137,7 +137,7 @@ def build_queue(ws: Workspace, leads: pd.DataFrame) -> WorkQueue:
 
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The `queue` table of a run (needs the scored `leads` of the same run)."""
-    from fairshare.run import AreaMissing  # imported here: fairshare.run imports the areas
+    from fairshare.errors import AreaMissing
 
     leads = upstream.get("leads")
     if leads is None or leads.empty:
