@@ -116,3 +116,19 @@ def test_report_opens_offline_with_charts(results_workspace, browser, shots, tmp
     page.screenshot(path=str(shots / "report.png"))
     context.close()
     assert seen["console"] == [] and seen["page"] == [] and seen["foreign"] == [], seen
+
+
+def test_landing_page_opens_with_the_summary_and_the_diagnosis(server, browser, shots, web_token):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/login")
+    page.fill("input[name=token]", web_token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/")
+    summary = page.locator("#summary")
+    assert summary.is_visible() and summary.bounding_box()["y"] < 900  # on the first screen
+    text = summary.inner_text()
+    assert "Primary cause: sales capacity." in text and "Marketing added" in text and "AE work added" in text
+    assert page.locator("#recommendations table tbody tr").count() == 2
+    page.screenshot(path=str(shots / "dashboard-summary.png"))
+    context.close()

@@ -39,9 +39,82 @@ def _missing(frame: pd.DataFrame, tables_: str) -> str | None:
     return None if not frame.empty else f"not in this run ({tables_}); see the run log on the validation page"
 
 
+def _money(value: object, currency: str) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    v = float(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"{v / size:,.2f}{suffix} {currency}".strip()
+    return f"{v:,.0f} {currency}".strip()
+
+
+def _team_value(row: dict, currency: str) -> str:
+    """One team's incremental contribution in plain words, saying 'not identified' or 'assumption' as the row does."""
+    period = f" in {row['period']}" if row.get("period") and not pd.isna(row.get("period")) else ""
+    if (
+        "identified" in row
+        and row["identified"] is not None
+        and not pd.isna(row["identified"])
+        and not bool(row["identified"])
+    ):
+        return f"not identified{period}"
+    text = f"{_money(row.get('estimate'), currency)} [{_money(row.get('ci_low'), currency)}, " \
+           f"{_money(row.get('ci_high'), currency)}]{period}"  # fmt: skip
+    method = str(row.get("method") or "")
+    if "assum" in method.lower():
+        text += " (an assumption, not an estimate)"
+    return text
+
+
+def summary(tables: Tables, currency: str) -> list[Section]:
+    """The first screen: what marketing, SDR and AE work are worth, the diagnosis, and what to do next."""
+    head, recs = tables("diagnosis"), tables("diagnosis_recommendations")
+    contribution = tables("contribution")
+    lines = []
+    if not contribution.empty and {"key", "estimate"} <= set(contribution.columns):
+        teams = contribution[contribution["key"].astype(str).str.lower().isin(["marketing", "sdr", "ae"])]
+        words = {"marketing": "Marketing", "sdr": "SDR outreach", "ae": "AE work"}
+        for rec in teams.drop_duplicates("key").to_dict(orient="records"):
+            lines.append(f"{words[str(rec['key']).lower()]} added {_team_value(rec, currency)} of revenue "
+                         "(what revenue would have been without it, 90% interval).")  # fmt: skip
+    if not head.empty:
+        d = head.iloc[0]
+        b1, b0 = float(d["bookings"]), float(d["previous_bookings"])
+        change = f" ({(b1 / b0 - 1):+.0%})" if b0 else ""
+        lines.append(f"Bookings in {d['period']}: {_money(b1, currency)} against {_money(b0, currency)} in "
+                     f"{d['previous_period']}{change}. Primary cause: {d['primary_cause']}.")  # fmt: skip
+    if not recs.empty:
+        top = recs.iloc[0]
+        lines.append(f"Best next step: {top['action']}, worth about {_money(top['effect'], currency)} "
+                     f"[{_money(top['ci_low'], currency)}, {_money(top['ci_high'], currency)}] a period.")  # fmt: skip
+    shown = (
+        recs.reindex(columns=["rank", "action", "effect", "ci_low", "ci_high", "cause"])
+        if not recs.empty
+        else recs
+    )
+    return [
+        Section("In short", " ".join(lines) if lines else "", anchor="summary",
+                missing=None if lines else _missing(head, "diagnosis, contribution")),
+        Section("What to do next", "Ranked by expected effect per period (90% bootstrap intervals); the evidence "
+                "for the diagnosis is on the Diagnosis part below.", table=charts.as_table(shown, 5),
+                missing=_missing(recs, "diagnosis_recommendations"), anchor="recommendations"),
+    ]  # fmt: skip
+
+
+def diagnosis(tables: Tables, currency: str) -> list[Section]:
+    evidence = tables("diagnosis_evidence")
+    return [
+        Section("Diagnosis evidence", "Bookings = leads x lead quality x coverage x conversion x deal size; each "
+                "factor's effect is its share of the bookings change (90% bootstrap interval).",
+                table=charts.as_table(evidence), missing=_missing(evidence, "diagnosis_evidence")),
+    ]  # fmt: skip
+
+
 def scorecard(tables: Tables, currency: str) -> list[Section]:
     kpis = tables("scorecard")
     return [
+        *diagnosis(tables, currency),
         Section("Scorecard", "The KPIs both teams agreed on, each with its definition (fairshare.toml) and "
                 "source query.", figure=charts.figure_json(charts.scorecard_chart(kpis)),
                 table=charts.as_table(kpis, 100), missing=_missing(kpis, "scorecard")),
