@@ -61,9 +61,9 @@ def _team_value(row: dict, currency: str) -> str:
         return f"not identified{period}"
     text = f"{_money(row.get('estimate'), currency)} [{_money(row.get('ci_low'), currency)}, " \
            f"{_money(row.get('ci_high'), currency)}]{period}"  # fmt: skip
-    method = str(row.get("method") or "")
-    if "assum" in method.lower():
-        text += " (an assumption, not an estimate)"
+    method = str(row.get("method") or "").lower()
+    if "assum" in method or method == "baseline":  # set by fairshare.toml [contribution], not estimated
+        text += " (an assumption from fairshare.toml, not an estimate)"
     return text
 
 
@@ -72,12 +72,18 @@ def summary(tables: Tables, currency: str) -> list[Section]:
     head, recs = tables("diagnosis"), tables("diagnosis_recommendations")
     contribution = tables("contribution")
     lines = []
-    if not contribution.empty and {"key", "estimate"} <= set(contribution.columns):
-        teams = contribution[contribution["key"].astype(str).str.lower().isin(["marketing", "sdr", "ae"])]
+    if not contribution.empty and {"unit", "key", "estimate"} <= set(contribution.columns):
+        unit, key = contribution["unit"].astype(str).str.lower(), contribution["key"].astype(str).str.lower()
+        team = unit.where(
+            key == "all", key
+        )  # a team's row: unit marketing/sdr/ae with key all (or key = team)
         words = {"marketing": "Marketing", "sdr": "SDR outreach", "ae": "AE work"}
-        for rec in teams.drop_duplicates("key").to_dict(orient="records"):
-            lines.append(f"{words[str(rec['key']).lower()]} added {_team_value(rec, currency)} of revenue "
-                         "(what revenue would have been without it, 90% interval).")  # fmt: skip
+        rows = contribution.assign(team=team)
+        for name, label in words.items():
+            mine = rows[rows["team"] == name].to_dict(orient="records")
+            if mine:
+                lines.append(f"{label} added {_team_value(mine[0], currency)} of revenue "
+                             "(what revenue would have been without it, 90% interval).")  # fmt: skip
     if not head.empty:
         d = head.iloc[0]
         b1, b0 = float(d["bookings"]), float(d["previous_bookings"])
