@@ -3,9 +3,12 @@
     .venv/bin/python benchmarks/attribution_bench.py [--journeys 1000000] [--channels 12] [--skip-peer]
 
 Generates a deterministic path table (journeys follow a first-order chain over the channels;
-conversion depends on the channels touched), then runs every task in its own subprocess and
-records wall seconds (parsing the " > " path strings included, reading the file not) and peak
-RSS. ChannelAttribution (GPL-3) is installed only into a throw-away virtualenv created here
+conversion depends on the channels touched) and writes it as CSV. First, whole processes: the
+`fairshare attribute --paths FILE` command (start-up, reading the CSV, the model, printing) against
+a Python process that reads the same CSV with pandas and runs ChannelAttribution's markov_model;
+wall seconds and peak RSS of each process (wait4's ru_maxrss), best of `--repeat` runs. Then each
+model in-process, in its own subprocess, with wall seconds (parsing the " > " path strings
+included, reading the file not) and peak RSS. ChannelAttribution (GPL-3) is installed only into a throw-away virtualenv created here
 (`--peer-venv DIR` re-uses one) and called in a subprocess; fairshare never imports it.
 Printed: seconds, peak RSS, RSS added by the task, ratios, and the largest share difference
 between fairshare's exact Markov solution and ChannelAttribution's simulation.
@@ -46,6 +49,17 @@ def reset_peak():
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
     return rss_mb("VmRSS")
+"""
+
+#: The whole peer process: read the CSV, run the model, print the result (what a user runs).
+PEER_PROCESS = r"""
+import sys
+import pandas as pd
+import ChannelAttribution as ca
+frame = pd.read_csv(sys.argv[2])
+res = ca.markov_model(frame, "path", "total_conversions", var_value="total_conversion_value",
+                      var_null="total_null", order=int(sys.argv[1]), verbose=False, flg_pro=False)
+print(res.to_csv(index=False))
 """
 
 PEER_SCRIPT = (
@@ -142,6 +156,54 @@ def run(cmd: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def timed_process(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one whole process (output
+    discarded). On a shared machine the CPU seconds are the steadier comparison.
+
+    GNU time reports the peak: this process's own wait4 would count the memory the child inherited
+    at fork (Linux keeps the high-water mark across exec), i.e. this script's generated table.
+    """
+    start = time.perf_counter()
+    out = subprocess.run(["/usr/bin/time", "-f", "peak_kb=%M cpu=%U+%S", *cmd], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, check=False)  # fmt: skip
+    seconds = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:6])} failed:\n{out.stderr[-2000:]}")
+    peak, cpu = out.stderr.strip().splitlines()[-1].split()
+    user, system = cpu.removeprefix("cpu=").split("+")
+    return seconds, int(peak.removeprefix("peak_kb=")) / 1024, float(user) + float(system)
+
+
+def whole_processes(csv_file: Path, venv: Path | None, repeat: int) -> pd.DataFrame:
+    """`fairshare attribute --paths` vs a ChannelAttribution process, whole processes, best of `repeat`."""
+    cli = str(Path(sys.executable).with_name("fairshare"))
+    ours = {
+        "markov_1": ["--order", "1", "--bootstrap", "0"],
+        "markov_3": ["--order", "3", "--bootstrap", "0"],
+        "markov_1+ci": ["--order", "1"],  # the default intervals ([attribution] bootstrap = 200)
+        "markov_3+ci": ["--order", "3"],
+    }
+    rows = []
+    peer: dict[int, tuple[float, float, float]] = {}
+    for task, extra in ours.items():
+        order = int(task.split("_")[1][0])
+        if venv is not None and order not in peer:
+            runs = [timed_process([str(venv / "bin" / "python"), "-c", PEER_PROCESS, str(order), str(csv_file)])
+                    for _ in range(repeat)]  # fmt: skip
+            peer[order] = (min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs))
+        cmd = [cli, "attribute", "--paths", str(csv_file), "--model", "markov", *extra, "--format", "csv"]
+        runs = [timed_process(cmd) for _ in range(repeat)]
+        row = {"task": task, "fairshare_s": min(r[0] for r in runs), "fairshare_cpu_s": min(r[2] for r in runs),
+               "fairshare_peak_mb": max(r[1] for r in runs)}  # fmt: skip
+        if order in peer:
+            row |= {"peer_s": peer[order][0], "peer_cpu_s": peer[order][2], "peer_peak_mb": peer[order][1],
+                    "speedup": peer[order][0] / row["fairshare_s"],
+                    "cpu_speedup": peer[order][2] / row["fairshare_cpu_s"],
+                    "peak_ratio": row["fairshare_peak_mb"] / peer[order][1]}  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def peer_venv(path: Path | None, tmp: Path) -> Path:
     """A virtualenv with ChannelAttribution (created in `tmp` unless `path` already has one)."""
     if path is not None and (path / "bin" / "python").exists():
@@ -165,6 +227,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-peer", action="store_true", help="fairshare only")
     parser.add_argument("--peer-venv", type=Path, default=None, help="re-use this ChannelAttribution venv")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="keep the generated path table in this folder (re-used when already there)")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=3, help="whole-process runs per task (best is kept)")
+    parser.add_argument("--whole-only", action="store_true", help="only the whole-process comparison")
     parser.add_argument("--worker", nargs=2, metavar=("TASK", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -173,23 +239,35 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="attribution-bench-"))
     try:
-        start = time.perf_counter()
-        table = generate(args.journeys, args.channels, args.seed)
+        data = args.data or tmp
+        data.mkdir(parents=True, exist_ok=True)
+        if not (data / "paths.csv").exists():
+            start = time.perf_counter()
+            generate(args.journeys, args.channels, args.seed).to_csv(data / "paths.csv", index=False)
+            print(f"generated in {time.perf_counter() - start:.1f} s")
+        table = pd.read_csv(data / "paths.csv")
         journeys = int(table["total_conversions"].sum() + table["total_null"].sum())
         print(f"{journeys:,} journeys, {len(table):,} distinct paths, {args.channels} channels, "
-              f"{int(table['total_conversions'].sum()):,} conversions (generated in {time.perf_counter() - start:.1f} s)")  # fmt: skip
+              f"{int(table['total_conversions'].sum()):,} conversions")  # fmt: skip
         table.to_parquet(tmp / "paths.parquet", index=False)
-        table.to_csv(tmp / "paths.csv", index=False)
-
+        del table
+        venv = None if args.skip_peer else peer_venv(args.peer_venv, tmp)
+        whole = whole_processes(data / "paths.csv", venv, args.repeat)
+        with pd.option_context("display.width", 200, "display.max_columns", 20,
+                               "display.float_format", "{:.2f}".format):  # fmt: skip
+            print("whole processes (start-up, reading the CSV, model, output), best of", args.repeat,
+                  "; the peer (ChannelAttribution) never computes intervals")  # fmt: skip
+            print(whole.to_string(index=False))
+        if args.whole_only:
+            return
         ours = {
             t: run([sys.executable, __file__, "--worker", t, str(tmp / "paths.parquet")])
             for t in FAIRSHARE_TASKS
         }
         peer: dict[str, dict] = {}
-        if not args.skip_peer:
-            venv = peer_venv(args.peer_venv, tmp)
+        if venv is not None:
             for t in ("markov_1", "markov_3", "heuristic"):
-                peer[t] = run([str(venv / "bin" / "python"), "-c", PEER_SCRIPT, t, str(tmp / "paths.csv")])
+                peer[t] = run([str(venv / "bin" / "python"), "-c", PEER_SCRIPT, t, str(data / "paths.csv")])
         report(ours, peer)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,82 +1,147 @@
-"""The simulator grid: generate every company with its truth (estimators plug in on top).
+"""Contribution on a grid of simulated companies: coverage of the 90% intervals against the replayed truth.
 
-Run by hand:  .venv/bin/python benchmarks/contribution_grid.py [--grid contribution] [--accounts 1500]
-              [--seeds 1] [--first-seed 100] [--out DIR] [--format parquet]
+Run by hand:  .venv/bin/python benchmarks/contribution_grid.py [--accounts 1500] [--seeds 3] [--only NAME ...]
+              [--out per_world.csv]
 
-For each (configuration, seed) of `fairshare.simulate.grid.GRIDS[grid]` it simulates the company with
-every standard replay (marketing_off, channel_off:<c>, sdr_off, sdr_outbound_off, ae_off) and prints the
-truth table: won revenue, marketing-sourced won revenue and the true incremental revenue of marketing,
-SDR outbound, the SDR team, AE and each channel (factual − replay, same seed). With --out every world is
-written to <out>/<configuration>-s<seed>/ (canonical files + truth/) for an estimator to import.
-`grid_worlds` is the hook an estimator benchmark iterates.
+Each configuration of the simulator's named grid (`fairshare.simulate.grid`, from "marketing creates
+demand" to "marketing mostly captures it", plain and confounded, flights and capacity changes always on,
+holdouts in every other one) is simulated with `--seeds` seeds and replayed without marketing, each channel, SDR outbound, the
+SDR team and AE work. Each world is imported into a fresh workspace and `fairshare.contribution.contribution`
+runs with the `fairshare run` settings. Printed per unit (markdown, for docs/contribution.md): share of
+worlds whose interval holds the truth, share identified, median relative error of the identified estimates,
+intervals that exclude zero on the wrong side, bounds above the won revenue, and the seconds per world.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
-from collections.abc import Iterator
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from fairshare.simulate import World, simulate_with_truth
-from fairshare.simulate.grid import GridPoint, grid_points
+
+def grid(name: str = "contribution", only: list[str] | None = None) -> dict[str, dict]:
+    """Named configurations of the simulator's grid (`fairshare.simulate.grid.GRIDS`), or the chosen ones."""
+    from fairshare.simulate.grid import GRIDS
+
+    return {k: v for k, v in GRIDS[name].items() if not only or k in only}
 
 
-def grid_worlds(grid: str = "contribution", accounts: int = 1500, seeds: int = 1,
-                first_seed: int = 100) -> Iterator[tuple[GridPoint, World]]:  # fmt: skip
-    """Every company of the grid with its truth (all standard replays), one at a time."""
-    for point in grid_points(grid, accounts=accounts, seeds=seeds, first_seed=first_seed):
+def grid_worlds(grid_name: str = "contribution", accounts: int = 1500, seeds: int = 1, first_seed: int = 100):
+    """Every company of the grid with its truth (all standard replays), one at a time (the simgrid hook)."""
+    from fairshare.simulate import simulate_with_truth
+    from fairshare.simulate.grid import grid_points
+
+    for point in grid_points(grid_name, accounts=accounts, seeds=seeds, first_seed=first_seed):
         yield point, simulate_with_truth(point.config, seed=point.seed)
 
 
-def truth_row(point: GridPoint, world: World) -> dict:
-    """Won revenue, marketing-sourced won revenue and true incremental revenue per unit of one company."""
-    opps = world.tables["opportunities"]
-    won = opps[opps.is_won]
-    inc = world.truth["incremental"].set_index("unit")["incremental_revenue"]
-    row = {"config": point.name, "seed": point.seed, "won": won.amount.sum(),
-           "mkt_sourced": won[won.source_team == "marketing"].amount.sum()}  # fmt: skip
-    for unit in ("marketing", "sdr_outbound", "sdr", "ae"):
-        row[unit] = inc.get(unit, float("nan"))
-    for unit, value in inc.items():
-        if unit.startswith("channel:"):
-            row[unit.removeprefix("channel:")] = value
-    return row
+def one_world(name: str, accounts: int, seed: int, root: Path) -> pd.DataFrame:
+    """Estimates next to the truth for one configuration and seed (one row per unit with a truth)."""
+    from fairshare import Workspace
+    from fairshare.contribution import contribution
+    from fairshare.simulate import simulate_with_truth
+    from fairshare.simulate.grid import grid_config
+
+    world = simulate_with_truth(grid_config(name, accounts), seed=seed)  # every standard replay
+    folder = root / f"{name}-{seed}"
+    world.write(folder / "company", format="parquet")
+    ws = Workspace.init(folder / "ws")
+    ws.import_(folder / "company")
+    est = contribution(ws, random_state=seed)
+    ws.close()
+    inc = world.truth["incremental"].set_index("unit")
+    rows = []
+    for rec in est.to_dict(orient="records"):
+        unit = rec["unit"] if rec["key"] in ("all", "accounts") else f"{rec['unit']}:{rec['key']}"
+        if unit not in inc.index:
+            continue
+        rows.append({"config": name, "seed": seed, "unit": unit, "truth": float(inc.loc[unit, "incremental_revenue"]),
+                     "expected_truth": float(inc.loc[unit, "incremental_expected_revenue"]),
+                     "won": float(inc.loc[unit, "factual_revenue"]), "estimate": rec["estimate"],
+                     "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "identified": bool(rec["identified"]),
+                     "method": rec["method"]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def coverage_table(per_world: pd.DataFrame) -> pd.DataFrame:
+    """Per unit: coverage, identified share, median relative error, wrong-side zero exclusions, bounds above won."""
+    d = per_world.assign(
+        covered=(per_world.ci_low <= per_world.truth) & (per_world.truth <= per_world.ci_high),
+        covered_expected=(per_world.ci_low <= per_world.expected_truth) & (per_world.expected_truth <= per_world.ci_high),
+        rel_error=(per_world.estimate - per_world.truth).abs() / per_world.truth.abs(),
+        wrong_side=((per_world.ci_low > 0) & (per_world.truth < 0)) | ((per_world.ci_high < 0) & (per_world.truth > 0)),
+        above_won=per_world.ci_high > per_world.won * (1 + 1e-9),
+    )  # fmt: skip
+    unit = d["unit"].where(~d["unit"].str.startswith("channel:"), d["unit"])
+    return d.groupby(unit).agg(
+        worlds=("seed", "count"), coverage=("covered", "mean"), coverage_expected=("covered_expected", "mean"),
+        identified=("identified", "mean"),
+        median_rel_error=("rel_error", "median"), wrong_side=("wrong_side", "sum"), above_won=("above_won", "sum"),
+        mean_truth=("truth", "mean"), mean_estimate=("estimate", "mean"),
+    )  # fmt: skip
+
+
+def markdown(table: pd.DataFrame) -> str:
+    lines = ["| unit | worlds | coverage | coverage (expected truth) | identified | median rel. error | wrong-side zero exclusions | bounds above won | mean truth | mean estimate |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for unit, r in table.iterrows():
+        err = "n/a" if pd.isna(r.median_rel_error) else f"{r.median_rel_error:.2f}"
+        est = "n/a" if pd.isna(r.mean_estimate) else f"{r.mean_estimate / 1e6:.2f}M"
+        lines.append(f"| {unit} | {r.worlds} | {r.coverage:.2f} | {r.coverage_expected:.2f} | {r.identified:.2f} | {err} | {int(r.wrong_side)} | "
+                     f"{int(r.above_won)} | {r.mean_truth / 1e6:.2f}M | {est} |")  # fmt: skip
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--grid", default="contribution")
     parser.add_argument("--accounts", type=int, default=1500)
-    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=100)
-    parser.add_argument("--out", type=Path, default=None, help="write every world to <out>/<config>-s<seed>/")
-    parser.add_argument("--format", choices=("csv", "parquet"), default="parquet")
+    parser.add_argument("--grid", default="contribution")
+    parser.add_argument("--only", nargs="*", help="configuration names (default: all)")
+    parser.add_argument(
+        "--out", type=Path, help="write the per-world rows here (CSV); an existing file is resumed"
+    )
     args = parser.parse_args()
-    rows = []
-    started = time.perf_counter()
-    for point, world in grid_worlds(args.grid, args.accounts, args.seeds, args.first_seed):
-        if args.out is not None:
-            world.write(args.out / f"{point.name}-s{point.seed}", format=args.format)
-        rows.append(truth_row(point, world))
-        print(f"{point.name} seed {point.seed}: {time.perf_counter() - started:.0f} s", flush=True)
-    table = pd.DataFrame(rows)
-    money = [c for c in table.columns if c not in ("config", "seed")]
-    table[money] = (table[money] / 1e6).round(2)
-    table["inc/sourced"] = (table.marketing / table.mkt_sourced).round(2)
-    pd.set_option("display.width", 250)
-    print(f"\n{args.grid}: {len(table)} companies x {args.accounts} accounts, revenue in M, "
-          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
-    print(markdown(table))
-
-
-def markdown(table: pd.DataFrame) -> str:
-    """A pipe table (for docs) without the optional `tabulate` dependency."""
-    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * table.shape[1]]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
+    warnings.filterwarnings("ignore")
+    configs = grid(args.grid, args.only)
+    frames, started = [], time.perf_counter()
+    if args.out is not None and args.out.exists():  # resume: keep the worlds already measured
+        frames.append(pd.read_csv(args.out))
+    done = set(zip(frames[0]["config"], frames[0]["seed"], strict=True)) if frames else set()
+    with tempfile.TemporaryDirectory(prefix="fairshare-grid-") as tmp:
+        for seed in range(
+            args.first_seed, args.first_seed + args.seeds
+        ):  # every configuration once, then again
+            for name in configs:
+                if (name, seed) in done:
+                    continue
+                t0 = time.perf_counter()
+                frames.append(one_world(name, args.accounts, seed, Path(tmp)))
+                if args.out:
+                    pd.concat(frames, ignore_index=True).to_csv(args.out, index=False)
+                print(f"{name} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+    per_world = pd.concat(frames, ignore_index=True)
+    per_world = per_world.loc[per_world["config"].isin(list(configs))]
+    pd.set_option("display.width", 220)
+    pd.set_option("display.max_rows", 1000)
+    print(per_world.round(0).to_string(index=False))
+    minutes = (time.perf_counter() - started) / 60
+    print(f"\n{len(configs)} configurations x {args.seeds} seeds x {args.accounts} accounts, {minutes:.0f} min; "
+          "90% intervals\n")  # fmt: skip
+    print(markdown(coverage_table(per_world)))
+    channels = per_world.loc[per_world.unit.str.startswith("channel:")]
+    if len(channels):
+        print("\nall channels together:")
+        print(markdown(coverage_table(channels.assign(unit="channel (all)"))))
+    marketing = per_world.loc[(per_world.unit == "marketing") & per_world.identified]
+    print(f"\nmarketing median relative error (identified worlds): "
+          f"{np.median((marketing.estimate - marketing.truth).abs() / marketing.truth.abs()) if len(marketing) else float('nan'):.3f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +13,12 @@ import pytest
 from fairshare import Workspace
 from sample_results import sample_tables
 
-TINY = Path(__file__).resolve().parents[1] / "examples" / "tiny"
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "examples" / "tiny"
+#: Where the public reference data sets are (ChannelAttribution paths, Hillstrom, X Education, Maven).
+REFERENCE_ENV = "FAIRSHARE_REFERENCE_DATA"
+#: Set to 1 (as .ci/run does) to fail, not skip, the tests whose reference data is missing.
+REQUIRE_ENV = "FAIRSHARE_REQUIRE_REFERENCE_DATA"
 SIM_ACCOUNTS = 400
 SIM_SEED = 11
 
@@ -105,3 +112,50 @@ def results_workspace(tmp_path_factory) -> Workspace:
     ws.save_results(sample_tables(), seconds=1.0)
     ws.close()
     return ws
+
+
+def reference_root() -> Path:
+    """The reference data folder: $FAIRSHARE_REFERENCE_DATA, else ../shared/data beside the project."""
+    configured = os.environ.get(REFERENCE_ENV)
+    return Path(configured) if configured else ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def reference_data() -> Callable[[str], Path]:
+    """`reference_data("hillstrom_email/x.csv")`: the file, or a skip when the data is not here.
+
+    Every skip has the same reason, raised here, so pytest folds them into one summary line that
+    says how to get the data; with FAIRSHARE_REQUIRE_REFERENCE_DATA=1 a missing file fails instead.
+    """
+
+    def find(relative: str) -> Path:
+        path = reference_root() / relative
+        if path.exists():
+            return path
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{_MISSING} in {reference_root()}: {relative} ({REQUIRE_ENV}=1)")
+        pytest.skip(_MISSING)
+
+    return find
+
+
+_MISSING = "reference data not found"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line for every test skipped for want of the reference data, saying how to get it."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = [r for r in skipped if isinstance(r.longrepr, tuple) and _MISSING in str(r.longrepr[2])]
+    if not missing:
+        return
+    rest = [r for r in skipped if r not in missing]
+    if rest:
+        terminalreporter.stats["skipped"] = rest
+    else:
+        del terminalreporter.stats["skipped"]
+    terminalreporter.stats["skipped (no reference data)"] = missing
+    terminalreporter.write_line(
+        f"{len(missing)} tests skipped: {_MISSING} in {reference_root()}; set {REFERENCE_ENV} to a copy "
+        "of the shared data folder (shared/data: each set's SOURCE.md names its public source)",
+        yellow=True,
+    )

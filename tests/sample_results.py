@@ -61,12 +61,16 @@ def sample_tables(n_leads: int = 2000, seed: int = 0) -> dict[str, pd.DataFrame]
             "key": ["marketing", "sdr", "ae", "paid_search", "events", "email"],
             "estimate": [9e5, 4e5, 1.3e6, 3e5, 2e5, 1e5],
             "level": 0.9,
-            "method": "doubleml_irm",
+            "method": ["not_identified", "panel_dml", "assumption", *["mix"] * 3],
             "n_units": 3000,
             "n_exposed": [2000, 1500, 900, 800, 300, 1200],
             "assumptions": "no unmeasured confounding given firmographics",
             "sensitivity": "robust to confounding of 10% partial R2",
             "overlap_warning": [False, False, True, False, False, False],
+            "identified": [False, True, False, True, True, True],
+            "period": "all history 2025-01-01..2025-12-31",
+            "strategies": '[{"name": "panel_dml", "estimate": 4e5, "ci_low": 2.8e5, "ci_high": 5.2e5, '
+            '"identified": true, "reason": "entries into outbound sequences"}]',
         }
     )
     contribution["ci_low"], contribution["ci_high"] = (

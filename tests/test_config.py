@@ -39,3 +39,12 @@ def test_channel_map_and_missing_file(tmp_path):
     assert d.channels.canonical("google / cpc") == "paid_search"
     assert d.channels.canonical("webinar") == "webinar"
     assert load_definitions(tmp_path / "absent.toml") == Definitions()
+
+
+def test_the_removed_mql_engagement_rule_is_refused_not_silently_ignored():
+    # [mql] mode = "engagement" was never applied; the MQL is the lifecycle table's mql_stage (docs/decisions.md)
+    with pytest.raises(DefinitionsError, match=r"\[mql\] mode = 'engagement' is not supported.*mql_stage"):
+        parse_definitions('[mql]\nmode = "engagement"\n')
+    assert "[mql]" not in DEFAULT_TOML
+    # files written before the section went still load: their [mql] asked for what applies
+    assert parse_definitions('[mql]\nmode = "lifecycle"\nmin_touches = 3\n') == Definitions()

@@ -23,7 +23,7 @@ def _raw_totals(ws: Workspace) -> tuple[float, float]:
 
 
 def test_tiny_costs_follow_the_lead_campaign(tiny_ws):
-    frame = Economics(tiny_ws).table("campaign")
+    frame = Economics().fit(tiny_ws).table("campaign")
     assert list(frame.columns) == ECONOMICS_COLUMNS
     table = frame.set_index("key")
     # K2 (webinar): spend 800; X1 (600 s by R1 at 55/h) on L1 and X4 (3600 s by R2 at 110/h) on O1 from L1
@@ -40,7 +40,7 @@ def test_tiny_costs_follow_the_lead_campaign(tiny_ws):
 def test_every_view_reconciles_to_spend_plus_sales_time(tiny_ws, sim_workspace):
     for ws in (tiny_ws, sim_workspace.workspace):
         spend, time_cost = _raw_totals(ws)
-        econ = Economics(ws)
+        econ = Economics().fit(ws)
         totals = econ.totals()
         assert totals["cost"] == pytest.approx(spend + time_cost, rel=1e-12)
         for by in VIEWS:
@@ -51,7 +51,7 @@ def test_every_view_reconciles_to_spend_plus_sales_time(tiny_ws, sim_workspace):
 
 
 def test_source_view_splits_sdr_programs(sim_workspace):
-    econ = Economics(sim_workspace.workspace)
+    econ = Economics().fit(sim_workspace.workspace)
     source = econ.table("source").set_index("key")
     assert {"marketing", "cold_call", "partner"} <= set(source.index)
     assert source["spend"].drop("marketing").sum() == 0  # media spend is marketing's
@@ -61,7 +61,7 @@ def test_source_view_splits_sdr_programs(sim_workspace):
 
 
 def test_roi_three_ways_with_and_without_upstream(tiny_ws):
-    econ = Economics(tiny_ws)
+    econ = Economics().fit(tiny_ws)
     bare = econ.table("channel").set_index("key")
     assert bare["roi_attributed"].isna().all() and bare["roi_incremental"].isna().all()
     assert bare.loc["webinar", "note"].startswith("no attribution results")
@@ -93,7 +93,7 @@ def test_roi_three_ways_with_and_without_upstream(tiny_ws):
 
 
 def test_prospecting_revenue_per_rep_hour(sim_workspace):
-    table = Economics(sim_workspace.workspace).prospecting()
+    table = Economics().fit(sim_workspace.workspace).prospecting()
     assert list(table.columns) == PROSPECTING_COLUMNS
     rows = table.set_index("program")
     assert {"marketing", "cold_call"} <= set(rows.index)

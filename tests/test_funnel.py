@@ -20,7 +20,7 @@ from frame_rows import only_row
 
 
 def test_tiny_funnel_stages_counts_rates_and_velocity(tiny_ws):
-    fn = Funnel(tiny_ws)
+    fn = Funnel().fit(tiny_ws)
     stages = fn.stages()
     assert list(stages.columns) == FUNNEL_COLUMNS
     assert stages["stage"].tolist() == ["lead", "MQL", "SAL", "SQL", "opportunity", "closed_won"]
@@ -39,7 +39,7 @@ def test_tiny_funnel_stages_counts_rates_and_velocity(tiny_ws):
 
 
 def test_tiny_breakdown_by_channel_and_rep(tiny_ws):
-    b = Funnel(tiny_ws).breakdown(["channel", "rep"])
+    b = Funnel().fit(tiny_ws).breakdown(["channel", "rep"])
     assert list(b.columns) == BREAKDOWN_COLUMNS
     web = only_row(b, dimension="channel", value="webinar", stage="lead")
     assert web["entered"] == 1 and web["advanced"] == 1
@@ -49,7 +49,7 @@ def test_tiny_breakdown_by_channel_and_rep(tiny_ws):
     assert only_row(b, dimension="rep", value="R2", stage="opportunity")["rate"] == 1.0
     assert only_row(b, dimension="rep", value="R0", stage="opportunity")["decided"] == 0
     with pytest.raises(ValueError, match="unknown dimension"):
-        Funnel(tiny_ws).breakdown("colour")
+        Funnel().fit(tiny_ws).breakdown("colour")
 
 
 def test_results_contract(tiny_ws):
@@ -83,14 +83,14 @@ def test_size_bands_from_the_definitions(tmp_path):
                   "created_at": ["2026-01-01T10:00:00Z"] * 3}).to_csv(folder / "leads.csv", index=False)  # fmt: skip
     ws = Workspace.init(tmp_path / "ws")
     ws.import_(folder)
-    fn = Funnel(ws)  # keep the funnel: its temporary fact tables live as long as it does
+    fn = Funnel().fit(ws)  # keep the funnel: its temporary fact tables live as long as it does
     default = fn.lead_facts().execute().set_index("lead_id")["size_band"]
     assert default.to_dict() == {"L1": "1-49", "L2": "1-49", "L3": "200-999"}
     ws.close()
     config = ws.path / CONFIG_NAME
     config.write_text(config.read_text().replace("size_bands = [50, 200, 1000]", "size_bands = [10, 500]"))
     ws = Workspace(ws.path)
-    fn = Funnel(ws)
+    fn = Funnel().fit(ws)
     custom = fn.lead_facts().execute().set_index("lead_id")["size_band"]
     assert custom.to_dict() == {"L1": "1-9", "L2": "10-499", "L3": "500+"}
     ws.close()

@@ -18,7 +18,6 @@ from fairshare.scorecard import SCORECARD_COLUMNS, Scorecard, results
 
 ROOT = Path(__file__).parents[1]
 TINY = ROOT / "examples" / "tiny"
-MAVEN = ROOT.parent / "shared" / "data" / "maven_crm_sales"
 
 
 def _won_sum(ws: Workspace, start: dt.datetime | None = None, end: dt.datetime | None = None) -> float:
@@ -50,11 +49,11 @@ def test_period_bounds():
 
 def test_bookings_reconcile_to_the_cent(sim_workspace, tiny_ws):
     for ws in (tiny_ws, sim_workspace.workspace):
-        whole = Scorecard(ws, period="all", with_sql=False).table().set_index("kpi")
+        whole = Scorecard(period="all", with_sql=False).fit(ws).result_.set_index("kpi")
         assert round(whole.loc["bookings", "value"], 2) == round(_won_sum(ws), 2)
-    card = Scorecard(sim_workspace.workspace, with_sql=False)
+    card = Scorecard(with_sql=False).fit(sim_workspace.workspace)
     table = card.table().set_index("kpi")
-    prev, cur, end = card.bounds
+    prev, cur, end = card.bounds_
     assert round(table.loc["bookings", "value"], 2) == round(_won_sum(sim_workspace.workspace, cur, end), 2)
     assert round(table.loc["bookings", "previous_value"], 2) == round(
         _won_sum(sim_workspace.workspace, prev, cur), 2
@@ -101,7 +100,7 @@ def test_columns_and_kpis(sim_workspace):
     assert speed["ci_low"] < speed["value"] < speed["ci_high"]
     from fairshare.intervals import median_interval
 
-    card = Scorecard(sim_workspace.workspace, with_sql=False)
+    card = Scorecard(with_sql=False).fit(sim_workspace.workspace)
     card.table()
     hours = card._data["contact_hours"]
     current = hours.loc[hours["period"] == "current", "x"]
@@ -111,7 +110,7 @@ def test_columns_and_kpis(sim_workspace):
 
 def test_source_sql_reproduces_the_value(tiny_ws, sim_workspace):
     for ws in (tiny_ws, sim_workspace.workspace):
-        table = Scorecard(ws).table().set_index("kpi")
+        table = Scorecard().fit(ws).result_.set_index("kpi")
         for kpi, column in (("bookings", "bookings"), ("never_contacted_share", "never"),
                             ("pipeline_created", "pipeline")):  # fmt: skip
             sql = table.loc[kpi, "source"]
@@ -137,8 +136,8 @@ def test_definitions_come_from_the_toml(tmp_path):
     ws.import_(TINY)
     strict = Workspace.init(tmp_path / "strict")
     strict.import_(TINY)
-    loose = Scorecard(ws, period="all", with_sql=False).table().set_index("kpi")
-    tight = Scorecard(strict, period="all", with_sql=False).table().set_index("kpi")
+    loose = Scorecard(period="all", with_sql=False).fit(ws).result_.set_index("kpi")
+    tight = Scorecard(period="all", with_sql=False).fit(strict).result_.set_index("kpi")
     assert "60 hours" in loose.loc["sla.first_contact", "definition"]
     assert "24 hours" in tight.loc["sla.first_contact", "definition"]
     assert loose.loc["sla.first_contact", "value"] == 1.0  # L2's 53 hours is within 60
@@ -153,20 +152,51 @@ def test_upstream_results_fill_incremental_and_attributed_rows(tiny_ws):
                                  "ci_high": [50000.0, 20000.0, 2.0]})  # fmt: skip
     attribution = pd.DataFrame({"model": ["markov", "markov"], "by": ["team", "team"], "key": ["marketing", "AE"],
                                 "revenue": [20000.0, 28000.0]})  # fmt: skip
-    card = Scorecard(tiny_ws, period="all", with_sql=False,
-                     upstream={"contribution": contribution, "attribution": attribution})  # fmt: skip
+    card = Scorecard(period="all", with_sql=False).fit(tiny_ws, upstream={"contribution": contribution, "attribution": attribution})  # fmt: skip
     rows = card.table().set_index("kpi")
     inc = rows.loc["incremental_revenue.marketing"]
     assert (inc["value"], inc["ci_low"], inc["ci_high"]) == (30000.0, 10000.0, 50000.0)
     assert rows.loc["incremental_revenue.sdr", "ci_low"] == -2000.0
     assert np.isnan(rows.loc["incremental_revenue.ae", "value"])
-    marketing_cost = card.economics.table("source").set_index("key").loc["marketing", "cost"]
+    marketing_cost = card.economics_.table("source").set_index("key").loc["marketing", "cost"]
     assert rows.loc["marketing_roi.incremental", "value"] == pytest.approx(
         (30000 - marketing_cost) / marketing_cost
     )
     assert rows.loc["marketing_roi.attributed", "value"] == pytest.approx(
         (20000 - marketing_cost) / marketing_cost
     )
+
+
+def test_contribution_rows_keep_their_period_and_say_not_identified_or_assumption(tiny_ws):
+    from fairshare.web.kpis import kpi_cards
+
+    period = "all history 2025-01-01..2025-12-31"
+    contribution = pd.DataFrame({"unit": ["marketing", "sdr", "ae"], "key": ["all", "all", "all"],
+                                 "estimate": [np.nan, 9000.0, 40000.0], "ci_low": [0.0, 1000.0, 35000.0],
+                                 "ci_high": [60000.0, 20000.0, 47000.0], "identified": [False, True, False],
+                                 "method": ["not_identified", "panel_dml", "assumption"], "period": period,
+                                 "proposal": ["randomized holdout: 20% of accounts with all paid marketing off", "", ""],
+                                 "assumptions": ["", "", "assumption, not estimated: self-serve baseline"]})  # fmt: skip
+    card = Scorecard(tiny_ws, period="quarter", with_sql=False, upstream={"contribution": contribution})
+    table = card.table()
+    rows = table.set_index("kpi")
+    # whole-history numbers name their own period, never the scorecard's quarter
+    assert card.current_label != period
+    assert (
+        rows.loc[[f"incremental_revenue.{t}" for t in ("marketing", "sdr", "ae")], "period"] == period
+    ).all()
+    marketing = rows.loc["incremental_revenue.marketing"]
+    assert np.isnan(marketing["value"]) and (marketing["ci_low"], marketing["ci_high"]) == (0.0, 60000.0)
+    assert marketing["note"].startswith("not identified") and "holdout" in marketing["note"]
+    assert rows.loc["incremental_revenue.ae", "note"].startswith("assumption")
+    assert (
+        rows.loc["incremental_revenue.sdr", "value"] == 9000.0
+        and rows.loc["incremental_revenue.sdr", "note"] == ""
+    )
+    cards = {c["label"]: c for c in kpi_cards(table)}
+    assert cards["Incremental revenue: marketing"]["value"] == "not identified"
+    assert cards["Incremental revenue: ae"]["flag"].startswith("assumption")
+    assert cards["Incremental revenue: sdr"]["period"] == period
 
 
 def _maven_module():
@@ -178,19 +208,19 @@ def _maven_module():
     return module
 
 
-def test_maven_crm_sample_matches_its_source_figures(tmp_path):
+def test_maven_crm_sample_matches_its_source_figures(tmp_path, reference_data):
     """SOURCE.md: win rate 63.15% among closed deals, won revenue $10,005,534, median engage-to-close
     57 days for won deals, agent win rates from 55.0% (Lajuana Vencill) to 70.4% (Hayden Neloms)."""
     from fairshare.funnel import Funnel
 
     maven = _maven_module()
-    folder = maven.write(maven.to_canonical(MAVEN), tmp_path / "canonical")
+    folder = maven.write(maven.to_canonical(reference_data("maven_crm_sales")), tmp_path / "canonical")
     ws = Workspace.init(tmp_path / "ws")
     ws.import_(folder)
-    card = Scorecard(ws, period="all", with_sql=False).table().set_index("kpi")
+    card = Scorecard(period="all", with_sql=False).fit(ws).result_.set_index("kpi")
     assert card.loc["bookings", "value"] == 10_005_534
     assert round(card.loc["win_rate", "value"] * 100, 2) == 63.15
-    funnel = Funnel(ws)
+    funnel = Funnel().fit(ws)
     opp = funnel.stages().set_index("stage").loc["opportunity"]
     assert round(opp["rate"], 4) == 0.6315 and opp["median_days"] == 57
     reps = funnel.breakdown("rep")
@@ -250,7 +280,7 @@ def test_kpis_doc_lists_every_column_and_kpi(tiny_ws):
     ]  # fmt: skip
     missing = [c for c in columns if f"`{c}`" not in text]
     assert not missing, f"docs/kpis.md does not document {missing}"
-    kpis = Scorecard(tiny_ws, period="all", with_sql=False).table()["kpi"]
+    kpis = Scorecard(period="all", with_sql=False).fit(tiny_ws).result_["kpi"]
     undocumented = []
     for kpi in kpis:
         stem, _, leaf = kpi.partition(".")
@@ -271,6 +301,6 @@ def test_cost_kpis_are_unknown_not_zero_without_spend(tmp_path):
     (folder / "spend.csv").unlink()
     with Workspace.init(tmp_path / "ws") as ws:
         ws.import_(folder)
-        card = Scorecard(ws, period="all").table().set_index("kpi")
+        card = Scorecard(period="all").fit(ws).result_.set_index("kpi")
     assert card.loc["bookings", "value"] == 48000.0
     assert np.isnan(card.loc["cac", "value"]) and np.isnan(card.loc["roi", "value"])

@@ -17,8 +17,8 @@ from frame_rows import only_row
 
 
 def test_tiny_speed_to_lead_and_sla(tiny_ws):
-    fn = ServiceLevels(Funnel(tiny_ws))
-    assert fn.as_of == pd.Timestamp("2026-03-20T10:00:00").to_pydatetime()  # O1's close: the latest event
+    fn = ServiceLevels().fit(Funnel().fit(tiny_ws))
+    assert fn.as_of_ == pd.Timestamp("2026-03-20T10:00:00").to_pydatetime()  # O1's close: the latest event
     speed = only_row(fn.speed_to_lead(), source_team="all")
     # handed over: the MQLs L1 (contacted after 16 h) and L2 (after 53 h); L3 was created by its SDR
     assert speed["leads"] == 2 and speed["never_contacted"] == 0
@@ -38,9 +38,9 @@ def test_tiny_speed_to_lead_and_sla(tiny_ws):
 
 def test_stuck_pipeline_depends_on_as_of(tiny_ws):
     assert (
-        ServiceLevels(Funnel(tiny_ws)).stuck_pipeline().empty
+        ServiceLevels().fit(Funnel().fit(tiny_ws)).stuck_pipeline().empty
     )  # O2's last activity (Mar 1) is 19 days before as_of
-    later = ServiceLevels(Funnel(tiny_ws, as_of="2026-04-15T12:00:00+02:00"))  # = 10:00 UTC
+    later = ServiceLevels().fit(Funnel(as_of="2026-04-15T12:00:00+02:00").fit(tiny_ws))  # = 10:00 UTC
     stuck = later.stuck_pipeline()
     assert list(stuck.columns) == STUCK_COLUMNS
     assert stuck["opportunity_id"].tolist() == ["O2"]
@@ -87,7 +87,7 @@ def _hand_built(folder: Path) -> Path:
 def test_first_contact_rules_on_a_hand_built_folder(tmp_path):
     ws = Workspace.init(tmp_path / "ws")
     ws.import_(_hand_built(tmp_path / "data"))
-    fn = ServiceLevels(Funnel(ws))
+    fn = ServiceLevels().fit(Funnel().fit(ws))
     facts = fn.lead_sla_facts().execute().set_index("lead_id")
     assert facts.loc["L1", "contact_hours"] == pytest.approx(2.0)  # a contact-level call, no prospecting
     assert facts.loc["L2", "contact_hours"] == pytest.approx(48.0)  # the cold call at 13:00 does not count
@@ -131,10 +131,10 @@ def _truth_counts(events: pd.DataFrame, as_of: pd.Timestamp, hours: float, days:
 
 
 def test_sla_figures_equal_the_simulator_event_log(sim_workspace):
-    fn = ServiceLevels(Funnel(sim_workspace.workspace))
+    fn = ServiceLevels().fit(Funnel().fit(sim_workspace.workspace))
     events = sim_workspace.truth["events"]
-    sla = fn.definitions.sla
-    truth = _truth_counts(events, pd.Timestamp(fn.as_of), sla.first_contact_hours, sla.mql_decision_days)
+    sla = fn.definitions_.sla
+    truth = _truth_counts(events, pd.Timestamp(fn.as_of_), sla.first_contact_hours, sla.mql_decision_days)
     facts = fn.lead_sla_facts().execute().set_index("lead_id")
     ev = events.set_index("lead_id")
     assert facts["handed_over"].sum() == truth["handed_over"]
@@ -162,13 +162,13 @@ def test_lower_capacity_raises_never_contacted_share(sim_workspace, tmp_path):
     base = sim_workspace.workspace
 
     def share(ws):
-        card = Scorecard(ws, period="all", with_sql=False).table().set_index("kpi")
+        card = Scorecard(period="all", with_sql=False).fit(ws).result_.set_index("kpi")
         return card.loc["never_contacted_share", "value"]
 
     full, reduced = share(base), share(low)
     assert reduced > full + 0.05
-    fn = ServiceLevels(Funnel(low))
-    truth = _truth_counts(world.truth["events"], pd.Timestamp(fn.as_of), 24.0, 2.0)
+    fn = ServiceLevels().fit(Funnel().fit(low))
+    truth = _truth_counts(world.truth["events"], pd.Timestamp(fn.as_of_), 24.0, 2.0)
     assert reduced == pytest.approx(truth["never"] / truth["judged"])
     low.close()
 

@@ -17,7 +17,6 @@ from fairshare.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "examples" / "tiny"
-MAVEN = ROOT.parent / "shared" / "data" / "maven_crm_sales"
 COMMANDS = [
     ["scorecard"], ["funnel"], ["economics"], ["attribute", "--model", "all"], ["contribution"],
     ["leads", "score"], ["reps"], ["forecast"],
@@ -40,22 +39,22 @@ def _minimal(folder: Path) -> Path:
     return folder
 
 
-def _maven(folder: Path) -> Path:
+def _maven(folder: Path, source: Path) -> Path:
     spec = importlib.util.spec_from_file_location(
         "maven_to_canonical", ROOT / "examples/maven/to_canonical.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.write(module.to_canonical(MAVEN), folder)
+    return module.write(module.to_canonical(source), folder)
 
 
 @pytest.fixture(scope="module", params=["tiny", "minimal", "maven"])
-def sparse(request, tmp_path_factory) -> Workspace:
+def sparse(request, tmp_path_factory, reference_data) -> Workspace:
     root = tmp_path_factory.mktemp(request.param)
     folder = {
         "tiny": lambda: TINY,
         "minimal": lambda: _minimal(root / "in"),
-        "maven": lambda: _maven(root / "in"),
+        "maven": lambda: _maven(root / "in", reference_data("maven_crm_sales")),
     }[request.param]()
     ws = Workspace.init(root / "ws")
     ws.import_(folder)
@@ -213,7 +212,7 @@ def test_scorecard_shows_why_incremental_revenue_is_missing(tmp_path):
     ws = Workspace.init(tmp_path / "tiny")
     ws.import_(TINY)
     upstream = {"contribution": contribution(ws)}
-    card = Scorecard(ws, period="all", upstream=upstream).table().set_index("kpi")
+    card = Scorecard(period="all").fit(ws, upstream=upstream).result_.set_index("kpi")
     ws.close()
     row = card.loc["incremental_revenue.marketing"]
     assert np.isnan(row["value"])

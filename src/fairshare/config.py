@@ -60,19 +60,6 @@ class FunnelSettings(_Section):
         return self
 
 
-class MQLRule(_Section):
-    """When a lead counts as marketing-qualified.
-
-    `lifecycle` trusts the MQL stage rows in the lifecycle table; `engagement` applies the rule
-    below (at least `min_touches` touches of `kinds` within `window_days` before the lead's MQL time).
-    """
-
-    mode: Literal["lifecycle", "engagement"] = "lifecycle"
-    min_touches: int = Field(3, ge=1)
-    window_days: int = Field(30, ge=1)
-    kinds: list[str] = ["form", "webinar", "event", "email_click", "content"]
-
-
 class SLASettings(_Section):
     """Service levels sales and marketing agreed on."""
 
@@ -116,10 +103,46 @@ class ContributionSettings(_Section):
     ae_baseline_amount_factor: float = Field(
         0.5, ge=0, le=1, description="self-serve deal size without AEs, as a share"
     )
+    ae_baseline_range: tuple[float, float] = Field(
+        (0.05, 0.3), description="plausible range of the retained self-serve share (win x amount factor)"
+    )
     sdr_inbound_share: float = Field(
         0.5, ge=0, le=1, description="share of SDR-contacted inbound revenue credited to SDRs"
     )
     level: float = Field(0.9, gt=0, lt=1, description="interval level")
+    panel_period_days: int = Field(28, ge=7, description="length of one account-period of the SDR panel")
+    panel_window_days: int = Field(
+        56, ge=7, description="outcome window after a period starts (opportunities created in it)"
+    )
+    panel_lookback_days: int = Field(
+        28, ge=0, description="an account enters a sequence when it had no outbound in this many days"
+    )
+    winsor_percentile: float = Field(
+        99.5, gt=50, le=100, description="outcomes are capped at this percentile of the positive ones"
+    )
+    large_deal_share: float = Field(
+        0.2, gt=0, le=1, description="warn (naming the deal) when one deal is this share of won revenue"
+    )
+    capacity_min_variation: float = Field(
+        0.1, ge=0, description="capacity design needs this coefficient of variation of SDR capacity"
+    )
+    capacity_min_f: float = Field(10.0, ge=0, description="... and this first-stage F statistic")
+    holdout_arm: str = Field(
+        "holdout", description="arm of an account holdout experiment that gets none of the work"
+    )
+    outbound_holdout_experiment: str = Field(
+        "sdr-outbound-holdout", description="account experiment whose holdout arm gets no SDR outbound"
+    )
+    marketing_holdout_experiment: str = Field(
+        "marketing-holdout", description="account experiment whose holdout arm gets no targeted marketing"
+    )
+
+    @field_validator("ae_baseline_range")
+    @classmethod
+    def _ordered_share(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= v[0] <= v[1] <= 1:
+            raise ValueError(f"must be two shares low <= high in [0, 1], got {list(v)}")
+        return v
 
 
 class ScoringSettings(_Section):
@@ -199,7 +222,6 @@ class Definitions(_Section):
 
     workspace: WorkspaceSettings = WorkspaceSettings()
     funnel: FunnelSettings = FunnelSettings()
-    mql: MQLRule = MQLRule()
     sla: SLASettings = SLASettings()
     attribution: AttributionSettings = AttributionSettings()
     teams: TeamSettings = TeamSettings()
@@ -229,12 +251,24 @@ def _suggest(model: type[BaseModel], loc: tuple) -> str:
     return f" — did you mean {close[0]!r}?" if close else f" (known keys: {', '.join(current.model_fields)})"
 
 
+def _drop_legacy_mql(raw: dict, source: str) -> None:
+    """Files written before the [mql] section went keep it: ignored while it asks for what applies
+    (mode "lifecycle"), refused when it asks for the engagement rule that was never applied."""
+    legacy = raw.pop("mql", None)
+    if isinstance(legacy, dict) and legacy.get("mode", "lifecycle") != "lifecycle":
+        raise DefinitionsError(
+            f"{source}: [mql] mode = {legacy['mode']!r} is not supported: a lead is an MQL when its lifecycle "
+            "rows reach [funnel] mql_stage (docs/decisions.md); delete the [mql] section"
+        )
+
+
 def parse_definitions(text: str, source: str = CONFIG_NAME) -> Definitions:
     """Parse and validate definitions from TOML text."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise DefinitionsError(f"{source}: not valid TOML: {e}") from None
+    _drop_legacy_mql(raw, source)
     try:
         return Definitions.model_validate(raw)
     except ValidationError as e:
@@ -280,18 +314,10 @@ lead_stages = ["lead", "MQL", "SAL", "SQL"]
 opportunity_stages = ["discovery", "demo", "proposal", "negotiation"]
 won_stage = "closed_won"
 lost_stage = "closed_lost"
-mql_stage = "MQL"
+mql_stage = "MQL"             # a lead is an MQL when its lifecycle rows reach this stage (the CRM decides)
 accepted_stage = "SAL"        # sales accepted the MQL
 rejected_stage = "rejected"   # sales rejected the MQL (should carry a reason)
 size_bands = [50, 200, 1000]  # employee counts where a new size band (segment) starts
-
-[mql]
-# "lifecycle": trust the MQL rows of the lifecycle table.
-# "engagement": a lead is an MQL once it has min_touches touches of these kinds within window_days.
-mode = "lifecycle"
-min_touches = 3
-window_days = 30
-kinds = ["form", "webinar", "event", "email_click", "content"]
 
 [sla]
 first_contact_hours = 24        # first sales activity after a lead is created
@@ -314,8 +340,19 @@ run_bootstrap_cap = 200         # most resamples `fairshare run` draws, whatever
 # What the data cannot tell: stated assumptions, printed next to every estimate that uses them.
 ae_baseline_win_factor = 0.3    # without AEs, deals close self-serve at this share of today's win rate
 ae_baseline_amount_factor = 0.5 # ... and at this share of today's deal size
+ae_baseline_range = [0.05, 0.3] # plausible retained self-serve share (win x amount factor): the AE interval
 sdr_inbound_share = 0.5         # share of SDR-contacted inbound revenue credited to SDRs (0..1 bound)
 level = 0.9                     # interval level
+panel_period_days = 28          # SDR panel: one row per account and period of this length
+panel_window_days = 56          # outcome: won revenue of opportunities created in this window after the period starts
+panel_lookback_days = 28        # an account enters an outbound sequence after this many days without outbound
+winsor_percentile = 99.5        # outcomes capped at this percentile of the positive ones (heavy-tailed deals)
+large_deal_share = 0.2          # warn, naming the deal, when one deal is this share of all won revenue
+capacity_min_variation = 0.1    # capacity design: coefficient of variation of SDR capacity across periods
+capacity_min_f = 10             # ... and first-stage F it needs to count as identified
+holdout_arm = "holdout"         # arm of an account holdout experiment that gets none of the work
+outbound_holdout_experiment = "sdr-outbound-holdout"  # account experiment: holdout arm gets no SDR outbound
+marketing_holdout_experiment = "marketing-holdout"    # account experiment: holdout arm gets no targeted marketing
 
 [scoring]
 horizon_days = 7                # lead features as known this many days after the lead arrived

@@ -21,6 +21,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 from ibis import _
+from sklearn.base import BaseEstimator
 
 from fairshare import warehouse
 from fairshare.funnel import Funnel
@@ -74,29 +75,30 @@ def attribution_model(table: pd.DataFrame, requested: str | None = None) -> str:
     return requested or "linear"
 
 
-class Economics:
+class Economics(BaseEstimator):
     """Cost and return tables of a workspace, optionally for a window [start, end) of time.
 
     Spend counts by `date`, sales time by activity time, leads by creation, pipeline by
     opportunity creation, won revenue by close time.
     """
 
-    def __init__(
-        self,
-        ws: Workspace,
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-        level: float = 0.9,
-        funnel: Funnel | None = None,
-    ):
-        self.ws = ws
+    def __init__(self, start: dt.datetime | None = None, end: dt.datetime | None = None, level: float = 0.9):
         self.start, self.end = start, end
         self.level = level
-        self.funnel = funnel or Funnel(ws)
+
+    def fit(
+        self, ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None, funnel: Funnel | None = None
+    ) -> Economics:
+        """Costs and returns of `ws` (facts from `funnel`, default a funnel fitted on `ws`); `result_`
+        stacks the channel, campaign and source views (`dimension` column), ROI read from `upstream`."""
+        self.ws_ = ws
+        self.funnel_ = funnel if funnel is not None else Funnel().fit(ws)
+        self.result_ = pd.concat([self.table(by, upstream) for by in VIEWS], ignore_index=True)
+        return self
 
     def _cached(self, name: str, build) -> ir.Table:
         """`build()` materialized once per data version and window (a temporary warehouse table)."""
-        return self.funnel.facts.materialize(("economics", name, self.start, self.end), build)
+        return self.funnel_.facts_.materialize(("economics", name, self.start, self.end), build)
 
     # --- facts (Ibis) --------------------------------------------------------------------------
 
@@ -105,11 +107,11 @@ class Economics:
         return self._cached("lead_keys", self._lead_keys)
 
     def _lead_keys(self) -> ir.Table:
-        teams = self.ws.definitions.teams
-        leads = warehouse.leads_with_account(self.ws.con)
-        camps = self.funnel.table("campaigns").select(c_id=_.campaign_id, c_channel=_.channel)
-        reps = self.funnel.table("reps").select(r_id=_.rep_id, r_team=_.team)
-        acts = self.funnel.table("activities").filter(_.lead_id.notnull())
+        teams = self.ws_.definitions.teams
+        leads = warehouse.leads_with_account(self.ws_.con)
+        camps = self.funnel_.table("campaigns").select(c_id=_.campaign_id, c_channel=_.channel)
+        reps = self.funnel_.table("reps").select(r_id=_.rep_id, r_team=_.team)
+        acts = self.funnel_.table("activities").filter(_.lead_id.notnull())
         sdr = acts.join(reps, acts.rep_id == reps.r_id).filter(_.r_team.isin(list(teams.sdr)))
         first_sdr = sdr.group_by(f_lead=_.lead_id).agg(first_prospecting=_.prospecting.argmin(_.at))
         j = leads.left_join(camps, leads.campaign_id == camps.c_id)
@@ -134,10 +136,10 @@ class Economics:
         return self._cached("activity_costs", self._activity_costs)
 
     def _activity_costs(self) -> ir.Table:
-        acts = self.funnel.table("activities")
+        acts = self.funnel_.table("activities")
         acts = acts.filter(_in_window(acts.at, self.start, self.end))
-        reps = self.funnel.table("reps").select(r_id=_.rep_id, hourly_cost=_.hourly_cost)
-        opps = self.funnel.table("opportunities").select(o_id=_.opportunity_id, o_lead=_.lead_id)
+        reps = self.funnel_.table("reps").select(r_id=_.rep_id, hourly_cost=_.hourly_cost)
+        opps = self.funnel_.table("opportunities").select(o_id=_.opportunity_id, o_lead=_.lead_id)
         keys = self.lead_keys().select(k_lead=_.lead_id, k_channel=_.channel, k_campaign=_.campaign,
                                        k_source=_.source)  # fmt: skip
         j = acts.left_join(reps, acts.rep_id == reps.r_id)
@@ -159,7 +161,7 @@ class Economics:
 
     def media_spend(self) -> ir.Table:
         """Spend rows in the window with the channel, campaign and source they belong to."""
-        spend = self.funnel.table("spend")
+        spend = self.funnel_.table("spend")
         spend = spend.filter(_in_window(spend.date.cast("timestamp"), self.start, self.end))
         return spend.select(
             "date",
@@ -173,7 +175,7 @@ class Economics:
         return self._cached("opportunities", self._opportunity_keys)
 
     def _opportunity_keys(self) -> ir.Table:
-        of = self.funnel.opportunity_facts()
+        of = self.funnel_.opportunity_facts()
         keys = self.lead_keys().select(k_lead=_.lead_id, k_channel=_.channel, k_campaign=_.campaign,
                                        k_source=_.source)  # fmt: skip
         j = of.left_join(keys, of.lead_id == keys.k_lead)
@@ -329,7 +331,7 @@ class Economics:
             .group_by(h_lead=_.lead_id)
             .agg(hours=_.hours.sum(), cost=_.cost.sum())
         )
-        of = self.funnel.opportunity_facts()
+        of = self.funnel_.opportunity_facts()
         revenue = (
             of.filter(of.is_won & of.lead_id.notnull())
             .group_by(r_lead=_.lead_id)
@@ -391,6 +393,5 @@ class Economics:
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """The `fairshare run` contract: "economics" (channel, campaign and source views stacked, the
     `dimension` column says which) and "prospecting"."""
-    econ = Economics(ws)
-    table = pd.concat([econ.table(by, upstream) for by in VIEWS], ignore_index=True)
-    return {"economics": table, "prospecting": econ.prospecting()}
+    econ = Economics().fit(ws, upstream)
+    return {"economics": econ.result_, "prospecting": econ.prospecting()}

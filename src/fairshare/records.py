@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _isna(value: Any) -> bool:
+    """pandas' missing-value test, without importing pandas (a pandas scalar implies it is loaded):
+    the CLI imports this module at start-up."""
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def json_safe(value: Any) -> Any:
@@ -15,22 +29,16 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     if hasattr(value, "isoformat"):
-        try:
-            if pd.isna(value):
-                return None
-        except (TypeError, ValueError):
-            pass
+        if _isna(value):
+            return None
         return value.isoformat()
     if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
         try:
             return json_safe(value.item())
         except (ValueError, AttributeError):
             pass
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
+    if _isna(value):
+        return None
     return value
 
 

@@ -22,7 +22,6 @@ rate of all closed opportunities; `note` says so for the reps concerned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import ibis
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 from ibis import _
 from scipy.stats import norm
+from sklearn.base import BaseEstimator
 
 from fairshare import warehouse
 from fairshare.scoring.features import CONNECTED_OUTCOMES
@@ -76,18 +76,19 @@ def shrink(gap: np.ndarray, variance: np.ndarray, groups: np.ndarray, level: flo
     )
 
 
-@dataclass
-class RepQuality:
+class RepQuality(BaseEstimator):
     """Rates reps from a workspace and the lead table (with p_*_at_arrival columns).
 
-    `min_leads`: fewer leads than this → no rank. `level`: interval level.
+    `min_leads`: fewer leads than this → no rank (`[reps] min_leads`). `level`: interval level.
+    After `fit`: `result_`, the `reps` table (columns `REP_COLUMNS`), best-ranked first within each team.
     """
 
-    min_leads: int = 20
-    level: float = 0.9
+    def __init__(self, min_leads: int = 20, level: float = 0.9):
+        self.min_leads = min_leads
+        self.level = level
 
-    def fit(self, ws: Workspace, leads: pd.DataFrame) -> pd.DataFrame:
-        """The `reps` table (columns `REP_COLUMNS`), best-ranked first within each team."""
+    def fit(self, ws: Workspace, leads: pd.DataFrame) -> RepQuality:
+        """Rate every rep of `ws` from the lead table; the table lands in `result_`."""
         con = ws.con
         sla_hours = ws.definitions.sla.first_contact_hours
         ae_teams = set(ws.definitions.teams.ae)
@@ -130,7 +131,8 @@ class RepQuality:
         )
         out = out.reset_index().rename(columns={"index": "rep_id"})
         out = out.sort_values(["team", "rank", "rep_id"], na_position="last", kind="stable")
-        return out.reindex(columns=REP_COLUMNS).reset_index(drop=True)
+        self.result_ = out.reindex(columns=REP_COLUMNS).reset_index(drop=True)
+        return self
 
 
 def first_touch_by_rep(con: ibis.BaseBackend) -> pd.DataFrame:
@@ -264,4 +266,4 @@ def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.Da
         base = leads.set_index("lead_id") if leads is not None else pd.DataFrame(index=arrival.index)
         leads = base.drop(columns=[c for c in arrival.columns if c in base]).join(arrival, how="right")
         leads = leads.rename_axis("lead_id").reset_index()
-    return {"reps": RepQuality(min_leads=ws.definitions.reps.min_leads).fit(ws, leads)}
+    return {"reps": RepQuality(min_leads=ws.definitions.reps.min_leads).fit(ws, leads).result_}

@@ -22,12 +22,14 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from ibis import _
+from sklearn.base import BaseEstimator
 
-from fairshare.economics import MARKETING_PROGRAM, Economics, attribution_model
+from fairshare.economics import MARKETING_PROGRAM, Economics
 from fairshare.funnel import Funnel
 from fairshare.funnel.sla import ServiceLevels
 from fairshare.intervals import median_interval, rate_interval
 from fairshare.periods import PERIODS, period_bounds, period_label
+from fairshare.result_kpis import TEAMS, forecast_row, upstream_rows
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
@@ -37,7 +39,6 @@ SCORECARD_COLUMNS = [
     "change", "definition", "source", "note",
 ]  # fmt: skip
 CURRENT, PREVIOUS = "current", "previous"
-TEAMS = ("marketing", "sdr", "ae")
 
 
 @dataclass
@@ -58,7 +59,7 @@ class KPI:
     )
 
 
-class Scorecard:
+class Scorecard(BaseEstimator):
     """The agreed KPIs of one workspace for a period and the one before it.
 
     `upstream` holds the run's model results (`contribution`, `attribution`); without them those
@@ -68,47 +69,51 @@ class Scorecard:
 
     def __init__(
         self,
-        ws: Workspace,
         period: str = "quarter",
         as_of: dt.datetime | str | None = None,
-        upstream: dict[str, pd.DataFrame] | None = None,
         attribution_model: str | None = None,
         level: float = 0.9,
         with_sql: bool = True,
     ):
-        if period not in PERIODS:
-            raise ValueError(f"unknown period {period!r}; known: {', '.join(PERIODS)}")
-        self.ws = ws
         self.period = period
-        self.upstream = upstream or {}
+        self.as_of = as_of
         self.attribution_model = attribution_model
         self.level = level
         self.with_sql = with_sql
-        self.funnel = Funnel(ws, as_of=as_of, level=level)  # facts come from ws.facts, built once
-        self.economics = Economics(ws, level=level, funnel=self.funnel)
-        self.service_levels = ServiceLevels(self.funnel)
-        self.as_of = self.funnel.as_of
-        if period == "all":
-            self.bounds = None
-            self.current_label, self.previous_label = "all", None
+
+    def fit(self, ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> Scorecard:
+        """The KPIs of `ws` (`result_`, SCORECARD_COLUMNS); `upstream` as in the class docstring."""
+        if self.period not in PERIODS:
+            raise ValueError(f"unknown period {self.period!r}; known: {', '.join(PERIODS)}")
+        self.ws_ = ws
+        self.upstream_ = upstream or {}
+        self.funnel_ = Funnel(as_of=self.as_of, level=self.level).fit(ws)  # facts from ws.facts, built once
+        self.economics_ = Economics(level=self.level).fit(ws, funnel=self.funnel_)
+        self.service_levels_ = ServiceLevels().fit(self.funnel_)
+        self.as_of_ = self.funnel_.as_of_
+        if self.period == "all":
+            self.bounds_ = None
+            self.current_label_, self.previous_label_ = "all", None
         else:
-            self.bounds = period_bounds(self.as_of, period)
-            self.current_label = period_label(self.bounds[1], period)
-            self.previous_label = period_label(self.bounds[0], period)
+            self.bounds_ = period_bounds(self.as_of_, self.period)
+            self.current_label_ = period_label(self.bounds_[1], self.period)
+            self.previous_label_ = period_label(self.bounds_[0], self.period)
         self._bases: dict[str, ir.Table] = {}
         self._flags: ir.Table | None = None
+        self.result_ = self.table()
+        return self
 
     # --- fact tables -----------------------------------------------------------------------------
 
     def _opportunity_base(self, cached: bool) -> ir.Table:
         from fairshare.attribution.sourced import opportunity_flags
 
-        of = self.funnel.opportunity_facts(cached=cached)
+        of = self.funnel_.opportunity_facts(cached=cached)
         if self._flags is None:
-            self._flags = opportunity_flags(self.ws).select(
+            self._flags = opportunity_flags(self.ws_).select(
                 f_id=_.opportunity_id, sourced_by=_.source.lower(), influenced=_.influenced_by_marketing
             )
-        flags = self.funnel.temporary.materialize(self._flags) if cached else self._flags
+        flags = self.funnel_.temporary.materialize(self._flags) if cached else self._flags
         j = of.left_join(flags, of.opportunity_id == flags.f_id)
         return j.select(
             "opportunity_id", "account_id", "created_at", "closed_at", "amount", "is_won", "is_closed",
@@ -118,11 +123,11 @@ class Scorecard:
     def _bases_builders(self) -> dict[str, Callable[[bool], ir.Table]]:
         return {
             "opportunity_facts": self._opportunity_base,
-            "lead_sla_facts": lambda cached: self.service_levels.lead_sla_facts(cached=cached),
+            "lead_sla_facts": lambda cached: self.service_levels_.lead_sla_facts(cached=cached),
             "activity_costs": lambda cached: (
-                self.economics.activity_costs() if cached else self.economics._activity_costs()
+                self.economics_.activity_costs() if cached else self.economics_._activity_costs()
             ),
-            "media_spend": lambda cached: self.economics.media_spend(),
+            "media_spend": lambda cached: self.economics_.media_spend(),
         }
 
     def base(self, name: str) -> ir.Table:
@@ -130,16 +135,16 @@ class Scorecard:
         if name not in self._bases:
             built = self._bases_builders()[name](True)
             materialize = name in ("opportunity_facts", "media_spend")
-            self._bases[name] = self.funnel.temporary.materialize(built) if materialize else built
+            self._bases[name] = self.funnel_.temporary.materialize(built) if materialize else built
         return self._bases[name]
 
     def _placeholder(self, name: str) -> ir.Table:
         return ibis.table(self.base(name).schema(), name=name)
 
     def _in_period(self, at: ir.Value) -> ir.StringValue:
-        if self.bounds is None:
+        if self.bounds_ is None:
             return ibis.literal(CURRENT)
-        prev, cur, end = (ibis.timestamp(b) for b in self.bounds)
+        prev, cur, end = (ibis.timestamp(b) for b in self.bounds_)
         return ibis.cases(
             ((at >= cur) & (at < end), ibis.literal(CURRENT)),
             ((at >= prev) & (at < cur), ibis.literal(PREVIOUS)),
@@ -153,7 +158,7 @@ class Scorecard:
     # --- queries (each a function of the fact tables) ---------------------------------------------
 
     def _queries(self) -> dict[str, tuple[tuple[str, ...], Callable[..., ir.Table]]]:
-        f = self.ws.definitions.funnel
+        f = self.ws_.definitions.funnel
         n_lead = len(f.lead_stages)
 
         def won(o):
@@ -231,7 +236,7 @@ class Scorecard:
         }
 
     def _kpis(self) -> list[KPI]:
-        d = self.ws.definitions
+        d = self.ws_.definitions
         f, s, a = d.funnel, d.sla, d.attribution
         cur = d.workspace.currency
         won_def = (f"opportunities won (is_won, else stage '{f.won_stage}' or a '{f.won_stage}' lifecycle row) "
@@ -277,7 +282,7 @@ class Scorecard:
                 value="speed_hours", sample="contact_hours"),
             KPI("never_contacted_share", "Never contacted", "share", "contact",
                 f"{handed} created in the period, past their {s.first_contact_hours:g}-hour first-contact due "
-                f"time, with no sales activity as of {self.as_of:%Y-%m-%d %H:%M}",
+                f"time, with no sales activity as of {self.as_of_:%Y-%m-%d %H:%M}",
                 numerator="never", denominator="judged"),
             KPI("sla.first_contact", "SLA: first contact in time", "share", "contact",
                 f"{handed} created in the period contacted within {s.first_contact_hours:g} hours "
@@ -305,10 +310,10 @@ class Scorecard:
     def _sql(self, names: tuple[str, ...], build: Callable[..., ir.Table], base_sql: dict[str, str]) -> str:
         if not self.with_sql:
             return ""
-        body = ibis.to_sql(build(*[self._placeholder(n) for n in names]), dialect=self.ws.con.name)
+        body = ibis.to_sql(build(*[self._placeholder(n) for n in names]), dialect=self.ws_.con.name)
         for n in names:
             if n not in base_sql:
-                base_sql[n] = ibis.to_sql(self._bases_builders()[n](False), dialect=self.ws.con.name)
+                base_sql[n] = ibis.to_sql(self._bases_builders()[n](False), dialect=self.ws_.con.name)
         ctes = ",\n".join(f'"{n}" AS (\n{base_sql[n]}\n)' for n in names)
         body = str(body).strip()
         if body.upper().startswith("WITH "):
@@ -356,9 +361,11 @@ class Scorecard:
             rows.append(row)
         frame = pd.DataFrame(rows)
         frame = pd.concat([frame, self._derived(frame)], ignore_index=True)
-        frame["period"] = frame.get("period", pd.Series(dtype=object)).fillna(self.current_label)
-        frame["previous_period"] = np.where(frame["period"] == self.current_label, self.previous_label, None)
-        if self.bounds is None:
+        frame["period"] = frame.get("period", pd.Series(dtype=object)).fillna(self.current_label_)
+        frame["previous_period"] = np.where(
+            frame["period"] == self.current_label_, self.previous_label_, None
+        )
+        if self.bounds_ is None:
             frame["previous_value"] = np.nan
         frame["change"] = frame["value"] - frame["previous_value"]
         for c in ("value", "ci_low", "ci_high", "previous_value", "change"):
@@ -366,11 +373,11 @@ class Scorecard:
         return frame[SCORECARD_COLUMNS]
 
     def _has_rows(self, table: str) -> bool:
-        return int(self.ws.table(table).count().execute()) > 0
+        return int(self.ws_.table(table).count().execute()) > 0
 
     def _derived(self, base: pd.DataFrame) -> pd.DataFrame:
         """KPIs computed from other rows (cost, CAC, ROI) and from upstream model results."""
-        d = self.ws.definitions
+        d = self.ws_.definitions
         cur = d.workspace.currency
         v = base.set_index("kpi")
         rows = []
@@ -429,97 +436,23 @@ class Scorecard:
         return pd.DataFrame(rows)
 
     def _upstream_rows(self) -> list[dict]:
-        """Incremental revenue by team and attributed / incremental marketing ROI over the whole data."""
-        cur = self.ws.definitions.workspace.currency
-        contribution = self.upstream.get("contribution")
-        attribution = self.upstream.get("attribution")
-        rows = []
-        marketing_cost = float(
-            self.economics.table("source").set_index("key")["cost"].get(MARKETING_PROGRAM, np.nan)
-        ) if contribution is not None or attribution is not None else np.nan  # fmt: skip
-        for team in TEAMS:
-            row = {"kpi": f"incremental_revenue.{team}", "label": f"Incremental revenue: {team}", "unit": cur,
-                   "period": "all", "previous_value": np.nan, "value": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                   "definition": f"won revenue that would be lost without {team} work (counterfactual estimate, "
-                                 f"{self.level:.0%} interval), whole data",
-                   "source": f"upstream result table `contribution` where unit = '{team}' and key = 'all'",
-                   "note": ""}  # fmt: skip
-            match = None
-            if contribution is not None and {"unit", "key", "estimate"} <= set(contribution.columns):
-                hit = contribution[(contribution["unit"].astype(str) == team)
-                                   & (contribution["key"].astype(str) == "all")]  # fmt: skip
-                match = hit.iloc[0] if len(hit) else None
-            if match is None:
-                row["note"] = "no contribution estimate in this run"
-            elif str(match.get("method", "")) == "omitted":
-                row["note"] = f"not estimated: {match.get('assumptions', '')}"
-            else:
-                row.update(value=float(match["estimate"]), ci_low=float(match.get("ci_low", np.nan)),
-                           ci_high=float(match.get("ci_high", np.nan)))  # fmt: skip
-            rows.append(row)
-        inc = rows[0]
-        roi_inc = {"kpi": "marketing_roi.incremental", "label": "Marketing ROI (incremental)", "unit": "ratio",
-                   "period": "all", "previous_value": np.nan, "value": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                   "definition": "(incremental revenue of marketing - marketing cost) / marketing cost, whole data; "
-                                 "marketing cost = media spend + sales time on marketing-sourced leads",
-                   "source": inc["source"], "note": inc["note"]}  # fmt: skip
-        if marketing_cost > 0 and pd.notna(inc["value"]):
-            roi_inc.update(value=(inc["value"] - marketing_cost) / marketing_cost,
-                           ci_low=(inc["ci_low"] - marketing_cost) / marketing_cost,
-                           ci_high=(inc["ci_high"] - marketing_cost) / marketing_cost)  # fmt: skip
-        rows.append(roi_inc)
-        roi_att = {"kpi": "marketing_roi.attributed", "label": "Marketing ROI (attributed)", "unit": "ratio",
-                   "period": "all", "previous_value": np.nan, "value": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                   "definition": "(revenue credited to marketing by the attribution model - marketing cost) / "
-                                 "marketing cost, whole data",
-                   "source": "upstream result table `attribution` where by = 'team' and key = 'marketing'",
-                   "note": ""}  # fmt: skip
-        if attribution is None or not {"model", "key", "revenue"} <= set(attribution.columns):
-            roi_att["note"] = "no attribution results in this run"
-        else:
-            model = attribution_model(attribution, self.attribution_model)
-            hit = attribution[(attribution["model"].astype(str) == model)
-                              & (attribution["key"].astype(str) == MARKETING_PROGRAM)]  # fmt: skip
-            if "by" in hit.columns:
-                hit = hit[hit["by"].astype(str) == "team"]
-            roi_att["source"] += f" and model = '{model}'"
-            if len(hit) and marketing_cost > 0:
-                revenue = float(hit.iloc[0]["revenue"])
-                roi_att["value"] = (revenue - marketing_cost) / marketing_cost
-            else:
-                roi_att["note"] = f"no {model} credit for marketing"
-        rows.append(roi_att)
-        rows.append(self._forecast_row())
-        return rows
+        """Incremental revenue by team and attributed / incremental marketing ROI (`result_kpis`)."""
+        wanted = (
+            self.upstream_.get("contribution") is not None or self.upstream_.get("attribution") is not None
+        )
+        source = (
+            self.economics_.table("source").set_index("key")["cost"] if wanted else pd.Series(dtype=float)
+        )
+        marketing_cost = float(source.get(MARKETING_PROGRAM, np.nan))
+        currency = self.ws_.definitions.workspace.currency
+        return [*upstream_rows(self.upstream_, currency, marketing_cost, self.level, self.attribution_model),
+                forecast_row(self.upstream_, currency)]  # fmt: skip
 
     def _forecast_row(self) -> dict:
-        """This period's bookings forecast (P50, interval P10–P90) from the upstream `forecast` table."""
-        cur = self.ws.definitions.workspace.currency
-        row = {"kpi": "forecast_p50", "label": "Bookings forecast (P50)", "unit": cur, "previous_value": np.nan,
-               "value": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-               "definition": "median of the pipeline Monte Carlo of this period's bookings (booked to date + open "
-                             "opportunities by stage and age + new pipeline at the run-rate); interval = the forecast's ci_low–ci_high (90%)",
-               "source": "upstream result table `forecast` where rep_id = 'all'", "note": ""}  # fmt: skip
-        forecast = self.upstream.get("forecast")
-        if forecast is None or not {"rep_id", "p10", "p50", "p90"} <= set(forecast.columns):
-            row["note"] = "no forecast in this run"
-            return row
-        hit = forecast[forecast["rep_id"].astype(str) == "all"]
-        if hit.empty:
-            row["note"] = "no total row in the forecast"
-            return row
-        f = hit.iloc[0]
-        low, high = ("ci_low", "ci_high") if {"ci_low", "ci_high"} <= set(f.index) else ("p10", "p90")
-        row.update(value=float(f["p50"]), ci_low=float(f[low]), ci_high=float(f[high]))
-        if "period" in f.index and pd.notna(f["period"]):
-            row["period"] = str(f["period"])
-        if pd.notna(f.get("commit", np.nan)):
-            row["note"] = (
-                f"reps commit {float(f['commit']):,.0f} (percentile {float(f['commit_percentile']):.2f})"
-            )
-        return row
+        """This period's bookings forecast from the upstream `forecast` table (`result_kpis`)."""
+        return forecast_row(self.upstream_, self.ws_.definitions.workspace.currency)
 
 
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """The `fairshare run` contract: {"scorecard": quarter over quarter}."""
-    return {"scorecard": Scorecard(ws, upstream=upstream).table()}
+    return {"scorecard": Scorecard().fit(ws, upstream=upstream).result_}

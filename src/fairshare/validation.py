@@ -100,22 +100,31 @@ def _contribution_truth_rows(estimates: pd.DataFrame | None, truth: pd.DataFrame
             str(rec.get("unit")),
         ):
             if name in true_by_unit:
-                value, ref = float(rec["estimate"]), true_by_unit[name]
+                value = float(rec["estimate"]) if pd.notna(rec["estimate"]) else float("nan")
+                ref = true_by_unit[name]
                 low, high = rec.get("ci_low"), rec.get("ci_high")
                 inside = bool(low <= ref <= high) if pd.notna(low) and pd.notna(high) else None
-                assumed = str(rec.get("method", "")) == "baseline"
+                assumed = str(rec.get("method", "")) in ("baseline", "assumption")
+                unidentified = str(rec.get("method", "")) == "not_identified"
                 rows.append(
                     {
                         "model": f"contribution:{name}",
-                        "check": "assumption" if assumed else "simulator_truth",
+                        "check": "assumption"
+                        if assumed
+                        else "not_identified"
+                        if unidentified
+                        else "simulator_truth",
                         "metric": "incremental_revenue",
                         "value": value,
                         "reference": ref,
                         # An assumed baseline is not an estimate: agreement with the simulator only says
                         # the assumption matches the simulator's setting, so it is not scored as passed.
-                        "passed": None if assumed else inside,
+                        # Not identified: the interval is the logical bounds, so covering the truth proves nothing.
+                        "passed": None if assumed or unidentified else inside,
                         "source": "assumed baseline from [contribution] (not estimated); reference = simulator replay"
                         if assumed
+                        else "not identified from the data (logical bounds); reference = simulator replay"
+                        if unidentified
                         else "simulator replay with the unit switched off; passed = truth inside the interval",
                     }
                 )

@@ -20,7 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from fairshare import schema, warehouse
+from fairshare import results, schema, warehouse
 from fairshare.config import CONFIG_NAME, DEFAULT_TOML, Definitions, definitions_hash, load_definitions
 from fairshare.facts import Facts, facts_of
 from fairshare.ingest import ImportReport, import_folder, validate_folder
@@ -257,7 +257,8 @@ class Workspace:
                 ),  # fmt: skip
             )
         manifest = {"run_id": run_id, "at": at.isoformat(), "definitions_hash": config_hash,
-                    "tables": sorted(tables), "seconds": seconds, "currency": self.definitions.workspace.currency}  # fmt: skip
+                    "data_version": results.data_version(self), "tables": sorted(tables), "seconds": seconds,
+                    "currency": self.definitions.workspace.currency}  # fmt: skip
         self._write_snapshot(tables, manifest)
         return manifest
 
@@ -276,17 +277,11 @@ class Workspace:
 
     def results_manifest(self) -> dict[str, Any] | None:
         """The last run's manifest (run_id, at, definitions_hash, tables), or None before any run."""
-        path = self.path / RESULTS_DIR / "manifest.json"
-        if not path.exists():
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
+        return results.manifest(self.path)
 
     def result(self, name: str) -> pd.DataFrame:
         """One stored result table from the last run's snapshot (KeyError if the run did not make it)."""
-        path = self.path / RESULTS_DIR / f"{name}.parquet"
-        if not path.exists():
-            raise KeyError(f"no result {name!r} in {self.path / RESULTS_DIR}; run `fairshare run` first")
-        return pd.read_parquet(path)
+        return results.read(self.path, name)
 
 
 def _storable(frame: pd.DataFrame) -> pd.DataFrame:

@@ -121,6 +121,9 @@ def test_funnel_limits_breach_lists_but_reports_totals(client, auth):
 def test_contribution_reps_economics_validation_content(client, auth):
     contribution = client.get("/api/contribution", headers=auth).json()
     assert {r["key"] for r in contribution["rows"]} >= {"marketing", "sdr", "ae"}
+    sdr = next(r for r in contribution["rows"] if r["key"] == "sdr")
+    assert sdr["identified"] is True and sdr["period"].startswith("all history")
+    assert sdr["strategies"][0]["name"] == "panel_dml" and sdr["strategies"][0]["identified"] is True
     reps = client.get("/api/reps", headers=auth).json()["rows"]
     assert len(reps) == 20 and all(r["ci_low"] <= r["ability"] <= r["ci_high"] for r in reps)
     econ = client.get("/api/economics", headers=auth).json()

@@ -13,7 +13,12 @@ from attribution import world  # tests/attribution/world.py
 from fairshare.cli.app import app
 from fairshare.workspace import Workspace
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "channelattribution_paths" / "Data.csv"
+
+@pytest.fixture
+def data(reference_data) -> Path:
+    return reference_data("channelattribution_paths/Data.csv")
+
+
 runner = CliRunner()
 
 
@@ -21,8 +26,8 @@ def invoke(*args: str):
     return runner.invoke(app, ["attribute", *args])
 
 
-def test_paths_file_json(tmp_path):
-    r = invoke("--paths", str(DATA), "--model", "first_touch", "--bootstrap", "0", "--format", "json",
+def test_paths_file_json(tmp_path, data):
+    r = invoke("--paths", str(data), "--model", "first_touch", "--bootstrap", "0", "--format", "json",
                "--workspace", str(tmp_path))  # fmt: skip
     assert r.exit_code == 0, r.output
     rows = {row["key"]: row for row in json.loads(r.stdout)}
@@ -30,8 +35,8 @@ def test_paths_file_json(tmp_path):
     assert set(rows["alpha"]) >= {"model", "key", "conversions", "revenue", "share", "ci_low", "ci_high"}
 
 
-def test_paths_comma_csv_and_parquet_give_the_same_result(tmp_path):
-    frame = pd.read_csv(DATA, sep=";").head(500)
+def test_paths_comma_csv_and_parquet_give_the_same_result(tmp_path, data):
+    frame = pd.read_csv(data, sep=";").head(500)
     frame.to_csv(tmp_path / "p.csv", index=False)
     frame.to_parquet(tmp_path / "p.parquet", index=False)
     outs = []
@@ -45,8 +50,8 @@ def test_paths_comma_csv_and_parquet_give_the_same_result(tmp_path):
     assert "time_decay" not in set(outs[0]["model"])  # path tables carry no times
 
 
-def test_user_errors_are_one_line_and_non_zero(tmp_path):
-    r = invoke("--paths", str(DATA), "--model", "magic", "--workspace", str(tmp_path))
+def test_user_errors_are_one_line_and_non_zero(tmp_path, data):
+    r = invoke("--paths", str(data), "--model", "magic", "--workspace", str(tmp_path))
     assert r.exit_code == 1 and "unknown model" in r.output
     bad = tmp_path / "bad.csv"
     bad.write_text("route,total_conversions\na > b,1\n")

@@ -8,7 +8,7 @@ import pytest
 
 from fairshare.attribution import MarkovAttribution, Paths, attribute, read_paths
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "channelattribution_paths" / "Data.csv"
+DATA = "channelattribution_paths/Data.csv"
 
 # SOURCE.md: channel → (first, last, linear, Markov order-1 conversions, Markov value), ChannelAttribution 2.2.5.
 REFERENCE = {
@@ -29,8 +29,13 @@ REF = pd.DataFrame(REFERENCE, index=["first", "last", "linear", "markov", "marko
 
 
 @pytest.fixture(scope="module")
-def paths() -> Paths:
-    return Paths.from_frame(read_paths(DATA))
+def data(reference_data) -> Path:
+    return reference_data(DATA)
+
+
+@pytest.fixture(scope="module")
+def paths(data) -> Paths:
+    return Paths.from_frame(read_paths(data))
 
 
 def test_reads_the_semicolon_file_with_its_totals(paths):
@@ -60,9 +65,9 @@ def test_markov_order_1_shares_within_1_5_points_of_channelattribution(paths):
     assert list(got.index[:6]) == ["alpha", "iota", "eta", "beta", "theta", "lambda"]
 
 
-def test_markov_is_identical_across_runs_and_sums_to_totals(paths):
+def test_markov_is_identical_across_runs_and_sums_to_totals(paths, data):
     a = MarkovAttribution().fit(paths).result_
-    b = MarkovAttribution().fit(Paths.from_frame(read_paths(DATA))).result_
+    b = MarkovAttribution().fit(Paths.from_frame(read_paths(data))).result_
     pd.testing.assert_frame_equal(a, b)
     assert a["conversions"].sum() == pytest.approx(19_785)
     assert a["revenue"].sum() == pytest.approx(74_802.97, abs=0.01)

@@ -77,16 +77,52 @@ def test_contribution_command_on_a_simulated_workspace(tmp_path):
     toml = tmp_path / "ws" / "fairshare.toml"
     toml.write_text(toml.read_text().replace("level = 0.9 ", "level = 0.8 ").replace(
         "ae_baseline_win_factor = 0.3 ", "ae_baseline_win_factor = 0.2 "))  # fmt: skip
-    res = runner.invoke(app, ["contribution", "--format", "csv", "--workspace", str(tmp_path / "ws")])
+    res = runner.invoke(
+        app, ["contribution", "--by", "all", "--format", "json", "--workspace", str(tmp_path / "ws")]
+    )
     assert res.exit_code == 0, res.output
-    from io import StringIO
-
-    everything = pd.read_csv(StringIO(res.output))
+    rows = json.loads(res.output)
+    everything = pd.DataFrame(rows)
     assert (everything["level"] == 0.8).all()  # the definitions' [contribution] level
+    assert everything["period"].eq("all history 2025-01-01..2025-12-31").all()
+    for r in rows:  # the documented row shape, plus identified, strategies and period
+        assert {
+            "unit",
+            "key",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "method",
+            "identified",
+            "strategies",
+            "period",
+        } <= set(r)
+        assert all(
+            {"name", "estimate", "ci_low", "ci_high", "identified", "reason"} <= set(s)
+            for s in r["strategies"]
+        )
     ae = everything.set_index("unit").loc["ae"]
     assert "ae_baseline_win_factor = 0.2" in ae["assumptions"]
-    table = everything.loc[everything["unit"] == "channel"]
-    assert len(table) >= 4 and table["method"].str.endswith("queue_displacement").all()
-    assert {"estimate", "ci_low", "ci_high", "assumptions", "sensitivity", "overlap_warning"} <= set(
-        table.columns
-    )
+    assert ae["method"] == "assumption" and next(r for r in rows if r["unit"] == "ae")["identified"] is False
+    channels = [r for r in rows if r["unit"] == "channel"]
+    assert len(channels) >= 4
+    for r in channels:
+        # without a marketing-mix strategy only the touch-dose spline exists: reported, never identifying
+        naive = [s for s in r["strategies"] if s["name"].endswith("queue_displacement")]
+        assert naive and not any(s["identified"] for s in r["strategies"])
+        assert r["identified"] is False and r["method"] == "not_identified" and r["estimate"] is None
+        assert r["ci_low"] == 0 and r["ci_high"] > 0 and "holdout" in r["proposal"]
+    outbound = everything.set_index("unit").loc["sdr_outbound"]
+    assert "panel_dml" in [s["name"] for s in outbound["strategies"]]
+
+
+def test_no_marketing_note_says_what_was_found_and_what_to_map():
+    from fairshare.contribution.table import NO_TOUCHES, no_marketing_reason
+
+    assert no_marketing_reason({"touches_imported": 0, "channels": []}) == NO_TOUCHES
+    unlinked = no_marketing_reason({"touches_imported": 8000, "channels": []})
+    assert unlinked.startswith("8,000 touches imported") and "contact_id" in unlinked
+    pull = no_marketing_reason({"touches_imported": 8000, "touches_on_accounts": 7900,
+                                "channels": ["Direct Traffic", "Organic Search"]})  # fmt: skip
+    assert "7,900 of 8,000 touches" in pull and "Direct Traffic, Organic Search" in pull
+    assert "[channels.map]" in pull

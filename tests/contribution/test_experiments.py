@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,16 +19,13 @@ from fairshare.contribution.experiments import (
 )
 from fairshare.schema import TABLES
 
-HILLSTROM = (
-    Path(__file__).resolve().parents[3]
-    / "shared/data/hillstrom_email/Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv"
-)
+HILLSTROM = "hillstrom_email/Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv"
 PRE_PERIOD = ["recency", "history", "mens", "womens", "zip_code", "newbie", "channel"]
 
 
 @pytest.fixture(scope="module")
-def hillstrom() -> pd.DataFrame:
-    return pd.read_csv(HILLSTROM)
+def hillstrom(reference_data) -> pd.DataFrame:
+    return pd.read_csv(reference_data(HILLSTROM))
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +69,9 @@ def test_regression_adjustment_narrows_spend_interval(hillstrom_lifts, hillstrom
     width = spend.ci_high - spend.ci_low
     assert width["regression_adjustment"] < width["difference_in_means"]
     assert spend.loc["regression_adjustment", "estimate"] == pytest.approx(0.770, abs=0.01)
-    cuped = ExperimentAnalysis("No E-Mail", PRE_PERIOD, adjustment="cuped", level=0.95).fit(
-        hillstrom, "segment", "spend"
-    )
+    cuped = ExperimentAnalysis(
+        "No E-Mail", PRE_PERIOD, adjustment="cuped", level=0.95, arm="segment", outcome="spend"
+    ).fit(hillstrom)
     c = cuped.result_.query("arm == 'Mens E-Mail'").set_index("method")
     assert (c.ci_high - c.ci_low)["cuped"] < (c.ci_high - c.ci_low)["difference_in_means"]
 
@@ -135,14 +130,14 @@ def test_vectorized_tests_equal_statsmodels_analysis():
     frame = pd.DataFrame({"y": y.ravel(), "arm": np.repeat(np.where(treated[0], "treatment", "control"), m),
                           "rep": np.repeat(np.arange(g), m)})  # fmt: skip
     est, se, _ = _lift_t_tests(y, treated)
-    clustered = ExperimentAnalysis(cluster="rep").fit(frame, "arm", "y").result_.iloc[0]
+    clustered = ExperimentAnalysis(cluster="rep", outcome="y").fit(frame).result_.iloc[0]
     assert clustered.estimate == pytest.approx(est[0]) and clustered.se == pytest.approx(se[0])
     assert clustered.n_clusters == g
     flat = y[:, :, :1]
     est1, se1, _ = _lift_t_tests(flat, treated)
     single = (
-        ExperimentAnalysis()
-        .fit(frame.groupby("rep").first().assign(y=flat.ravel()), "arm", "y")
+        ExperimentAnalysis(outcome="y")
+        .fit(frame.groupby("rep").first().assign(y=flat.ravel()))
         .result_.iloc[0]
     )
     assert single.se == pytest.approx(se1[0])
@@ -151,6 +146,6 @@ def test_vectorized_tests_equal_statsmodels_analysis():
 def test_analysis_errors_are_clear():
     frame = pd.DataFrame({"arm": ["a", "b"] * 5, "y": range(10)})
     with pytest.raises(ValueError, match="not found"):
-        ExperimentAnalysis().fit(frame, "arm", "revenue")
+        ExperimentAnalysis(outcome="revenue").fit(frame)
     with pytest.raises(ValueError, match="control arm"):
-        ExperimentAnalysis(control="zzz").fit(frame, "arm", "y")
+        ExperimentAnalysis(control="zzz", outcome="y").fit(frame)

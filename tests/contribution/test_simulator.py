@@ -1,9 +1,11 @@
 """Incremental contribution against the simulator's replayed truth, through the warehouse and `results()`.
 
-Ten small worlds (600 accounts, seeds 1-10 fixed in advance): the issue's acceptance targets for marketing,
-SDR and the two largest channels, and the coverage table printed. Measured: marketing 0.9, SDR 1.0,
-paid_search 1.0, paid_social 0.9. A coverage share from this few seeds is itself uncertain by about ±0.1;
-benchmarks/contribution_check.py runs 20 larger worlds.
+Ten small worlds of the default company (600 accounts, seeds 1-10 fixed in advance): the reported rows (SDR
+team, SDR outbound from the panel, marketing not identified without a mix model, AE as an assumption) and the
+naive strategies' accuracy on this company (marketing, the two largest channels; they are reported, not
+identifying). Measured before the triangulation: marketing 0.9, SDR 1.0, paid_search 1.0, paid_social 0.9.
+A coverage share from this few seeds is itself uncertain by about ±0.1; benchmarks/contribution_grid.py runs
+the grid of companies.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def worlds(tmp_path_factory) -> list[dict]:
     out = []
     for seed in SEEDS:
         cfg = SimulationConfig(accounts=ACCOUNTS)
-        scenarios = ("marketing_off", "sdr_off", "ae_off", *(f"channel_off:{c}" for c in CHANNELS),
+        scenarios = ("marketing_off", "sdr_off", "sdr_outbound_off", "ae_off", *(f"channel_off:{c}" for c in CHANNELS),
                      f"queue_without:{CHANNELS[0]}")  # fmt: skip
         world = simulate_with_truth(cfg, seed=seed, scenarios=scenarios)
         root = tmp_path_factory.mktemp(f"contribution{seed}")
@@ -46,18 +48,31 @@ def worlds(tmp_path_factory) -> list[dict]:
     return out
 
 
-def _scored(worlds: list[dict]) -> pd.DataFrame:
+def _scored(worlds: list[dict], strategy: str | None = None) -> pd.DataFrame:
+    """Reported rows (or, with `strategy`, that strategy of each row) against the truth of every world."""
+    from fairshare.contribution.triangulate import strategies_of
+
     rows = []
     for w in worlds:
         truth = w["truth"]["incremental"].set_index("unit")["incremental_revenue"]
         for rec in w["tables"]["contribution"].to_dict(orient="records"):
-            name = rec["unit"] if rec["key"] == "all" else f"{rec['unit']}:{rec['key']}"
+            name = rec["unit"] if rec["key"] in ("all", "accounts") else f"{rec['unit']}:{rec['key']}"
+            if strategy is not None:
+                found = [x for x in strategies_of(rec["strategies"]) if x["name"] == strategy]
+                if not found:
+                    continue
+                rec = found[0]
             if name in truth:
                 t = float(truth[name])
                 rows.append({"seed": w["seed"], "unit": name, "truth": t, "estimate": rec["estimate"],
+                             "ci_low": rec["ci_low"], "ci_high": rec["ci_high"],
                              "covered": rec["ci_low"] <= t <= rec["ci_high"],
-                             "rel_error": abs(rec["estimate"] - t) / abs(t)})  # fmt: skip
+                             "rel_error": abs(rec["estimate"] - t) / abs(t) if rec["estimate"] is not None else np.nan})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+MARKETING_NAIVE = "sourced+dml_plr_spillover-queue_displacement"
+CHANNEL_NAIVE = "dml_plr_spline-queue_displacement"
 
 
 def test_results_contract(worlds):
@@ -68,8 +83,12 @@ def test_results_contract(worlds):
         units = set(tables["contribution"]["unit"])
         assert {"marketing", "channel", "sdr", "sdr_outbound", "sdr_contact", "speed_to_lead", "ae"} <= units
         c = tables["contribution"]
-        assert (c["ci_low"] <= c["estimate"]).all() and (c["estimate"] <= c["ci_high"]).all()
+        known = c.loc[c["estimate"].notna()]
+        assert (known["ci_low"] <= known["estimate"]).all() and (known["estimate"] <= known["ci_high"]).all()
         assert c["sensitivity"].str.len().gt(0).all()
+        won = float(w["truth"]["incremental"].set_index("unit").loc["ae", "factual_revenue"])
+        assert (c["ci_high"] <= won + 1e-6).all()  # no bound above the won revenue of the period
+        assert c["period"].str.startswith("all history 2025-01-01..").all()
         validation = validation_table(tables, w["truth"])
         assert {"contribution:marketing", "contribution:sdr", "contribution:ae"} <= set(validation["model"])
 
@@ -79,6 +98,27 @@ def test_coverage_of_sdr(worlds):
     assert scored["sdr"] >= 0.8
 
 
+def test_sdr_outbound_is_identified_by_the_panel_and_covers_the_truth(worlds):
+    # measured over the 10 worlds: see the printed table; the naive dose of activities is reported, not used
+    s = _scored(worlds).query("unit == 'sdr_outbound'")
+    assert len(s) == len(SEEDS) and s["covered"].mean() >= 0.8
+    wrong_side = ((s["ci_low"] > 0) & (s["truth"] < 0)) | ((s["ci_high"] < 0) & (s["truth"] > 0))
+    assert not wrong_side.any()
+    for w in worlds:
+        row = w["tables"]["contribution"].query("unit == 'sdr_outbound'").iloc[0]
+        assert bool(row["identified"]) and "panel_dml" in row["method"]
+
+
+def test_marketing_without_a_mix_model_is_not_identified_and_proposes_a_holdout(worlds):
+    # the touch-dose / sourced decomposition rests on selection on observables only: reported, never the answer
+    for w in worlds:
+        row = w["tables"]["contribution"].query("unit == 'marketing'").iloc[0]
+        won = float(w["truth"]["incremental"].set_index("unit").loc["marketing", "factual_revenue"])
+        assert not bool(row["identified"]) and np.isnan(row["estimate"])
+        assert (row["ci_low"], row["ci_high"]) == (0.0, pytest.approx(won))
+        assert "randomized holdout" in row["proposal"] and "80% power" in row["proposal"]
+
+
 def test_ae_row_is_the_stated_baseline_applied_to_bookings_not_an_estimate(worlds):
     # The AE row is an assumption (docs/decisions.md): with the default [contribution] factors it must be
     # exactly (1 - 0.3 * 0.5) x won revenue, and it is never scored against the simulator's truth
@@ -86,7 +126,7 @@ def test_ae_row_is_the_stated_baseline_applied_to_bookings_not_an_estimate(world
     for w in worlds:
         ae = w["tables"]["contribution"].query("unit == 'ae'").iloc[0]
         won = float(w["truth"]["incremental"].set_index("unit").loc["ae", "factual_revenue"])
-        assert ae["method"] == "baseline"
+        assert ae["method"] == "assumption" and not bool(ae["identified"])
         assert ae["estimate"] == pytest.approx((1 - 0.3 * 0.5) * won, rel=1e-9)
         validation = validation_table(w["tables"], w["truth"]).set_index("model")
         assert validation.loc["contribution:ae", "check"] == "assumption"
@@ -94,14 +134,16 @@ def test_ae_row_is_the_stated_baseline_applied_to_bookings_not_an_estimate(world
 
 
 def test_marketing_estimate_has_the_right_sign_and_order_of_magnitude(worlds):
-    s = _scored(worlds).query("unit == 'marketing'")
+    # the naive strategy on the default company (where marketing creates the demand it sources)
+    s = _scored(worlds, MARKETING_NAIVE).query("unit == 'marketing'")
     assert len(s) == len(SEEDS) and (s["estimate"] > 0).all()
     assert 0.5 <= np.median(s["estimate"] / s["truth"]) <= 2.0
 
 
 def test_acceptance_marketing_coverage_and_median_relative_error(worlds):
-    # measured: coverage 0.9, median relative error 0.065 (20 seeds x 3,000 accounts: 1.00 and 0.142)
-    s = _scored(worlds).query("unit == 'marketing'")
+    # the naive strategy, measured: coverage 0.9, median relative error 0.065 (20 seeds x 3,000 accounts: 1.00
+    # and 0.142); it holds on this company only, see benchmarks/contribution_grid.py for the grid
+    s = _scored(worlds, MARKETING_NAIVE).query("unit == 'marketing'")
     assert s["covered"].mean() >= 0.8
     assert s["rel_error"].median() <= 0.15
 
@@ -109,7 +151,8 @@ def test_acceptance_marketing_coverage_and_median_relative_error(worlds):
 def test_channel_rows_are_net_of_queue_displacement(worlds):
     for w in worlds:
         c = w["tables"]["contribution"].query("unit == 'channel'")
-        assert c["method"].eq("dml_plr_spline-queue_displacement").all()
+        assert c["method"].eq("not_identified").all()  # no mix model: the spline is reported, not identifying
+        assert c["strategies"].str.contains(CHANNEL_NAIVE).all()
         assert c["assumptions"].str.contains("displacement").all()
         assert (
             c["assumptions"].str.contains("fifo queue replay chosen").all()
@@ -119,7 +162,7 @@ def test_channel_rows_are_net_of_queue_displacement(worlds):
 def test_acceptance_coverage_of_the_two_largest_channels(worlds, capsys):
     # measured: paid_search 1.0 (mean 0.49 M vs true 0.39 M), paid_social 0.9 (0.28 M vs 0.17 M); with one
     # cross-fitting split instead of three (n_rep) paid_search covered 7 of 10
-    table = _scored(worlds).groupby("unit").agg(
+    table = _scored(worlds, CHANNEL_NAIVE).groupby("unit").agg(
         coverage=("covered", "mean"), median_rel_error=("rel_error", "median"), mean_truth=("truth", "mean"),
         mean_estimate=("estimate", "mean"),
     )  # fmt: skip

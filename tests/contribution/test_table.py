@@ -87,6 +87,10 @@ def test_assumptions_come_from_the_definitions_and_are_printed():
     custom = ContributionSettings(ae_baseline_win_factor=0.2, ae_baseline_amount_factor=0.25, level=0.8)
     table = contribution_table(accounts, None, settings=QUICK, assumptions=custom).set_index("unit")
     assert default.loc["ae", "estimate"] == pytest.approx((1 - 0.3 * 0.5) * won.sum())
+    # an assumption, never an estimate: its interval is the plausible range of the retained self-serve share
+    assert default.loc["ae", "method"] == "assumption" and default.loc["ae", "identified"] is False
+    assert default.loc["ae", "ci_low"] == pytest.approx((1 - 0.3) * won.sum())
+    assert default.loc["ae", "ci_high"] == pytest.approx((1 - 0.05) * won.sum())
     assert table.loc["ae", "estimate"] == pytest.approx((1 - 0.2 * 0.25) * won.sum())
     assert "ae_baseline_win_factor = 0.2" in table.loc["ae", "assumptions"]
     assert "20% of the win rate and 25% of the deal size" in table.loc["ae", "assumptions"]

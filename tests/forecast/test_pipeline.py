@@ -47,20 +47,20 @@ def _actual(ws: Workspace, start, end) -> pd.Series:
 
 def test_win_curve_by_hand():
     # 4 deals from stage entry: won at day 2, lost at day 3, won at day 5, still open at day 4 (censored)
-    curve = WinCurve.fit(np.array([2.0, 3.0, 5.0, 4.0]), np.array([1, 2, 1, 0]), min_at_risk=1)
+    curve = WinCurve(min_at_risk=1).fit(np.array([2.0, 3.0, 5.0, 4.0]), np.array([1, 2, 1, 0]))
     # S: 3/4 after day 2, 2/4 after day 3, then day 5 with 1 at risk: 0; CIF(won): 1/4, then + 2/4 * 1/1
-    assert curve.survival.tolist() == pytest.approx([0.75, 0.5, 0.0])
-    assert curve.won.tolist() == pytest.approx([0.25, 0.25, 0.75])
+    assert curve.survival_.tolist() == pytest.approx([0.75, 0.5, 0.0])
+    assert curve.won_.tolist() == pytest.approx([0.25, 0.25, 0.75])
     assert curve.probability(np.array([0.0]), 2.5)[0] == pytest.approx(0.25)  # won by day 2.5
     assert curve.probability(np.array([3.5]), 10.0)[0] == pytest.approx(1.0)  # open at 3.5: (0.75-0.25)/0.5
     assert curve.probability(np.array([0.0]), 1.0)[0] == 0.0
     # ages past the last time with enough deals at risk are capped there
-    capped = WinCurve.fit(np.array([2.0, 3.0, 5.0, 4.0]), np.array([1, 2, 1, 0]), min_at_risk=3)
+    capped = WinCurve(min_at_risk=3).fit(np.array([2.0, 3.0, 5.0, 4.0]), np.array([1, 2, 1, 0]))
     assert capped.probability(np.array([50.0]), 1.0)[0] == capped.probability(np.array([2.0]), 1.0)[0]
     # created uniformly over 6 days, deals win 2 days after creation with probability 1: 4/6 won in time
-    sure = WinCurve.fit(np.full(10, 2.0), np.ones(10, int))
+    sure = WinCurve().fit(np.full(10, 2.0), np.ones(10, int))
     assert sure.mean_won_within(6.0, steps=600) == pytest.approx(4 / 6, abs=0.01)
-    assert WinCurve.fit(np.array([1.0]), np.array([0])).probability(np.array([0.0]), 5.0)[0] == 0.0
+    assert WinCurve().fit(np.array([1.0]), np.array([0])).probability(np.array([0.0]), 5.0)[0] == 0.0
 
 
 def test_point_in_time_and_contract(sim_workspace):
@@ -139,14 +139,14 @@ def test_results_and_the_scorecard_kpi(sim_workspace):
     assert set(out) == {"forecast"} and list(out["forecast"].columns) == FORECAST_COLUMNS
     forecast = out["forecast"]
     total = forecast[forecast["rep_id"] == "all"].iloc[0]
-    card = Scorecard(ws, upstream={"forecast": forecast}, with_sql=False).table().set_index("kpi")
+    card = Scorecard(with_sql=False).fit(ws, upstream={"forecast": forecast}).result_.set_index("kpi")
     row = card.loc["forecast_p50"]
     assert (row["value"], row["ci_low"], row["ci_high"]) == (total["p50"], total["ci_low"], total["ci_high"])
     assert (
         total["ci_low"] <= total["p10"] <= total["p90"] <= total["ci_high"]
     )  # 90% interval contains P10-P90
     assert row["period"] == total["period"]
-    missing = Scorecard(ws, upstream={}, with_sql=False)._forecast_row()
+    missing = Scorecard(with_sql=False).fit(ws, upstream={})._forecast_row()
     assert np.isnan(missing["value"]) and "no forecast" in missing["note"]
 
 

@@ -52,7 +52,8 @@ def test_organic_arrivals_turn_marketing_from_creating_into_capturing_demand():
     # creation: without marketing, its leads never exist (what is left is the queue and SDR interplay)
     assert 0.85 < created < 1.2 and 0.85 < created_exp < 1.2, (created, created_exp)
     # capture: most marketing-sourced accounts would have arrived anyway, a little later
-    assert captured < 0.6 and captured_exp < 0.5, (captured, captured_exp)
+    assert captured < 0.5 and captured_exp < 0.7, (captured, captured_exp)
+    assert created_exp - captured_exp > 0.3
 
 
 def test_arrivals_come_through_non_marketing_doors_and_survive_marketing_off():
@@ -64,7 +65,7 @@ def test_arrivals_come_through_non_marketing_doors_and_survive_marketing_off():
     assert set(arrivals.source_channel) == {"organic_search", "direct_traffic", "word_of_mouth"}
     assert not set(arrivals.source_channel) & set(cfg.all_channels)  # not a marketing channel
     # marketing captures some of them first: fewer unassisted leads when it is on
-    assert (factual.source_team == "other").sum() < 0.8 * len(arrivals)
+    assert (factual.source_team == "other").sum() < 0.95 * len(arrivals)
     truth = world.truth["leads"].set_index("lead_id")
     assert truth.loc[factual.lead_id[factual.source_team == "other"], "in_buying_window"].all()
 

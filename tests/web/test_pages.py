@@ -44,6 +44,11 @@ def test_login_sets_an_httponly_cookie_and_pages_render(browser_client, web_toke
     assert "work the 310 never-contacted leads" in scorecard and "Diagnosis evidence" in scorecard
     assert "Bookings" in scorecard and "3,200,000 USD" in scorecard and "36.0%" in scorecard
     assert "+300,000 USD" in scorecard and "+5.0 pp" in scorecard  # changes in the KPI's unit
+    contribution = browser_client.get("/contribution").text
+    # how to read each number stays visible: not identified, assumption, the period and every strategy
+    assert "not identified" in contribution and "assumption" in contribution
+    assert "all history 2025-01-01..2025-12-31" in contribution and "Strategies" in contribution
+    assert "entries into outbound sequences" in contribution
     # the token cookie also authorises the JSON API (same origin)
     assert browser_client.get("/api/scorecard").status_code == 200
     out = browser_client.post("/logout", follow_redirects=False)

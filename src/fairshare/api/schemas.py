@@ -123,6 +123,17 @@ class Attribution(BaseModel):
     sourced: list[Row] = Field(description="marketing-sourced vs influenced")
 
 
+class ContributionStrategy(BaseModel):
+    """One way of estimating a unit: its own estimate and interval, whether it identifies the unit, and why."""
+
+    name: str
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    identified: bool = False
+    reason: str = ""
+
+
 class ContributionRow(_Row):
     unit: str
     key: str
@@ -136,6 +147,15 @@ class ContributionRow(_Row):
     assumptions: str | None = None
     sensitivity: str | None = None
     overlap_warning: str | bool | None = None
+    identified: bool | None = Field(
+        None, description="false: not identified from this data, or an assumption"
+    )
+    strategies: list[ContributionStrategy] = []
+    period: str | None = Field(
+        None, description="what the number covers, e.g. all history 2025-01-01..2025-12-31"
+    )
+    proposal: str | None = Field(None, description="the holdout experiment that would identify the unit")
+    warnings: str | None = None
 
 
 class Contribution(BaseModel):

@@ -108,17 +108,12 @@ def attribute(
     return pd.concat(frames, ignore_index=True)
 
 
-def workspace_paths(
-    ws: Workspace,
-    by: str = "channel",
-    stage: str = "revenue",
-    include_activities: bool = True,
-    collapse: bool = False,
-) -> Paths | None:
-    """The workspace's journeys (`fairshare.journeys`) as a path table; None when there are none."""
+def workspace_paths(ws: Workspace, **options: Any) -> Paths | None:
+    """The workspace's journeys as a path table (`options` as in `fairshare.journeys.journeys`: by,
+    stage, include_activities, collapse); None when there are none."""
     from fairshare import journeys
 
-    tp = journeys.journeys(ws, by=by, stage=stage, include_activities=include_activities, collapse=collapse)  # type: ignore[arg-type]
+    tp = journeys.journeys(ws, **options)
     return None if tp.empty else Paths.from_touchpoints(tp)
 
 

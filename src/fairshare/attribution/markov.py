@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+from fairshare.attribution import markov_bootstrap
+from fairshare.attribution.markov_bootstrap import dense_removal_effects
 from fairshare.attribution.model import AttributionModel
 from fairshare.attribution.paths import Paths
 
@@ -47,6 +51,7 @@ class _Chain:
     pair_index: np.ndarray  # per transition made by a row: which distinct transition it is
     pair_row: np.ndarray  # per transition made by a row: the row
     last_state: np.ndarray  # per row
+    along: sp.csr_matrix | None = None  # large chains: distinct transitions × rows (how often a row makes it)
 
 
 def _distinct(values: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
@@ -159,6 +164,13 @@ class MarkovAttribution(AttributionModel):
             has = digit > 0
             members[np.flatnonzero(has) + 1, digit[has] - 1] = True
             rest //= base
+        along = None
+        if n_states + 1 > DENSE_LIMIT:  # each resample's transition counts become one sparse product
+            import scipy.sparse as sp
+
+            along = sp.csr_matrix(
+                (np.ones(len(pair_index)), (pair_index, win_row)), shape=(len(pairs), paths.n_rows)
+            )
         return _Chain(
             n_states=n_states,
             state_codes=state_codes,
@@ -168,15 +180,22 @@ class MarkovAttribution(AttributionModel):
             pair_index=pair_index,
             pair_row=win_row,
             last_state=last_state,
+            along=along,
         )
 
     @staticmethod
     def _transitions(chain: _Chain, conversions: np.ndarray, value: np.ndarray, nulls: np.ndarray):
-        """Transition probabilities among transient states, and per-state exit to conversion (count, value)."""
+        """Transition probabilities among transient states (a dense array up to `DENSE_LIMIT` states, a
+        sparse matrix above), per-state exit to conversion (count, value), and each distinct
+        transition's probability (in `pair_from`, `pair_to` order)."""
         size = chain.n_states + 1
         journeys = conversions + nulls
         counts = np.zeros(len(chain.pair_from))
-        for a in range(0, len(chain.pair_index), 1 << 18):  # blocks keep the temporaries small
+        if chain.along is not None:
+            counts = chain.along @ journeys
+        for a in range(
+            0, len(chain.pair_index) if chain.along is None else 0, 1 << 18
+        ):  # blocks: small temporaries
             block = slice(a, a + (1 << 18))
             counts += np.bincount(
                 chain.pair_index[block], weights=journeys[chain.pair_row[block]], minlength=len(counts)
@@ -186,11 +205,16 @@ class MarkovAttribution(AttributionModel):
         null_out = np.bincount(chain.last_state, weights=nulls, minlength=size)
         out = np.bincount(chain.pair_from, weights=counts, minlength=size) + conv_out + null_out
         inv = np.divide(1.0, out, out=np.zeros(size), where=out > 0)
-        q = sp.csr_matrix(
-            (counts * inv[chain.pair_from], (chain.pair_from, chain.pair_to)), shape=(size, size)
-        )
+        probability = counts * inv[chain.pair_from]
+        if size <= DENSE_LIMIT:  # scipy is imported only for large chains
+            q = np.zeros((size, size))
+            q[chain.pair_from, chain.pair_to] = probability
+        else:
+            import scipy.sparse as sp
+
+            q = sp.csr_matrix((probability, (chain.pair_from, chain.pair_to)), shape=(size, size))
         exits = np.column_stack([conv_out * inv, value_out * inv])
-        return q, exits
+        return q, exits, probability
 
     @staticmethod
     def _absorb(q: sp.csr_matrix, exits: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -212,22 +236,38 @@ class MarkovAttribution(AttributionModel):
             if np.abs(nxt - x).max() <= 1e-15 * scale * max(1.0, float(np.abs(nxt).max()) / scale):
                 return nxt[0]
             x = nxt
+        import scipy.sparse as sp
+        import scipy.sparse.linalg as spla
+
         return spla.splu((sp.identity(len(idx), format="csc") - sub).tocsc()).solve(rhs)[0]
+
+    @staticmethod
+    def _absorb_together(q: sp.csr_matrix, exits: np.ndarray, members: np.ndarray) -> np.ndarray | None:
+        """`_absorb` for the full chain and every channel's removal at once: one Neumann series on
+        2·(channels + 1) columns, each masked to its kept states (a removed state keeps x = 0, so
+        nothing flows through it). (channels + 1) × 2, or None if it does not reach machine precision."""
+        keep = np.repeat(np.hstack([np.ones((len(members), 1), dtype=bool), ~members]), 2, axis=1)
+        rhs = np.tile(exits, members.shape[1] + 1) * keep
+        x = rhs.copy()
+        scale = max(float(np.abs(rhs).max()), 1e-300)
+        for _ in range(NEUMANN_STEPS):
+            nxt = rhs + keep * (q @ x)
+            if np.abs(nxt - x).max() <= 1e-15 * scale * max(1.0, float(np.abs(nxt).max()) / scale):
+                return nxt[0].reshape(-1, 2)
+            x = nxt
+        return None
 
     def _removal_effects(
         self, chain: _Chain, conversions, value, nulls
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        q, exits = self._transitions(chain, conversions, value, nulls)
+        q, exits, probability = self._transitions(chain, conversions, value, nulls)
         size = chain.n_states + 1
         n_ch = chain.members.shape[1]
         effects = np.zeros((n_ch, 2))
         if size <= DENSE_LIMIT:
-            # one batched dense solve: the full chain and, per channel, the chain with its states cut
-            # out (their rows and columns zeroed, so they keep x = 0 and nothing flows into them)
-            keep = np.vstack([np.ones((1, size), dtype=bool), ~chain.members.T])
-            dense = q.toarray()
-            systems = np.eye(size)[None] - dense[None] * keep[:, :, None] * keep[:, None, :]
-            solved = np.linalg.solve(systems, exits[None] * keep[:, :, None])[:, 0, :]
+            base, effects = dense_removal_effects(q[None], exits[None], chain.members)
+            base, effects = base[0], effects[0]
+        elif (solved := self._absorb_together(q, exits, chain.members)) is not None:
             base, without = solved[0], solved[1:]
             effects = np.divide(base - without, base, out=np.zeros_like(without), where=base > 0)
             effects[~chain.members.any(axis=0)] = 0.0
@@ -240,7 +280,16 @@ class MarkovAttribution(AttributionModel):
                 without = self._absorb(q, exits, ~removed)
                 effects[c] = np.divide(base - without, base, out=np.zeros(2), where=base > 0)
         effects[effects < 1e-12] = 0.0  # round-off of "no effect" (a channel no conversion passes through)
-        return np.clip(effects, 0.0, 1.0), base, q
+        return np.clip(effects, 0.0, 1.0), base, probability
+
+    def _bootstrap(
+        self, prepared: _Chain, paths: Paths, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Large path tables with a small chain: resamples drawn in the chain's statistic space
+        (`markov_bootstrap`), milliseconds instead of one multinomial over every path per resample."""
+        if markov_bootstrap.applies(prepared, paths):
+            return markov_bootstrap.credits(prepared, paths, self.bootstrap, rng)
+        return super()._bootstrap(prepared, paths, rng)
 
     def _credit(self, prepared: _Chain, conversions, value, nulls) -> tuple[np.ndarray, np.ndarray]:
         effects, _, _ = self._removal_effects(prepared, conversions, value, nulls)
@@ -256,11 +305,13 @@ class MarkovAttribution(AttributionModel):
         return credit[0], credit[1]
 
     def _fit_point(self, prepared: _Chain, paths: Paths) -> tuple[np.ndarray, np.ndarray]:
-        effects, base, q = self._removal_effects(prepared, paths.conversions, paths.value, paths.nulls)
-        self._describe_solution(prepared, paths, effects, base, q)
+        effects, base, probability = self._removal_effects(
+            prepared, paths.conversions, paths.value, paths.nulls
+        )
+        self._describe_solution(prepared, paths, effects, base, probability)
         return self._credits_from(effects, paths.conversions, paths.value)
 
-    def _describe_solution(self, prepared: _Chain, paths: Paths, effects, base, q) -> None:
+    def _describe_solution(self, prepared: _Chain, paths: Paths, effects, base, probability) -> None:
         self.removal_effects_ = pd.DataFrame(
             {
                 "key": paths.channels.astype(str),
@@ -271,9 +322,12 @@ class MarkovAttribution(AttributionModel):
         self.conversion_probability_ = float(base[0])
         self.n_states_ = prepared.n_states
         names = ["(start)", *self._state_names(prepared, paths.channels)]
-        coo = q.tocoo()
         self.transitions_ = pd.DataFrame(
-            {"from": [names[i] for i in coo.row], "to": [names[j] for j in coo.col], "probability": coo.data}
+            {
+                "from": [names[i] for i in prepared.pair_from],
+                "to": [names[j] for j in prepared.pair_to],
+                "probability": probability,
+            }
         )
 
     def _state_names(self, chain: _Chain, channels: np.ndarray) -> list[str]:

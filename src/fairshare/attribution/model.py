@@ -9,18 +9,22 @@ depend on the counts) and `_credit(prepared, conversions, value, nulls)`.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 from fairshare.attribution.intervals import bootstrap_credits, result_table
 from fairshare.attribution.paths import Paths, as_paths
 
 
-class AttributionModel(BaseEstimator):
-    """Base class: parameters in `__init__`, work in `fit`, learned attributes end in `_`."""
+class AttributionModel:
+    """Base class: parameters in `__init__`, work in `fit`, learned attributes end in `_`.
+
+    The scikit-learn estimator contract (`get_params`, `set_params`, `clone`-able, the same repr)
+    without importing scikit-learn, which would triple the start-up of `fairshare attribute`.
+    """
 
     #: Value of the `model` column in results.
     model_name: ClassVar[str] = "model"
@@ -30,6 +34,30 @@ class AttributionModel(BaseEstimator):
     bootstrap: int
     level: float
     random_state: Any
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return sorted(p.name for p in signature.parameters.values() if p.name != "self")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The `__init__` parameters and their values (scikit-learn's contract)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> AttributionModel:
+        """Set `__init__` parameters by name (unknown names raise ValueError, as in scikit-learn)."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; valid: {valid}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if defaults.get(k) is not v
+                   and not (isinstance(v, int | float | str) and defaults.get(k) == v)]  # fmt: skip
+        return f"{type(self).__name__}({', '.join(changed)})"
 
     @property
     def label(self) -> str:
@@ -49,6 +77,16 @@ class AttributionModel(BaseEstimator):
         credits = self._credit(prepared, paths.conversions, paths.value, paths.nulls)
         self._describe(prepared, paths)
         return credits
+
+    def _bootstrap(
+        self, prepared: Any, paths: Paths, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Credits (conversions, revenue) of `self.bootstrap` resamples, each n_resamples × n_channels."""
+
+        def credit(c: np.ndarray, v: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return self._credit(prepared, c, v, u)
+
+        return bootstrap_credits(paths, credit, self.bootstrap, rng)
 
     def _describe(self, prepared: Any, paths: Paths) -> None:
         """Set model-specific learned attributes (removal effects, dividends, ...)."""
@@ -73,11 +111,7 @@ class AttributionModel(BaseEstimator):
         if self.bootstrap:
             rng = self.random_state
             rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-            def credit(c: np.ndarray, v: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                return self._credit(prepared, c, v, u)
-
-            draws = bootstrap_credits(data, credit, self.bootstrap, rng)
+            draws = self._bootstrap(prepared, data, rng)
         self.bootstrap_credits_ = draws
         self.result_ = result_table(
             self.label, data.channels, self.credits_, self.revenue_credits_, draws, self.level

@@ -15,13 +15,15 @@ weights are rescaled to sum to 1 (a two-touch journey under U-shaped gets 0.5 / 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 
 from fairshare.attribution.model import AttributionModel
 from fairshare.attribution.paths import Paths
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 def _normalise_per_row(paths: Paths, weights: np.ndarray) -> np.ndarray:
@@ -45,6 +47,8 @@ class RuleAttribution(AttributionModel):
     def _prepare(self, paths: Paths) -> sp.spmatrix:
         """The credit matrix (channels × rows), built without copying: touches are already grouped by
         row, so (weights, channel codes, offsets) is a rows × channels CSR matrix; its transpose is used."""
+        import scipy.sparse as sp  # here, not at import: `fairshare attribute` starts faster without it
+
         w = self.touch_weights(paths)
         index_type = np.int32 if len(paths.tokens) < 2**31 else np.int64
         by_row = sp.csr_matrix(

@@ -17,13 +17,16 @@ the null-player and additivity axioms hold exactly.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from fairshare.attribution.paths import Paths
 from fairshare.attribution.rules import RuleAttribution
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 class ShapleyAttribution(RuleAttribution):
@@ -62,6 +65,8 @@ class ShapleyAttribution(RuleAttribution):
 
     def _prepare(self, paths: Paths) -> sp.csr_matrix:
         """The credit matrix built from the channel-set masks: channel c gets 1/|T| of each row whose set T holds c."""
+        import scipy.sparse as sp
+
         masks = self._masks(paths)
         if masks is None:
             return super()._prepare(paths)

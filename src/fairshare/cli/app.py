@@ -16,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: fast to start and readable in any terminal
 )
 
 WorkspaceOption = Annotated[
@@ -31,6 +32,23 @@ WorkspaceOption = Annotated[
 
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
+
+
+def _version(show: bool) -> None:
+    if show:
+        from fairshare import __version__
+
+        typer.echo(f"fairshare {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """What marketing and sales each really contribute to revenue."""
 
 
 def default_workspace() -> Path:

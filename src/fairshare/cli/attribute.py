@@ -63,8 +63,7 @@ def attribute(
     from fairshare.attribution import MODEL_NAMES
     from fairshare.attribution import attribute as run_attribution
     from fairshare.attribution.paths import Paths, read_paths
-    from fairshare.config import CONFIG_NAME, DefinitionsError
-    from fairshare.workspace import Workspace
+    from fairshare.config import CONFIG_NAME, DefinitionsError, load_definitions
 
     folder = workspace or default_workspace()
     if model != "all" and model not in MODEL_NAMES:
@@ -73,11 +72,10 @@ def attribute(
         fail(f"unknown grouping {by!r}", hint="use --by channel, campaign or team")
     if stage not in ("revenue", "pipeline"):
         fail(f"unknown stage {stage!r}", hint="use --stage revenue or pipeline")
-    try:
-        ws = Workspace(folder, read_only=True)  # reads the definitions once; connects only when used
+    try:  # only the definitions: a path table needs no warehouse (ibis and DuckDB stay unimported)
+        settings = load_definitions(Path(folder) / CONFIG_NAME).attribution
     except DefinitionsError as e:
         fail(str(e), hint=f"fix {Path(folder) / CONFIG_NAME}")
-    settings = ws.definitions.attribution
     n_boot = settings.bootstrap if bootstrap is None else bootstrap
     if n_boot < 0:
         fail("--bootstrap must be >= 0")
@@ -102,7 +100,9 @@ def attribute(
             )
     else:
         from fairshare.attribution import workspace_paths
+        from fairshare.workspace import Workspace
 
+        ws = Workspace(folder, read_only=True)
         try:
             if sourced:
                 from fairshare.attribution.sourced import sourced_totals

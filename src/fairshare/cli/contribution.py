@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +12,8 @@ import typer
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
-from fairshare.cli.output import Format, console, err_console, fail, render
+from fairshare.cli.output import Format, console, err_console, fail, library_warnings, records, render
+from fairshare.cli.stored import RefitOption, stored_table
 
 LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
 
@@ -45,17 +48,23 @@ def contribution_command(
     full: Annotated[
         bool, typer.Option("--full", help="500 smaller-step trees instead of 150 (slower, smoother)")
     ] = False,
+    refit: RefitOption = False,
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Incremental won revenue of marketing, each channel, SDR and AE work, with intervals (DML)."""
-    from fairshare.contribution import FULL_SETTINGS, contribution
-
     ws = open_workspace(workspace, read_only=True)
     try:
-        settings = FULL_SETTINGS if full else None
-        level = ws.definitions.contribution.level if level is None else level
-        table = contribution(ws, level=level, settings=settings)
+        run_level = ws.definitions.contribution.level
+        level = run_level if level is None else level
+        table = stored_table(
+            ws, "contribution", refit, same_options=not full and level == run_level, say=fmt is Format.table
+        )
+        if table is None:
+            from fairshare.contribution import FULL_SETTINGS, contribution
+
+            with library_warnings():
+                table = contribution(ws, level=level, settings=FULL_SETTINGS if full else None)
     except ValueError as e:
         fail(str(e), hint="import accounts, touches, leads, activities and opportunities first")
     finally:
@@ -64,24 +73,57 @@ def contribution_command(
         table = table.loc[table["unit"].isin(TEAM_UNITS)]
     elif by is By.channel:
         table = table.loc[table["unit"] == "channel"]
+    from fairshare.contribution.triangulate import status, strategies_of
+
+    if fmt is Format.json:
+        rows = records(table.reset_index(drop=True))
+        for r in rows:
+            r["strategies"] = strategies_of(r.get("strategies"))
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
+    period = (
+        table["period"].dropna().iloc[0]
+        if "period" in table and table["period"].notna().any()
+        else "all history"
+    )
     if fmt is Format.table:
-        omitted = table.loc[table["method"] == "omitted"]
-        for rec in omitted.to_dict(orient="records"):  # the reason is in `assumptions`, not shown below
-            err_console.print(f"note: {rec['unit']} {rec['key']}: {rec['assumptions']}", highlight=False)
-        table = table[
-            [
-                "unit",
-                "key",
-                "estimate",
-                "ci_low",
-                "ci_high",
-                "method",
-                "n_exposed",
-                "robustness_value",
-                "overlap_warning",
-            ]
-        ]
-    render(table.reset_index(drop=True), fmt, title=f"incremental won revenue ({level:.0%} intervals)")
+        for rec in table.to_dict(orient="records"):  # the reasons are in `assumptions` / `proposal`
+            read = status(rec)
+            if read in ("omitted", "assumption"):
+                err_console.print(f"note: {rec['unit']} {rec['key']}: {rec['assumptions']}", highlight=False)
+            elif read == "not identified":
+                err_console.print(f"note: {rec['unit']} {rec['key']}: not identified from this data; would be settled "
+                                  f"by a {rec['proposal']}", highlight=False)  # fmt: skip
+        warned = table["warnings"].dropna() if "warnings" in table else []
+        if len(warned) and warned.iloc[0]:
+            err_console.print(f"warning: {warned.iloc[0]}", highlight=False)
+        table = _for_terminal(
+            table.assign(status=[status(r) for r in table.to_dict(orient="records")]), level
+        )
+    render(
+        table.reset_index(drop=True), fmt, title=f"incremental won revenue, {period} ({level:.0%} intervals)"
+    )
+
+
+def _for_terminal(table, level: float):
+    """The contribution table for people: the interval in one column, short money, and method names
+    that may wrap between their parts (JSON and CSV keep every column as stored)."""
+    import pandas as pd
+
+    from fairshare.cli.output import short_number
+
+    def money(v) -> str:
+        return "" if pd.isna(v) else short_number(float(v))
+
+    return pd.DataFrame({
+        "unit": table["unit"], "key": table["key"], "estimate": table["estimate"].map(money),
+        f"{level:.0%} interval": [f"{money(a)} to {money(b)}" if not (pd.isna(a) or pd.isna(b)) else ""
+                                  for a, b in zip(table["ci_low"], table["ci_high"], strict=True)],
+        "status": table["status"],
+        "method": table["method"].str.replace("+", " + ", regex=False).str.replace("-", " - ", regex=False),
+        "exposed": table["n_exposed"], "robustness": table["robustness_value"],
+        "overlap_warning": table["overlap_warning"],
+    })  # fmt: skip
 
 
 @experiment_app.command("design")

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
 from fairshare.cli.output import Format, console, err_console, fail, render
-from fairshare.config import CONFIG_NAME, DefinitionsError
-from fairshare.ingest import ImportFailed, ImportReport
-from fairshare.warehouse import WarehouseBusy
+
+if TYPE_CHECKING:
+    from fairshare.ingest import ImportReport
 
 
 def open_workspace(path: Path | None, read_only: bool = False):
     """The workspace at `path`, opened; definitions errors and a held warehouse become user errors."""
+    from fairshare.config import CONFIG_NAME, DefinitionsError
+    from fairshare.warehouse import WarehouseBusy
     from fairshare.workspace import Workspace
 
     try:
@@ -40,8 +41,10 @@ def _report_problems(report: ImportReport, verb: str) -> None:
 
 
 def _stages(title: str):
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     return Progress(SpinnerColumn(), TextColumn(f"[bold]{title}[/] {{task.description}}"), BarColumn(),
-                    TimeElapsedColumn(), console=err_console, transient=True)  # fmt: skip
+                    TimeElapsedColumn(), console=err_console.rich, transient=True)  # fmt: skip
 
 
 @app.command()
@@ -50,6 +53,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing fairshare.toml")] = False,
 ) -> None:
     """Create a workspace with a commented default fairshare.toml."""
+    from fairshare.config import CONFIG_NAME
     from fairshare.workspace import Workspace
 
     existed = (directory / CONFIG_NAME).exists()
@@ -71,7 +75,9 @@ def import_(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Validate a folder of canonical files and import it in one transaction (all or nothing)."""
+    from fairshare.ingest import ImportFailed
     from fairshare.ingest.mappings import MappingError
+    from fairshare.warehouse import WarehouseBusy
 
     ws = open_workspace(workspace)
     try:
@@ -100,7 +106,9 @@ def validate(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Run every import check on a folder without writing anything (references may resolve in the workspace)."""
+    from fairshare.config import CONFIG_NAME
     from fairshare.ingest import validate_folder
+    from fairshare.warehouse import WarehouseBusy
 
     use_ws = workspace is not None or (default_workspace() / CONFIG_NAME).exists()
     ws = open_workspace(workspace, read_only=True) if use_ws else None
@@ -124,6 +132,8 @@ def validate(
 @app.command()
 def status(workspace: WorkspaceOption = None, fmt: FormatOption = Format.table) -> None:
     """Tables and row counts, the last import and run, and the warehouse URL."""
+    from fairshare.warehouse import WarehouseBusy
+
     ws = open_workspace(workspace, read_only=True)
     try:
         info = ws.status()

@@ -11,7 +11,7 @@ import typer
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
-from fairshare.cli.output import Format, fail, records, render
+from fairshare.cli.output import Format, err_console, fail, records, render, short_number
 
 LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
 AsOfOption = Annotated[
@@ -74,14 +74,14 @@ def funnel_command(
 
     ws = open_workspace(workspace, read_only=True)
     try:
-        fn = Funnel(ws, as_of=as_of, level=level)
-        levels = ServiceLevels(fn)
+        fn = Funnel(as_of=as_of, level=level).fit(ws)
+        levels = ServiceLevels().fit(fn)
         if breaches:
-            table, title = levels.breaches(), f"SLA breaches as of {fn.as_of:%Y-%m-%d %H:%M}"
+            table, title = levels.breaches(), f"SLA breaches as of {fn.as_of_:%Y-%m-%d %H:%M}"
         elif stuck:
-            table, title = levels.stuck_pipeline(), f"stuck pipeline as of {fn.as_of:%Y-%m-%d %H:%M}"
+            table, title = levels.stuck_pipeline(), f"stuck pipeline as of {fn.as_of_:%Y-%m-%d %H:%M}"
         elif sla:
-            table, title = levels.table(), f"SLAs as of {fn.as_of:%Y-%m-%d %H:%M}"
+            table, title = levels.table(), f"SLAs as of {fn.as_of_:%Y-%m-%d %H:%M}"
             if fmt is Format.table:
                 table = table.drop(columns=["definition"])
         elif speed:
@@ -117,7 +117,7 @@ def economics_command(
 
     ws = open_workspace(workspace, read_only=True)
     try:
-        econ = Economics(ws, level=level)
+        econ = Economics(level=level).fit(ws)
         if prospecting:
             table, title = econ.prospecting(), "revenue per rep-hour by program"
         else:
@@ -133,6 +133,34 @@ def economics_command(
     render(table, fmt, title=title)
 
 
+def _in_unit(value: float, unit: str, currency: str) -> str:
+    """A KPI value in a few characters: 33.3% for shares, 2.2M for money, 72.6 h for hours."""
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if unit == "share":
+        return f"{100 * value:.1f}%"
+    text = short_number(float(value))
+    short = {"hours": "h", "days": "d"}.get(unit, unit)
+    return text if unit in (currency, "count", "ratio", "") else f"{text} {short}"
+
+
+def _scorecard_display(table, level: float, currency: str):
+    """The scorecard for a terminal: value, interval and change in the KPI's unit, in five columns."""
+    import pandas as pd
+
+    def fmt(column: str) -> list[str]:
+        return [_in_unit(v, u, currency) for v, u in zip(table[column], table["unit"], strict=True)]
+
+    low, high = fmt("ci_low"), fmt("ci_high")
+    change = [("+" if isinstance(v, float) and v > 0 else "") + c for v, c in zip(table["change"], fmt("change"),
+                                                                                  strict=True)]  # fmt: skip
+    return pd.DataFrame({"kpi": table["kpi"], "value": fmt("value"),
+                         f"{level:.0%} interval": [f"{a}–{b}" if a and b else "" for a, b in zip(low, high, strict=True)],
+                         "previous": fmt("previous_value"), "change": change})  # fmt: skip
+
+
 @app.command("scorecard")
 def scorecard_command(
     period: Annotated[Period, typer.Option("--period", help="quarter, month, year or all")] = Period.quarter,
@@ -146,15 +174,10 @@ def scorecard_command(
 
     ws = open_workspace(workspace, read_only=True)
     try:
-        card = Scorecard(
-            ws,
-            period=period.value,
-            as_of=as_of,
-            upstream=_upstream(ws),
-            level=level,
-            with_sql=fmt is not Format.table,
+        card = Scorecard(period=period.value, as_of=as_of, level=level, with_sql=fmt is not Format.table).fit(
+            ws, upstream=_upstream(ws)
         )
-        table = card.table()
+        table = card.result_
     except ValueError as e:
         fail(str(e))
     finally:
@@ -162,9 +185,9 @@ def scorecard_command(
     if fmt is Format.json:
         render(
             {
-                "as_of": card.as_of.isoformat(),
-                "period": card.current_label,
-                "previous_period": card.previous_label,
+                "as_of": card.as_of_.isoformat(),
+                "period": card.current_label_,
+                "previous_period": card.previous_label_,
                 "currency": ws.definitions.workspace.currency,
                 "kpis": records(table),
             },
@@ -173,11 +196,23 @@ def scorecard_command(
     elif fmt is Format.csv:
         render(table, fmt)
     else:
-        title = f"scorecard {card.current_label}" + (
-            f" vs {card.previous_label}" if card.previous_label else ""
+        title = f"scorecard {card.current_label_}" + (
+            f" vs {card.previous_label_}" if card.previous_label_ else ""
         )
+        currency = ws.definitions.workspace.currency
+        # whole-history model results (incremental contribution) never sit under the quarter's title
+        other = table["period"].astype(str) != str(card.current_label_)
         render(
-            table[["kpi", "value", "unit", "ci_low", "ci_high", "previous_value", "change", "note"]],
+            _scorecard_display(table.loc[~other], level, currency),
             fmt,
-            title=title,
+            title=f"{title} (money in {currency})",
         )
+        for period, part in table.loc[other].groupby("period", sort=False):
+            render(
+                _scorecard_display(part, level, currency),
+                fmt,
+                title=f"scorecard {period} (money in {currency})",
+            )
+        for kpi, note in zip(table["kpi"], table["note"].fillna(""), strict=True):
+            if note:
+                err_console.print(f"note: {kpi}: {note}", highlight=False, soft_wrap=True, markup=False)

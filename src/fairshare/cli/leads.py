@@ -9,24 +9,33 @@ import typer
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
-from fairshare.cli.output import Format, err_console, fail, render
+from fairshare.cli.output import Format, err_console, fail, library_warnings, render
+from fairshare.cli.stored import RefitOption, stored_table
 
 leads_app = typer.Typer(help="Lead value, effort to convert and reasons; evaluate lead scoring on any table.",
                         no_args_is_help=True)  # fmt: skip
 app.add_typer(leads_app, name="leads")
 
 
-def _fit(ws, horizon: float):
+def _fit(ws, horizon: float | None):
     from fairshare.scoring import score_workspace
 
     if int(ws.table("leads").count().execute()) == 0:
         fail("the workspace has no leads", hint="import a leads table first: fairshare import FOLDER")
-    return score_workspace(ws, horizon_days=horizon)
+    return score_workspace(
+        ws, horizon_days=ws.definitions.scoring.horizon_days if horizon is None else horizon
+    )
 
 
 HorizonOption = Annotated[
-    float, typer.Option("--horizon", help="Score each lead as it stood this many days after it arrived.")
+    float | None,
+    typer.Option(
+        "--horizon",
+        help="Score each lead as it stood this many days after it arrived (default: [scoring] horizon_days).",
+    ),
 ]
+#: Columns of the run's `leads` table that `leads score` does not print (the reps area reads them).
+ARRIVAL_COLUMNS = ["p_opportunity_at_arrival", "p_win_at_arrival"]
 
 
 @leads_app.command("score")
@@ -35,7 +44,8 @@ def score(
     open_only: Annotated[
         bool, typer.Option("--open", help="Only leads without a closed outcome yet.")
     ] = False,
-    horizon: HorizonOption = 7.0,
+    horizon: HorizonOption = None,
+    refit: RefitOption = False,
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
 ) -> None:
@@ -43,24 +53,32 @@ def score(
     from fairshare.scoring.features import lead_outcomes
 
     with open_workspace(workspace, read_only=True) as ws:
-        _, _, table = _fit(ws, horizon)
+        same = horizon is None or horizon == ws.definitions.scoring.horizon_days
+        table = stored_table(ws, "leads", refit, same_options=same, say=fmt is Format.table)
+        if table is None:
+            with library_warnings():
+                _, _, table = _fit(ws, horizon)
+        else:
+            table = table.drop(columns=[c for c in ARRIVAL_COLUMNS if c in table])
         if open_only:
             resolved = lead_outcomes(ws.con)["resolved"]
             table = table[~table["lead_id"].map(resolved).fillna(False).astype(bool)]
-    if top > 0:
-        table = table.head(top)
-    render(table.reset_index(drop=True), fmt, title="Leads by value")
+    shown = table.head(top) if top > 0 else table
+    render(shown.reset_index(drop=True), fmt, title="Leads by value")
+    if fmt is Format.table and len(shown) < len(table):
+        err_console.print(f"the {len(shown):,} most valuable of {len(table):,} leads; --top 0 for all",
+                          highlight=False)  # fmt: skip
 
 
 @leads_app.command("explain")
 def explain(
     lead_id: Annotated[str, typer.Argument(help="The lead to explain.")],
-    horizon: HorizonOption = 7.0,
+    horizon: HorizonOption = None,
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
 ) -> None:
     """Why a lead scores as it does: each feature's value and its contribution to the log-odds of winning."""
-    with open_workspace(workspace, read_only=True) as ws:
+    with open_workspace(workspace, read_only=True) as ws, library_warnings():
         scorer, features, table = _fit(ws, horizon)
     if lead_id not in features.index:
         fail(f"no lead {lead_id!r} in the workspace", hint="list leads with: fairshare leads score --top 0")

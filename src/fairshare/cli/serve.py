@@ -6,28 +6,31 @@ import ipaddress
 import shutil
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
 from fairshare.cli.data import open_workspace
-from fairshare.cli.output import Format, console, err_console, fail, render
+from fairshare.cli.output import Format, console, err_console, fail, library_warnings, render
 from fairshare.demo import DEMO_MARKER, DEMO_SCENARIOS  # noqa: F401 (the demo command's names)
-from fairshare.warehouse import WarehouseBusy
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def _bar(title: str) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(SpinnerColumn(), TextColumn(f"[bold]{title}[/] {{task.description}}"), BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True)  # fmt: skip
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=err_console.rich, transient=True)  # fmt: skip
 
 
 def _run_with_progress(ws: Any, truth_dir: Path | None, title: str = "run") -> dict[str, Any]:
@@ -62,11 +65,14 @@ def run_command(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Fit every model on the workspace and store the results (report, API and dashboard read them)."""
+    from fairshare.warehouse import WarehouseBusy
+
     if truth is not None and not truth.is_dir():
         fail(f"truth folder {truth} does not exist", hint="pass the truth/ folder written by the simulator")
     ws = open_workspace(workspace)
     try:
-        manifest = _run_with_progress(ws, truth)
+        with library_warnings():
+            manifest = _run_with_progress(ws, truth)
     except WarehouseBusy as e:
         fail(str(e))
     finally:
@@ -168,7 +174,8 @@ def demo(
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        made = Workspace.demo(workspace, accounts=accounts, seed=seed, progress=progress)
+        with library_warnings():
+            made = Workspace.demo(workspace, accounts=accounts, seed=seed, progress=progress)
     manifest, out = made.manifest, made.report
     failed = _warn_log(manifest["log"])
     seconds = time.perf_counter() - started

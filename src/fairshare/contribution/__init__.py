@@ -34,19 +34,25 @@ __all__ = [
 def contribution(
     ws: Workspace, level: float | None = None, settings: dict | None = None, random_state: int = 0
 ) -> pd.DataFrame:
-    """The contribution table of a workspace (see `table.contribution_table`).
+    """The contribution table of a workspace: `table.contribution_table` triangulated with the SDR panel
+    strategies and the marketing-mix model (`triangulate.triangulated_table`).
 
     The assumptions come from the definitions' `[contribution]` section; `level` overrides its level.
     """
     from fairshare.contribution.exposures import account_exposures, lead_exposures
+    from fairshare.contribution.triangulate import triangulated_table
 
     accounts = account_exposures(ws)
     leads = lead_exposures(ws)
-    return contribution_table(
+    assumptions = ws.definitions.contribution
+    settings = settings if settings is not None else RUN_SETTINGS
+    level = assumptions.level if level is None else level
+    table = contribution_table(
         accounts, leads, level=level, first_contact_hours=ws.definitions.sla.first_contact_hours,
-        settings=settings if settings is not None else RUN_SETTINGS, random_state=random_state,
-        assumptions=ws.definitions.contribution,
+        settings=settings, random_state=random_state, assumptions=assumptions,
     )  # fmt: skip
+    kw = {"level": level, "random_state": random_state, **settings}
+    return triangulated_table(ws, table, accounts, kw, assumptions)
 
 
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

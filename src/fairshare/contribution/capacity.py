@@ -29,6 +29,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 #: Business hours of the replay (fractions of a day): reps take the leads that arrived before the end of
 #: the work day and contact them at a random time of it (never sooner than `RESPONSE_HOURS` after arrival).
@@ -41,7 +42,7 @@ CATEGORICAL_FIRMOGRAPHICS = ("industry", "region")
 BISECTION_STEPS = 24
 
 
-class SalesQueue:
+class SalesQueue(BaseEstimator):
     """Queues per rep, one capacity per rep and business day, leads dropped after the longest observed wait.
 
     Parameters
@@ -52,7 +53,7 @@ class SalesQueue:
         ties by arrival) or "auto" (each one calibrated and replayed; the one that best reproduces the
         observed contacts and waits is kept).
 
-    Fitted attributes: discipline_ (the replayed discipline), discipline_scores_ (per candidate: mismatch
+    Fitted attributes: result_ (= discipline_table_), discipline_ (the replayed discipline), discipline_scores_ (per candidate: mismatch
     between replay and observation, 0 = identical, lower is better; see `_mismatch`), discipline_table_ (the
     comparison: capacity, replayed share, status mismatch, log-wait error, median hours per candidate),
     description_ (one line for the assumptions), capacity_ (new leads a rep starts per business day),
@@ -139,6 +140,7 @@ class SalesQueue:
         self.contacted_, self.hours_ = best["_replay"]
         self.discipline_scores_ = {r["discipline"]: r["score"] for r in rows}
         self.discipline_table_ = pd.DataFrame([{k: v for k, v in r.items() if k != "_replay"} for r in rows])
+        self.result_ = self.discipline_table_
         scores = ", ".join(f"{k} {v:.2f}" for k, v in self.discipline_scores_.items())
         how = "chosen" if self.discipline == "auto" else "set by the caller"
         self.description_ = (

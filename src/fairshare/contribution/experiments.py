@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from sklearn.base import BaseEstimator
 
 from fairshare.schema import UNIT_TYPES
 
@@ -243,12 +244,13 @@ def _covariate_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.Data
     return x.loc[:, x.std(ddof=0) > 0]
 
 
-class ExperimentAnalysis:
+class ExperimentAnalysis(BaseEstimator):
     """Lift of each arm over the control arm, with intervals.
 
     Parameters
     ----------
     control: name of the control arm (default: "control" when present, else the first arm in sort order).
+    arm: column naming each unit's arm; outcome: column with the (numeric) outcome.
     covariates: pre-period columns for the adjusted estimate (numeric or categorical).
     cluster: column with the cluster of each unit (e.g. rep_id); standard errors become cluster-robust.
     level: interval level.
@@ -266,16 +268,22 @@ class ExperimentAnalysis:
         cluster: str | None = None,
         level: float = 0.9,
         adjustment: str = "regression_adjustment",
+        arm: str = "arm",
+        outcome: str = "outcome",
     ) -> None:
         self.control = control
         self.covariates = covariates
         self.cluster = cluster
         self.level = level
         self.adjustment = adjustment
+        self.arm = arm
+        self.outcome = outcome
 
-    def fit(self, frame: pd.DataFrame, arm: str, outcome: str) -> ExperimentAnalysis:
+    def fit(self, frame: pd.DataFrame) -> ExperimentAnalysis:
+        """One row per unit with the `arm` and `outcome` columns (and any covariates, cluster)."""
         import statsmodels.api as sm
 
+        arm, outcome = self.arm, self.outcome
         if not 0 < self.level < 1:
             raise ValueError(f"level must be in (0, 1), got {self.level}")
         if self.adjustment not in ADJUSTMENTS:
@@ -354,7 +362,9 @@ def analyze(
     """`ExperimentAnalysis` over one or several outcome columns, results stacked."""
     outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
     frames = [
-        ExperimentAnalysis(control, covariates, cluster, level, adjustment).fit(frame, arm, y).result_
+        ExperimentAnalysis(control, covariates, cluster, level, adjustment, arm=arm, outcome=y)
+        .fit(frame)
+        .result_
         for y in outcomes
     ]
     return pd.concat(frames, ignore_index=True)
@@ -432,7 +442,7 @@ def workspace_experiment(ws: Workspace, level: float = 0.9) -> pd.DataFrame | No
         if group["arm"].nunique() < 2 or group["arm"].value_counts().min() < 2:
             continue  # an arm with one unit has no variance to compare against
         covariates = ["pre_won_revenue"] if group["pre_won_revenue"].std() > 0 else []
-        res = ExperimentAnalysis(covariates=covariates, level=level).fit(group, "arm", "won_revenue").result_
+        res = ExperimentAnalysis(covariates=covariates, level=level, outcome="won_revenue").fit(group).result_
         frames.append(res.assign(experiment_id=eid, unit_type=unit_type))
     if not frames:
         return None

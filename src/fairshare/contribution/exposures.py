@@ -36,6 +36,21 @@ def _won_by(opps, key: str):
     return won.group_by(key).agg(won_revenue=_.amount.sum(), won_deals=_.count())
 
 
+def sdr_outbound_activities(ws: Workspace) -> tuple[ibis.Table, ibis.Table]:
+    """(SDR outbound prospecting activities, all SDR activities), each with its account (Ibis expressions).
+
+    Outbound prospecting: a `prospecting` method, or an outbound activity on no lead and no opportunity.
+    """
+    acts = warehouse.activities_with_account(ws.con).filter(_.account_id.notnull())
+    reps = ws.table("reps").select(r_id=_.rep_id, team=_.team)
+    sdr_acts = acts.join(reps, acts.rep_id == reps.r_id).filter(_.team.isin(ws.definitions.teams.sdr))
+    outbound = sdr_acts.filter(
+        _.prospecting.notnull()
+        | ((_.direction == "outbound") & _.lead_id.isnull() & _.opportunity_id.isnull())
+    )
+    return outbound, sdr_acts
+
+
 def account_exposures(ws: Workspace) -> pd.DataFrame:
     """One row per account: confounders, touches per channel (paid/owned and pull), SDR prospecting, won revenue.
 
@@ -51,6 +66,9 @@ def account_exposures(ws: Workspace) -> pd.DataFrame:
     touches = warehouse.touches_with_account(con).filter(
         _.account_id.notnull() & (_.kind.isnull() | (_.kind != CONVERSION_KIND))
     )
+    mapping = ws.definitions.channels.map
+    if mapping:  # raw source labels → canonical channels, as the journeys read them
+        touches = touches.mutate(channel=touches.channel.substitute(mapping))
     opps = ws.table("opportunities")
     pull = set(ws.definitions.attribution.direct_channels)
     start = touches.at.min().execute()
@@ -70,13 +88,7 @@ def account_exposures(ws: Workspace) -> pd.DataFrame:
         & sourced.is_won.fill_null(False)
     )
     marketing_won = sourced.group_by("account_id").agg(won_revenue_marketing_sourced=_.amount.sum()).execute()
-    acts = warehouse.activities_with_account(con).filter(_.account_id.notnull())
-    reps = ws.table("reps").select(r_id=_.rep_id, team=_.team)
-    sdr_acts = acts.join(reps, acts.rep_id == reps.r_id).filter(_.team.isin(ws.definitions.teams.sdr))
-    outbound = sdr_acts.filter(
-        _.prospecting.notnull()
-        | ((_.direction == "outbound") & _.lead_id.isnull() & _.opportunity_id.isnull())
-    )
+    outbound, _sdr = sdr_outbound_activities(ws)
     prospecting = outbound.group_by("account_id").agg(sdr_prospecting=_.count()).execute()
     frame = accounts.select(
         "account_id", "industry", "region", "employees", "annual_revenue", "created_at"
@@ -102,6 +114,8 @@ def account_exposures(ws: Workspace) -> pd.DataFrame:
     )
     frame.attrs["channels"] = channels
     frame.attrs["paid_channels"] = paid
+    frame.attrs["touches_imported"] = int(ws.table("touches").count().execute())  # says why none count
+    frame.attrs["touches_on_accounts"] = int(counts["n"].sum()) if len(counts) else 0
     frame.attrs["window_start"] = window_start
     return frame
 

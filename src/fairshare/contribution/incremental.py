@@ -86,6 +86,14 @@ def confounder_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     return x
 
 
+def _cluster_se(model, groups: np.ndarray) -> float:
+    """Cluster-robust standard error of a one-coefficient DoubleML fit from its score (sums within groups)."""
+    psi = model.psi[:, 0, 0]
+    jac = float(np.mean(model.psi_deriv[:, 0, 0]))
+    sums = pd.Series(psi).groupby(pd.factorize(pd.Series(groups))[0]).sum().to_numpy()
+    return float(np.sqrt(np.sum(sums**2)) / (len(psi) * abs(jac)))
+
+
 class IncrementalEffect:
     """Cross-fitted DML estimate of the incremental revenue from one exposure.
 
@@ -157,13 +165,24 @@ class IncrementalEffect:
             return lgb.LGBMRegressor(**kw), lgb.LGBMClassifier(**kw)
         return lgb.LGBMRegressor(**kw), lgb.LGBMRegressor(**kw)
 
-    def _fit_once(self, x: pd.DataFrame, d: np.ndarray, y: np.ndarray, rng: np.random.Generator):
+    def _fit_once(
+        self,
+        x: pd.DataFrame,
+        d: np.ndarray,
+        y: np.ndarray,
+        rng: np.random.Generator,
+        groups: np.ndarray | None = None,
+    ):
         import doubleml as dml
         from doubleml.utils.propensity_score_processing import PSProcessorConfig
 
         frame = x.assign(_d=d, _y=y)
         data = dml.DoubleMLData(frame, "_y", "_d", list(x.columns))
-        folds = rng.permutation(np.arange(len(frame)) % self.n_folds)
+        if groups is None:
+            folds = rng.permutation(np.arange(len(frame)) % self.n_folds)
+        else:  # whole groups (e.g. an account's periods) in one fold, so no unit is predicted from itself
+            codes, _ = pd.factorize(pd.Series(groups))
+            folds = rng.permutation(np.arange(codes.max() + 1) % self.n_folds)[codes]
         smpls = [(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in range(self.n_folds)]
         seed = int(rng.integers(2**31 - 1))
         ml_g, ml_m = self._learners(seed)
@@ -184,9 +203,17 @@ class IncrementalEffect:
         return model
 
     def fit(
-        self, confounders: pd.DataFrame, exposure: np.ndarray | pd.Series, outcome: np.ndarray | pd.Series
+        self,
+        confounders: pd.DataFrame,
+        exposure: np.ndarray | pd.Series,
+        outcome: np.ndarray | pd.Series,
+        groups: np.ndarray | pd.Series | None = None,
     ):
-        """Fit on one row per unit: confounders (pre-exposure), exposure (0/1 or intensity), outcome (money)."""
+        """Fit on one row per unit: confounders (pre-exposure), exposure (0/1 or intensity), outcome (money).
+
+        `groups` (irm_atte only): rows of one group (an account's periods in a panel) share a fold, and the
+        standard error is cluster-robust over groups.
+        """
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if not 0 < self.level < 1:
@@ -213,7 +240,9 @@ class IncrementalEffect:
             return self._fit_spline(x, d, y, rng)
         if not binary and self.dose_strata > 1:
             return self._fit_stratified(x, d, y, rng)
-        model = self._fit_once(x, d, y, rng)
+        if groups is not None and (not binary or self.trim or self.dose_strata > 1):
+            raise ValueError("groups need method='irm_atte' without trimming")
+        model = self._fit_once(x, d, y, rng, None if groups is None else np.asarray(groups))
         self.assumptions_ = [
             "no unmeasured confounding given the pre-exposure confounders",
             "overlap: exposed units have comparable unexposed units",
@@ -257,7 +286,7 @@ class IncrementalEffect:
             dose = float(d.sum())
         z = stats.norm.ppf(0.5 + self.level / 2)
         self.effect_ = float(model.coef[0])
-        self.se_ = float(model.se[0])
+        self.se_ = float(model.se[0]) if groups is None else _cluster_se(model, np.asarray(groups))
         self.ci_low_, self.ci_high_ = self.effect_ - z * self.se_, self.effect_ + z * self.se_
         self.total_ = self.effect_ * dose
         self.total_ci_low_, self.total_ci_high_ = self.ci_low_ * dose, self.ci_high_ * dose

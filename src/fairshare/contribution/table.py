@@ -14,6 +14,7 @@ from fairshare.contribution.incremental import IncrementalEffect, TooFewUnits
 CONTRIBUTION_COLUMNS = [
     "unit", "key", "estimate", "ci_low", "ci_high", "level", "method", "n_units", "n_exposed",
     "assumptions", "sensitivity", "overlap_warning", "effect_per_unit", "robustness_value",
+    "identified", "strategies", "period", "proposal", "warnings",
 ]  # fmt: skip
 ACCOUNT_CONFOUNDERS = ["industry", "region", "log_employees", "log_annual_revenue", "account_age_days"]
 LEAD_CONFOUNDERS = [
@@ -38,6 +39,24 @@ def _row(unit: str, key: str, model: IncrementalEffect, method: str, extra: list
 
 OMITTED = "omitted"
 NO_TOUCHES = "no marketing touches imported: marketing and channel contribution cannot be estimated"
+
+
+def no_marketing_reason(attrs: dict) -> str:
+    """Why no touch counts as paid or owned marketing: what was imported and what to map or link."""
+    from fairshare.contribution.exposures import CONVERSION_KIND
+
+    imported = int(attrs.get("touches_imported", 0))
+    channels = list(attrs.get("channels", []))
+    if imported == 0:
+        return NO_TOUCHES
+    if not channels:
+        return (f"{imported:,} touches imported, but none is a marketing exposure of an account: each needs an "
+                f"account_id or a contact_id whose contact has one, and form fills ({CONVERSION_KIND}) are the "
+                "lead's own creation; link the touches to contacts or accounts")  # fmt: skip
+    found = ", ".join(channels[:8]) + (", ..." if len(channels) > 8 else "")
+    return (f"{attrs.get('touches_on_accounts', 0):,} of {imported:,} touches reach accounts, all in channels "
+            f"counted as demand the buyer brought ([attribution] direct_channels): {found}; map paid or owned "
+            'labels to channels in [channels.map] (e.g. "Google Ads" = "paid_search")')  # fmt: skip
 
 
 def _omitted(unit: str, key: str, reason: str, level: float, d: np.ndarray | pd.Series | None = None) -> dict:
@@ -119,10 +138,8 @@ def contribution_table(
 
         row, ok = _estimated("marketing", "all", level, dose, marketing)
         rows.append(_displaced(row, queue, dose, None, share=1.0) if ok and queue is not None else row)
-    elif not accounts.attrs.get("channels"):
-        rows.append(_omitted("marketing", "all", NO_TOUCHES, level))
     else:
-        rows.append(_omitted("marketing", "all", "no paid or owned marketing touches on any account", level))
+        rows.append(_omitted("marketing", "all", no_marketing_reason(accounts.attrs), level))
     for c, col in paid_cols.items():
         dose = accounts[col]
         if dose.gt(0).sum() < 10 or dose.nunique() < 3:
@@ -386,21 +403,21 @@ def _displaced(
 def _ae_rows(
     won: np.ndarray, level: float, random_state: int, assumptions: ContributionSettings
 ) -> list[dict]:
-    """AE contribution against the documented self-serve baseline (a stated assumption, not an estimate)."""
+    """AE contribution against the stated self-serve baseline: an assumption over a plausible range, not an estimate."""
     if not (won > 0).any():
         return []
     win, amount = assumptions.ae_baseline_win_factor, assumptions.ae_baseline_amount_factor
-    keep = 1 - win * amount
-    rng = np.random.default_rng(random_state)
-    boot = rng.poisson(1.0, size=(500, won.size)) @ won
-    lo, hi = np.quantile(boot, [0.5 - level / 2, 0.5 + level / 2])
+    low, high = assumptions.ae_baseline_range
+    total = float(won.sum())
     return [{
-        "unit": "ae", "key": "all", "estimate": keep * won.sum(), "ci_low": keep * lo, "ci_high": keep * hi,
-        "level": level, "method": "baseline", "n_units": int(won.size), "n_exposed": int((won > 0).sum()),
-        "assumptions": f"baseline: without AE work deals close self-serve at {win:.0%} of the win rate and "
-        f"{amount:.0%} of the deal size (contribution.ae_baseline_win_factor = {win:g}, "
-        f"ae_baseline_amount_factor = {amount:g}: assumed, not estimated); all won revenue is treated as AE-worked; "
-        "interval: bootstrap over accounts",
+        "unit": "ae", "key": "all", "estimate": (1 - win * amount) * total, "ci_low": (1 - high) * total,
+        "ci_high": (1 - low) * total, "level": level, "method": "assumption", "n_units": int(won.size),
+        "n_exposed": int((won > 0).sum()), "identified": False,
+        "assumptions": f"assumption, not estimated: without AE work deals close self-serve at {win:.0%} of the win "
+        f"rate and {amount:.0%} of the deal size (contribution.ae_baseline_win_factor = {win:g}, "
+        f"ae_baseline_amount_factor = {amount:g}); the interval is the plausible range of the retained self-serve "
+        f"share, {low:.0%} to {high:.0%} of won revenue (contribution.ae_baseline_range); all won revenue is treated "
+        "as AE-worked",
         "sensitivity": "scales with the assumed baseline: each 10 pp of retained self-serve revenue moves it by "
-        f"{0.1 * won.sum():,.0f}", "overlap_warning": "", "effect_per_unit": np.nan, "robustness_value": np.nan,
+        f"{0.1 * total:,.0f}", "overlap_warning": "", "effect_per_unit": np.nan, "robustness_value": np.nan,
     }]  # fmt: skip

@@ -39,13 +39,13 @@ distribution (high = optimistic, low = sandbagging).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import ibis
 import numpy as np
 import pandas as pd
 from ibis import _
+from sklearn.base import BaseEstimator
 
 from fairshare.errors import AreaMissing
 from fairshare.funnel import Funnel
@@ -67,19 +67,18 @@ STAGE_COLUMNS = ["stage", "entries", "won", "lost", "open", "win_within_remainin
 OPEN_COLUMNS = ["opportunity_id", "rep_id", "stage", "age_days", "amount", "probability", "curve"]
 
 
-@dataclass
-class WinCurve:
-    """Aalen–Johansen curves of one group of spells: at each event time, deals at risk, S and CIF(won)."""
+class WinCurve(BaseEstimator):
+    """Aalen–Johansen curves of one group of spells: at each event time, deals at risk, S and CIF(won).
 
-    times: np.ndarray
-    at_risk: np.ndarray
-    survival: np.ndarray
-    won: np.ndarray
-    entries: int
-    min_at_risk: int
+    After `fit`: `times_`, `at_risk_`, `survival_`, `won_` (CIF of a win) as arrays, `entries_` (spells),
+    and `result_` (time, at_risk, survival, won) as a table. `min_at_risk`: ages beyond the last time
+    with this many deals still open are capped there.
+    """
 
-    @classmethod
-    def fit(cls, durations: np.ndarray, events: np.ndarray, min_at_risk: int = 10) -> WinCurve:
+    def __init__(self, min_at_risk: int = 10):
+        self.min_at_risk = min_at_risk
+
+    def fit(self, durations: np.ndarray, events: np.ndarray) -> WinCurve:
         """`durations` in days from entry to close (or to `as_of` when still open); `events` 1 = won,
         2 = lost, 0 = still open (censored)."""
         d = np.asarray(durations, float)
@@ -87,43 +86,49 @@ class WinCurve:
         keep = d >= 0
         d, e = d[keep], e[keep]
         times = np.unique(d[e > 0])
+        self.entries_ = int(d.size)
         if times.size == 0:
             empty = np.zeros(0)
-            return cls(empty, empty, empty, empty, int(d.size), min_at_risk)
-        order = np.sort(d)
-        at_risk = d.size - np.searchsorted(order, times, side="left")
-        won = np.bincount(np.searchsorted(times, d[e == 1]), minlength=times.size)[: times.size]
-        lost = np.bincount(np.searchsorted(times, d[e == 2]), minlength=times.size)[: times.size]
-        hazard = (won + lost) / at_risk
-        survival = np.cumprod(1.0 - hazard)
-        before = np.concatenate([[1.0], survival[:-1]])
-        cif = np.cumsum(before * won / at_risk)
-        return cls(times, at_risk.astype(float), survival, cif, int(d.size), min_at_risk)
+            self.times_, self.at_risk_, self.survival_, self.won_ = empty, empty, empty, empty
+        else:
+            order = np.sort(d)
+            at_risk = d.size - np.searchsorted(order, times, side="left")
+            won = np.bincount(np.searchsorted(times, d[e == 1]), minlength=times.size)[: times.size]
+            lost = np.bincount(np.searchsorted(times, d[e == 2]), minlength=times.size)[: times.size]
+            hazard = (won + lost) / at_risk
+            survival = np.cumprod(1.0 - hazard)
+            before = np.concatenate([[1.0], survival[:-1]])
+            self.times_, self.at_risk_ = times, at_risk.astype(float)
+            self.survival_, self.won_ = survival, np.cumsum(before * won / at_risk)
+        self.result_ = pd.DataFrame(
+            {"time": self.times_, "at_risk": self.at_risk_, "survival": self.survival_, "won": self.won_}
+        )
+        return self
 
     def _at(self, values: np.ndarray, x: np.ndarray, start: float) -> np.ndarray:
-        i = np.searchsorted(self.times, x, side="right") - 1
+        i = np.searchsorted(self.times_, x, side="right") - 1
         return np.where(i >= 0, values[np.clip(i, 0, None)] if values.size else start, start)
 
     def probability(self, age: np.ndarray, remaining: float) -> np.ndarray:
         """P(won within `remaining` days | still open `age` days after entry)."""
         age = np.asarray(age, float)
-        if self.times.size == 0:
+        if self.times_.size == 0:
             return np.zeros_like(age)
-        reliable = self.times[self.at_risk >= self.min_at_risk]
+        reliable = self.times_[self.at_risk_ >= self.min_at_risk]
         cap = reliable.max() if reliable.size else 0.0
         a = np.clip(age, 0.0, cap)
-        s = self._at(self.survival, a, 1.0)
-        gain = self._at(self.won, a + remaining, 0.0) - self._at(self.won, a, 0.0)
+        s = self._at(self.survival_, a, 1.0)
+        gain = self._at(self.won_, a + remaining, 0.0) - self._at(self.won_, a, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             p = np.where(s > 1e-9, gain / s, 0.0)
         return np.clip(p, 0.0, 1.0)
 
     def mean_won_within(self, horizon: float, steps: int = 200) -> float:
         """∫₀ᴴ CIF(H − u) du / H: the share of deals created uniformly over the next H days won by H."""
-        if horizon <= 0 or self.times.size == 0:
+        if horizon <= 0 or self.times_.size == 0:
             return 0.0
         u = (np.arange(steps) + 0.5) / steps * horizon
-        return float(self._at(self.won, horizon - u, 0.0).mean())
+        return float(self._at(self.won_, horizon - u, 0.0).mean())
 
 
 class PipelineForecast:
@@ -201,16 +206,16 @@ class PipelineForecast:
 
     def _curves(self, ws: Workspace, opps: pd.DataFrame, entries: pd.DataFrame, remaining: float):
         """The pooled curve from creation and one curve per stage (pooled when too few entries)."""
-        pooled = WinCurve.fit(((opps["end"] - opps["created_at"]) / DAY).to_numpy(float), opps["event"].to_numpy(),
-                              self.min_at_risk)  # fmt: skip
+        pooled = WinCurve(self.min_at_risk).fit(((opps["end"] - opps["created_at"]) / DAY).to_numpy(float),
+                                                opps["event"].to_numpy())  # fmt: skip
         spells = entries.merge(opps[["opportunity_id", "end", "event"]], on="opportunity_id")
         curves: dict[str, WinCurve] = {}
         rows = []
         for stage in ws.definitions.funnel.opportunity_stages:
             sp = spells[spells["stage"] == stage]
-            curve = WinCurve.fit(((sp["end"] - sp["entered_at"]) / DAY).to_numpy(float), sp["event"].to_numpy(),
-                                 self.min_at_risk)  # fmt: skip
-            if curve.entries >= self.min_spells:
+            curve = WinCurve(self.min_at_risk).fit(((sp["end"] - sp["entered_at"]) / DAY).to_numpy(float),
+                                                   sp["event"].to_numpy())  # fmt: skip
+            if curve.entries_ >= self.min_spells:
                 curves[stage] = curve
             rows.append((stage, sp["event"].to_numpy(), curve if stage in curves else pooled,
                          "stage" if stage in curves else "creation"))  # fmt: skip
@@ -317,8 +322,8 @@ class PipelineForecast:
         if self.period not in PERIODS or self.period == "all":
             raise ValueError(f"unknown period {self.period!r}; known: quarter, month, year")
         rng = self.rng if isinstance(self.rng, np.random.Generator) else np.random.default_rng(self.rng)
-        funnel = funnel if funnel is not None else Funnel(ws)
-        as_of = naive_utc(as_of) if as_of is not None else funnel.as_of
+        funnel = funnel if funnel is not None else Funnel().fit(ws)
+        as_of = naive_utc(as_of) if as_of is not None else funnel.as_of_
         at = pd.Timestamp(as_of)
         _, start, end = period_bounds(as_of, self.period)
         label = period_label(start, self.period)

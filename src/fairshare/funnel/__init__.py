@@ -37,12 +37,12 @@ __all__ = [
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """The `fairshare run` contract: funnel, funnel_breakdown (stages), sla, sla_breaches,
     stuck_pipeline, speed_to_lead (SLAs)."""
-    fn = Funnel(ws)
-    levels = ServiceLevels(fn)
+    fn = Funnel().fit(ws)
+    levels = ServiceLevels().fit(fn)
     return {
-        "funnel": fn.stages(),
+        "funnel": fn.result_,
         "funnel_breakdown": fn.breakdown(["channel", "campaign", "source_team", "segment", "rep"]),
-        "sla": levels.table(),
+        "sla": levels.result_,
         "sla_breaches": levels.breaches(),
         "stuck_pipeline": levels.stuck_pipeline(),
         "speed_to_lead": levels.speed_to_lead(),

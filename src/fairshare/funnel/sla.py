@@ -15,6 +15,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from ibis import _
+from sklearn.base import BaseEstimator
 
 from fairshare.config import Definitions
 from fairshare.intervals import rate_interval
@@ -36,31 +37,35 @@ SPEED_COLUMNS = ["source_team", "leads", "due", "contacted", "never_contacted", 
                  "ci_high", "median_hours", "p75_hours", "p90_hours", "within_sla_share"]  # fmt: skip
 
 
-class ServiceLevels:
-    """Speed to lead, SLA summary and breaches, stuck pipeline of one funnel (its workspace, `as_of`
-    and interval level)."""
+class ServiceLevels(BaseEstimator):
+    """Speed to lead, SLA summary and breaches, stuck pipeline of one fitted funnel (its workspace,
+    `as_of_` and interval level): `ServiceLevels().fit(funnel)`. Thresholds: `[sla]`."""
 
-    def __init__(self, funnel: Funnel):
-        self.funnel = funnel
-        self.definitions: Definitions = funnel.definitions
-        self.as_of = funnel.as_of
-        self.level = funnel.level
+    def fit(self, funnel: Funnel) -> ServiceLevels:
+        """Judge the SLAs of a fitted funnel (its facts, `as_of_` and level); `result_` is the SLA
+        table (SLA_COLUMNS)."""
+        self.funnel_ = funnel
+        self.definitions_: Definitions = funnel.definitions_
+        self.as_of_ = funnel.as_of_
+        self.level_ = funnel.level
+        self.result_ = self.table()
+        return self
 
     def lead_sla_facts(self, cached: bool = True) -> ir.Table:
         """Lead facts plus SLA columns: handed_over, contact_hours, contact_breach/pending/judged,
         mql_at, decision_at, decision_breach/pending, reason_breach (`cached` as in
         `Funnel.opportunity_facts`)."""
         if not cached:
-            return self._sla_columns(self.funnel.lead_facts(cached=False))
-        return self.funnel.facts.materialize(
-            ("lead_sla", self.as_of), lambda: self._sla_columns(self.funnel.lead_facts())
+            return self._sla_columns(self.funnel_.lead_facts(cached=False))
+        return self.funnel_.facts_.materialize(
+            ("lead_sla", self.as_of_), lambda: self._sla_columns(self.funnel_.lead_facts())
         )
 
     def _sla_columns(self, lf: ir.Table) -> ir.Table:
-        sla = self.definitions.sla
-        f = self.definitions.funnel
-        as_of = ibis.timestamp(self.as_of)
-        mql_k = self.funnel.lead_stage_names.index(f.mql_stage)
+        sla = self.definitions_.sla
+        f = self.definitions_.funnel
+        as_of = ibis.timestamp(self.as_of_)
+        mql_k = self.funnel_.lead_stage_names.index(f.mql_stage)
         mql_at = lf[f"at_{mql_k}"]
         decided_at = ibis.least(lf.accepted_at, lf.rejected_at)
         decision_at = ibis.coalesce(decided_at, lf.accepted_at, lf.rejected_at)
@@ -68,7 +73,7 @@ class ServiceLevels:
         decision_due = seconds(mql_at) + sla.mql_decision_days * DAY_SECONDS
         now = seconds(as_of)
         contact_hours = (seconds(lf.first_contact_at) - seconds(lf.created_at)) / HOUR_SECONDS
-        self_sourced = [*self.definitions.teams.marketing_source_teams, *SALES_SOURCE_TEAMS]
+        self_sourced = [*self.definitions_.teams.marketing_source_teams, *SALES_SOURCE_TEAMS]
         handed_over = mql_at.notnull() | ~lf.source_team.fill_null("other").isin(self_sourced)
         return lf.mutate(
             handed_over=handed_over,
@@ -121,16 +126,16 @@ class ServiceLevels:
         with np.errstate(invalid="ignore", divide="ignore"):
             frame["never_contacted_share"] = np.where(n > 0, frame["never_contacted"] / n, np.nan)
             frame["within_sla_share"] = np.where(n > 0, frame["within"] / n, np.nan)
-        frame["ci_low"], frame["ci_high"] = rate_interval(frame["never_contacted"], n, self.level)
+        frame["ci_low"], frame["ci_high"] = rate_interval(frame["never_contacted"], n, self.level_)
         for c in ("median_hours", "p75_hours", "p90_hours"):
             frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
         return frame[SPEED_COLUMNS]
 
     def breaches(self) -> pd.DataFrame:
         """Every breaching lead and opportunity (BREACH_COLUMNS), one row per (sla, entity)."""
-        sla = self.definitions.sla
+        sla = self.definitions_.sla
         t = self.lead_sla_facts()
-        as_of_s = seconds(ibis.timestamp(self.as_of))
+        as_of_s = seconds(ibis.timestamp(self.as_of_))
         first = t.filter(t.contact_breach).select(
             sla=ibis.literal("first_contact"),
             entity=ibis.literal("lead"),
@@ -194,11 +199,11 @@ class ServiceLevels:
         return frame[BREACH_COLUMNS].reset_index(drop=True)
 
     def _stuck_expr(self) -> ir.Table:
-        of = self.funnel.opportunity_facts()
-        limit = self.definitions.sla.stuck_opportunity_days * DAY_SECONDS
+        of = self.funnel_.opportunity_facts()
+        limit = self.definitions_.sla.stuck_opportunity_days * DAY_SECONDS
         idle_since = ibis.coalesce(ibis.greatest(of.last_activity_at, of.created_at), of.created_at)
-        now = seconds(ibis.timestamp(self.as_of))
-        opened = of.filter(~of.is_closed & (of.created_at <= ibis.timestamp(self.as_of)))
+        now = seconds(ibis.timestamp(self.as_of_))
+        opened = of.filter(~of.is_closed & (of.created_at <= ibis.timestamp(self.as_of_)))
         opened = opened.mutate(idle_since=idle_since, stage=of.current_stage)
         opened = opened.mutate(days_idle=(now - seconds(opened.idle_since)) / DAY_SECONDS)
         return opened.filter(opened.days_idle >= limit / DAY_SECONDS)
@@ -212,15 +217,15 @@ class ServiceLevels:
             "opportunity_id", "account_id", "owner_rep_id", "stage", "amount", "created_at",
             "last_activity_at", "days_idle",
         ).execute()  # fmt: skip
-        frame["as_of"] = pd.Timestamp(self.as_of)
+        frame["as_of"] = pd.Timestamp(self.as_of_)
         frame = frame.sort_values(["amount", "opportunity_id"], ascending=[False, True], kind="stable")
         return frame[STUCK_COLUMNS].reset_index(drop=True)
 
     def table(self) -> pd.DataFrame:
         """SLA summary (SLA_COLUMNS): first contact, MQL decision, rejection reason, never contacted,
         and stuck opportunities by stage (plus `all`) with the money at stake."""
-        s = self.definitions.sla
-        f = self.definitions.funnel
+        s = self.definitions_.sla
+        f = self.definitions_.funnel
         t = self.lead_sla_facts()
         agg = t.aggregate(
             leads=t.count(),
@@ -246,7 +251,7 @@ class ServiceLevels:
                  pending=agg["contact_pending"], amount=np.nan, threshold=s.first_contact_hours,
                  threshold_unit="hours",
                  definition=f"handed-over leads past their first-contact due time with no sales activity at "
-                            f"or after creation as of {self.as_of:%Y-%m-%d %H:%M}"),
+                            f"or after creation as of {self.as_of_:%Y-%m-%d %H:%M}"),
             dict(sla="mql_decision", stage=f.mql_stage, applicable=agg["mqls"] - agg["decision_pending"],
                  breaches=agg["decision_breaches"], pending=agg["decision_pending"], amount=np.nan,
                  threshold=s.mql_decision_days, threshold_unit="days",
@@ -258,8 +263,8 @@ class ServiceLevels:
                              breaches=agg["reason_breaches"], pending=0, amount=np.nan, threshold=np.nan,
                              threshold_unit=None,
                              definition=f"every {f.rejected_stage} lead carries a reason"))  # fmt: skip
-        of = self.funnel.opportunity_facts()
-        opened = of.filter(~of.is_closed & (of.created_at <= ibis.timestamp(self.as_of)))
+        of = self.funnel_.opportunity_facts()
+        opened = of.filter(~of.is_closed & (of.created_at <= ibis.timestamp(self.as_of_)))
         open_by_stage = opened.group_by(stage=opened.current_stage).aggregate(
             n=_.count(), amount=_.amount.sum()
         )
@@ -271,10 +276,10 @@ class ServiceLevels:
             .merge(stuck_by_stage.execute(), on="stage", how="left")
             .fillna({"stuck": 0, "stuck_amount": 0.0})
         )
-        order = {name: i for i, name in enumerate(self.definitions.funnel.opportunity_stages)}
+        order = {name: i for i, name in enumerate(self.definitions_.funnel.opportunity_stages)}
         by_stage = by_stage.sort_values("stage", key=lambda c: c.map(lambda v: (order.get(v, 99), str(v))))
         definition = (f"open opportunities with no activity for {s.stuck_opportunity_days:g} days as of "
-                      f"{self.as_of:%Y-%m-%d %H:%M}; amount = money at stake")  # fmt: skip
+                      f"{self.as_of_:%Y-%m-%d %H:%M}; amount = money at stake")  # fmt: skip
         for r in [*by_stage.to_dict(orient="records"),
                   {"stage": "all", "n": by_stage["n"].sum(), "stuck": by_stage["stuck"].sum(),
                    "stuck_amount": by_stage["stuck_amount"].sum()}]:  # fmt: skip
@@ -288,5 +293,5 @@ class ServiceLevels:
         ok = n - frame["breaches"].to_numpy(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             frame["compliance"] = np.where(n > 0, ok / n, np.nan)
-        frame["ci_low"], frame["ci_high"] = rate_interval(np.clip(ok, 0, None), n, self.level)
+        frame["ci_low"], frame["ci_high"] = rate_interval(np.clip(ok, 0, None), n, self.level_)
         return frame[SLA_COLUMNS]

@@ -18,6 +18,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from fairshare.config import Definitions
 from fairshare.facts import Facts, TemporaryTables
@@ -37,49 +38,58 @@ FUNNEL_COLUMNS = ["stage", "position", "cohort", "next_stage", "entered", "advan
 BREAKDOWN_COLUMNS = ["dimension", "value", *FUNNEL_COLUMNS]
 
 
-class Funnel:
-    """Funnel facts and tables of one workspace, judged as of `as_of` (default: latest event time)."""
+class Funnel(BaseEstimator):
+    """Funnel facts and tables of one workspace, judged as of `as_of` (default: latest event time).
 
-    def __init__(self, ws: Workspace, as_of: dt.datetime | str | None = None, level: float = 0.9):
-        self.ws = ws
-        self.definitions: Definitions = ws.definitions
+    `Funnel(as_of, level).fit(ws)`; then `result_` (stages), `breakdown(by)`, the fact tables."""
+
+    def __init__(self, as_of: dt.datetime | str | None = None, level: float = 0.9):
+        self.as_of = as_of
         self.level = level
-        self.facts: Facts = ws.facts
-        self.as_of = naive_utc(as_of) if as_of is not None else self.facts.latest_event_time
+
+    def fit(self, ws: Workspace) -> Funnel:
+        """Judge the workspace's funnel: `as_of_` (given or the latest event time), `facts_` (its
+        lead and opportunity facts, `ws.facts`), `result_` (the stages table, FUNNEL_COLUMNS)."""
+        self.ws_ = ws
+        self.definitions_: Definitions = ws.definitions
+        self.facts_: Facts = ws.facts
+        self.as_of_ = naive_utc(self.as_of) if self.as_of is not None else self.facts_.latest_event_time
+        self.result_ = self.stages()
+        return self
 
     def table(self, name: str) -> ir.Table:
         """A canonical table of the workspace (looked up once per data version)."""
-        return self.facts.table(name)
+        return self.facts_.table(name)
 
     # --- facts (Ibis) ------------------------------------------------------------------------
 
     @property
     def temporary(self) -> TemporaryTables:
         """Where this funnel's extra tables are materialised (the facts' temporary tables)."""
-        return self.facts.temporary
+        return self.facts_.temporary
 
     @property
     def lead_stage_names(self) -> list[str]:
-        return lead_stage_names(self.definitions)
+        return lead_stage_names(self.definitions_)
 
     @property
     def stage_names(self) -> list[str]:
         """The funnel order: lead stages, then opportunity, then the won stage."""
-        return stage_names(self.definitions)
+        return stage_names(self.definitions_)
 
     def first_contacts(self) -> ir.Table:
         """Per lead: the first sales activity at or after creation (see `fairshare.facts.leads`)."""
-        return self.facts.first_contacts()
+        return self.facts_.first_contacts()
 
     def opportunity_facts(self, cached: bool = True) -> ir.Table:
         """One row per opportunity (`fairshare.facts.opportunities`): `cached` (default) returns the
         temporary warehouse table computed once per data version; `cached=False` the expression
         over the canonical tables (for showing its SQL)."""
-        return self.facts.opportunities(cached=cached)
+        return self.facts_.opportunities(cached=cached)
 
     def lead_facts(self, cached: bool = True) -> ir.Table:
         """One row per lead (`fairshare.facts.leads`; `cached` as in `opportunity_facts`)."""
-        return self.facts.leads(cached=cached)
+        return self.facts_.leads(cached=cached)
 
     # --- funnel tables -------------------------------------------------------------------------
 

@@ -255,7 +255,7 @@ class SimulationConfig(_Model):
         "(organic search, direct, word of mouth) when marketing has not captured them first: demand capture"
     )  # fmt: skip
     organic_arrival_delay_days: float = Field(
-        14.0, gt=0, description="mean days from the start of the buying window to such an unassisted arrival"
+        30.0, gt=0, description="mean days from the start of the buying window to such an unassisted arrival"
     )
     organic_arrival_interest: float = Field(
         1.0,

@@ -219,6 +219,7 @@ def run_marketing(cfg: SimulationConfig, company: Company, streams: Streams, sce
     last_camp = np.full(n, -1, dtype=np.int64)
     last_contact = np.full(n, -1, dtype=np.int64)
     last_lead = np.full(n, -1e9)
+    captured = np.zeros(n, dtype=bool)  # the account's last inbound lead came inside its buying window
     pull_rows: list[tuple[np.ndarray, np.ndarray, int]] = []
     leads: list[tuple[int, np.ndarray, np.ndarray]] = []
     arrive_acc, arrive_day = arrival_plan(cfg, company, streams)
@@ -259,11 +260,15 @@ def run_marketing(cfg: SimulationConfig, company: Company, streams: Streams, sce
             fill = np.flatnonzero(eligible & (form_u[d] < p_form))
             if fill.size:
                 last_lead[fill] = d
+                captured[fill] = need[fill] > 0
                 leads.append((d, fill, last_t[fill].copy()))
         # unassisted arrivals: the account raises its hand itself unless marketing captured it first
         come = arrive_acc[arrive_bounds[d] : arrive_bounds[d + 1]]
         if come.size:
-            come = come[d - last_lead[come] >= cfg.lead_cooldown_days]
+            # captured first: a marketing lead inside this buying window within the cooldown (a lead from
+            # before the window did not carry this demand, so it does not block the arrival)
+            come = come[(d - last_lead[come] >= cfg.lead_cooldown_days) | ~captured[come]]
+            captured[come] = True
             last_lead[come] = d
             level[come] += cfg.organic_arrival_interest  # it researched on its own before raising its hand
             interest[d, come] = level[come]

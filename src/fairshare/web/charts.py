@@ -97,6 +97,10 @@ def contribution_chart(contribution: pd.DataFrame, currency: str = "") -> go.Fig
     labels = (
         (frame["unit"].astype(str) + ": " + frame["key"].astype(str)) if "unit" in frame else frame["key"]
     )
+    if "status" in frame:  # "not identified" and "assumption" stay visible next to the bar (or its absence)
+        labels = labels + frame["status"].map(
+            {"not identified": " (not identified)", "assumption": " (assumption)"}
+        ).fillna("")
     fig = go.Figure(go.Bar(x=frame["estimate"], y=labels, orientation="h", marker={"color": PALETTE[1]},
                            error_x=_errors(frame, "estimate")))  # fmt: skip
     return _layout(fig, f"Incremental revenue ({currency}) with 90% intervals",

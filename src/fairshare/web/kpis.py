@@ -25,17 +25,27 @@ def kpi_value(value: Any, unit: str, signed: bool = False) -> str:
 
 
 def kpi_cards(scorecard: pd.DataFrame) -> list[dict[str, str]]:
-    """Scorecard rows as cards: label, value in its unit, interval, change vs the previous period."""
+    """Scorecard rows as cards: label, value in its unit, interval, change vs the previous period, and for
+    model results their own period and whether they are "not identified" or an "assumption"."""
     cards = []
     for rec in scorecard.to_dict(orient="records"):
         unit = str(rec.get("unit") or "")
         low, high = rec.get("ci_low"), rec.get("ci_high")
         change = rec.get("change")
         has_interval = low is not None and high is not None and pd.notna(low) and pd.notna(high)
+        note, period = str(rec.get("note") or ""), str(rec.get("period") or "")
+        value = kpi_value(rec.get("value"), unit)
+        flag = ""
+        if note.startswith("not identified"):
+            value, flag = "not identified", "not identified from this data; interval = logical bounds"
+        elif note.startswith("assumption"):
+            flag = "assumption, not an estimate"
         cards.append({
             "label": str(rec.get("label") or rec.get("kpi")),
-            "value": kpi_value(rec.get("value"), unit),
+            "value": value,
             "interval": f"{kpi_value(low, unit)} – {kpi_value(high, unit)}" if has_interval else "",
             "change": kpi_value(change, unit, signed=True) if change is not None and pd.notna(change) else "",
+            "period": period if period.startswith("all history") else "",  # whole-history numbers name it
+            "flag": flag,
         })  # fmt: skip
     return cards

@@ -165,13 +165,40 @@ def attribution(tables: Tables, currency: str) -> list[Section]:
     return sections
 
 
+def _contribution_views(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored contribution rows with how to read each (identified / not identified / assumption), and
+    one row per strategy of each unit."""
+    from fairshare.contribution.triangulate import status, strategies_of
+
+    if table.empty:
+        return table, table
+    records = table.to_dict(orient="records")
+    view = table.assign(status=[status(r) for r in records])
+    keep = ["unit", "key", "estimate", "ci_low", "ci_high", "status", "method", "period", "proposal", "warnings",
+            "assumptions", "sensitivity"]  # fmt: skip
+    view = view[[c for c in keep if c in view]]
+    parts = [{"unit": r["unit"], "key": r["key"], **{k: v for k, v in s.items()}}
+             for r in records for s in strategies_of(r.get("strategies"))]  # fmt: skip
+    return view, pd.DataFrame(parts)
+
+
 def contribution(tables: Tables, currency: str) -> list[Section]:
-    table = tables("contribution")
+    table, strategies = _contribution_views(tables("contribution"))
+    period = (
+        str(table["period"].dropna().iloc[0]) if "period" in table and table["period"].notna().any() else ""
+    )
     return [
-        Section("Incremental contribution", "What revenue would have been without each unit's work "
-                "(counterfactual estimates with 90% intervals, assumptions and sensitivity).",
+        Section("Incremental contribution" + (f" ({period})" if period else ""),
+                "What revenue would have been without each unit's work: each unit's estimate triangulated over the "
+                "strategies that identify it, with 90% intervals. 'not identified' means nothing in this data "
+                "identifies the unit (the interval is then the logical bounds, 0 to the won revenue, and the "
+                "proposal names the experiment that would settle it); 'assumption' marks a stated assumption, "
+                "not an estimate.",
                 figure=charts.figure_json(charts.contribution_chart(table, currency)),
                 table=charts.as_table(table), missing=_missing(table, "contribution")),
+        Section("Strategies", "Every strategy of every unit with its own estimate and interval; only identified "
+                "ones (variation the outcome does not drive) make up the reported interval.",
+                table=charts.as_table(strategies, 100)),
         Section("Reconciliation", table=charts.as_table(tables("contribution_reconciliation"))),
         Section("Experiments", table=charts.as_table(tables("experiment"))),
     ]  # fmt: skip

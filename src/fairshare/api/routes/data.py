@@ -148,9 +148,14 @@ def attribution(
 
 @router.get("/contribution", response_model=schemas.Contribution)
 def contribution(snap: Snap) -> dict[str, Any]:
-    """Incremental revenue by marketing, channel, SDR and AE work, with intervals and assumptions."""
+    """Incremental revenue by marketing, channel, SDR and AE work, with intervals, strategies and assumptions."""
+    from fairshare.contribution.triangulate import strategies_of
+
+    rows = _rows(snap.table("contribution"))
+    for r in rows:
+        r["strategies"] = strategies_of(r.get("strategies"))
     return {
-        "rows": _rows(snap.table("contribution")),
+        "rows": rows,
         "reconciliation": _rows(snap.table("contribution_reconciliation")),
         "experiment": _rows(snap.table("experiment")),
     }

@@ -1,0 +1,87 @@
+"""Triangulation rules, each expected figure derived by hand."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fairshare.contribution.panel import strategy
+from fairshare.contribution.triangulate import combine, proposal, reported, status
+
+
+def test_the_interval_spans_the_identified_strategies_and_naive_ones_do_not_count():
+    a = strategy("panel_dml", 100.0, 60.0, 140.0, True, "")  # width 80
+    b = strategy("holdout", 130.0, 90.0, 170.0, True, "")  # width 80: equal weights
+    naive = strategy("dml_plr_dose", -5000.0, -9000.0, -1000.0, False, "activity dose")
+    out = combine([a, b, naive], bound=1000.0)
+    assert out["identified"] and out["estimate"] == pytest.approx(115.0)
+    assert (out["ci_low"], out["ci_high"]) == (60.0, 170.0)  # the naive strategy does not move it
+    assert "spans the identified strategies (panel_dml, holdout)" in out["note"]
+
+
+def test_disagreeing_strategies_are_named_and_the_interval_widened():
+    a = strategy("panel_dml", 100.0, 80.0, 120.0, True, "")
+    b = strategy("capacity_iv", 400.0, 300.0, 500.0, True, "")
+    out = combine([a, b], bound=1000.0)
+    assert (out["ci_low"], out["ci_high"]) == (80.0, 500.0)
+    assert "disagree beyond their intervals (panel_dml below capacity_iv)" in out["note"]
+    # weights 1/40^2 and 1/200^2: (100 * 25 + 400) / 26
+    assert out["estimate"] == pytest.approx((100 * 25 + 400) / 26)
+
+
+def test_nothing_identified_gives_the_logical_bounds_and_no_number():
+    out = combine([strategy("dml_plr_dose", 900.0, 800.0, 1000.0, False, "")], bound=500.0)
+    assert not out["identified"] and np.isnan(out["estimate"])
+    assert (out["ci_low"], out["ci_high"]) == (0.0, 500.0)
+
+
+def test_no_estimate_or_bound_above_the_won_revenue():
+    out = combine([strategy("panel_dml", 450.0, 300.0, 700.0, True, "")], bound=500.0)
+    assert out["estimate"] == pytest.approx(450.0) and out["ci_high"] == 500.0 and "capped" in out["note"]
+
+
+def test_a_row_not_identified_proposes_a_powered_holdout():
+    won = np.r_[np.zeros(800), np.full(200, 10_000.0)]  # sd 4,000 per account
+    row = {"unit": "marketing", "key": "all", "method": "sourced", "assumptions": "x", "estimate": 1.0}
+    out = reported(row, [strategy("sourced", 1.0, 0.0, 2.0, False, "naive")], 2e6, "all history a..b", won)
+    assert out["method"] == "not_identified" and status(out) == "not identified"
+    assert json.loads(out["strategies"])[0]["name"] == "sourced" and out["period"] == "all history a..b"
+    # MDE of a 20/80 split of 1,000 accounts with sd 4,000 at alpha 0.1 and 80% power:
+    # (1.645 + 0.842) x 4,000 x sqrt(1 / (1000 x 0.2 x 0.8)) ≈ 786 per account
+    assert "holdout: 20% of accounts (200)" in out["proposal"]
+    per_account = float(out["proposal"].split("lift of ")[1].split(" per account")[0].replace(",", ""))
+    assert per_account == pytest.approx(786, rel=0.02)
+    assert proposal("channel", "webinar", won).count("webinar off") == 1
+
+
+def test_status_reads_assumption_and_legacy_rows():
+    assert status({"method": "assumption", "identified": False}) == "assumption"
+    assert status({"method": "omitted"}) == "omitted"
+    assert status({"method": "dml_irm_att"}) == "identified"  # a table stored before triangulation
+    assert status({"method": "panel_dml", "identified": np.False_}) == "not identified"
+
+
+def test_mix_rows_become_strategies_of_their_unit():
+    # the documented shape of fairshare.contribution.mix.mix_strategies (branch `mix`)
+    from fairshare.contribution.triangulate import _mix_strategy
+
+    rows = [
+        {"unit": "marketing", "key": "all", "estimate": 9e5, "ci_low": 6e5, "ci_high": 1.2e6, "identified": True,
+         "reason": "budget flights by region", "method": "mmm"},
+        {"unit": "channel", "key": "webinar", "estimate": None, "ci_low": None, "ci_high": None, "identified": False,
+         "reason": "spend never varied", "method": "mmm"},
+    ]  # fmt: skip
+    [m] = _mix_strategy(rows, "marketing", "all")
+    assert m == {"name": "mmm", "estimate": 9e5, "ci_low": 6e5, "ci_high": 1.2e6, "identified": True,
+                 "reason": "budget flights by region"}  # fmt: skip
+    naive = strategy("sourced", 3e6, 2e6, 4e6, False, "naive")
+    out = combine([m, naive], bound=5e6)
+    assert (
+        out["identified"]
+        and out["estimate"] == pytest.approx(9e5)
+        and (out["ci_low"], out["ci_high"]) == (6e5, 1.2e6)
+    )
+    [w] = _mix_strategy(rows, "channel", "webinar")
+    assert not combine([w], bound=5e6)["identified"]

@@ -1,0 +1,150 @@
+"""One contract for every model class (the scikit-learn estimator shape, STYLE.md).
+
+`Model(**params)` only stores its parameters (so `get_params` round-trips and `__init__` cannot
+query anything: it is never given a workspace or a connection); `fit(inputs)` validates, learns
+and returns the model itself; the output table is `result_`, learned state ends in `_`; the
+random generator or seed is called `random_state` and nothing else.
+
+Classes still to be converted by the work that owns them are listed as strict xfails, so the
+conversion is noticed. scikit-learn building blocks inside the lead model (encoders, calibrators)
+follow scikit-learn's own contract and are not listed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator
+
+from fairshare import attribution
+from fairshare.contribution.capacity import SalesQueue
+from fairshare.contribution.experiments import ExperimentAnalysis
+from fairshare.contribution.incremental import IncrementalEffect
+from fairshare.economics import Economics
+from fairshare.forecast.pipeline import PipelineForecast, WinCurve
+from fairshare.funnel import Funnel, ServiceLevels
+from fairshare.reps import LEAD_QUALITY_COLUMNS, RepQuality
+from fairshare.scorecard import Scorecard
+from fairshare.scoring import LeadScorer
+
+RNG_NAMES = {"rng", "seed", "random_seed", "generator", "random_generator"}
+INPUT_NAMES = {"ws", "workspace", "con", "connection", "frame", "paths", "funnel"}
+
+
+@dataclass
+class Spec:
+    """A model class and how to fit it on the tiny example workspace."""
+
+    cls: type
+    fit: Callable[[Any, Any], Any]  # (model, tiny workspace) -> the value fit returned
+
+
+def _paths(ws):
+    return attribution.workspace_paths(ws)
+
+
+def _experiment_frame(ws):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"arm": np.repeat(["control", "treated"], 20), "outcome": rng.normal(size=40)})
+
+
+def _queue_leads(ws):
+    from contribution.test_capacity import queued_leads  # the tiny example has too few queued leads
+
+    return queued_leads(per_day=1.0, capacity=3.0, seed=3, days=60)
+
+
+def _scored(ws):
+    from fairshare.scoring import LeadFeatures, lead_outcomes
+
+    return LeadFeatures(horizon_days=7.0).build(ws.con), lead_outcomes(ws.con)
+
+
+def _no_lead_scores():
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object if c == "lead_id" else float) for c in LEAD_QUALITY_COLUMNS}
+    )
+
+
+def _fitted_funnel(ws):
+    return Funnel().fit(ws)
+
+
+SPECS = [
+    *[
+        Spec(cls, lambda m, ws: m.fit(_paths(ws)))
+        for cls in (
+            attribution.FirstTouch,
+            attribution.LastTouch,
+            attribution.LastNonDirect,
+            attribution.Linear,
+            attribution.UShaped,
+            attribution.WShaped,
+            attribution.FullPath,
+            attribution.TimeDecay,
+            attribution.MarkovAttribution,
+            attribution.ShapleyAttribution,
+        )
+    ],  # fmt: skip
+    Spec(Funnel, lambda m, ws: m.fit(ws)),
+    Spec(ServiceLevels, lambda m, ws: m.fit(_fitted_funnel(ws))),
+    Spec(Economics, lambda m, ws: m.fit(ws)),
+    Spec(Scorecard, lambda m, ws: m.fit(ws)),
+    Spec(RepQuality, lambda m, ws: m.fit(ws, _no_lead_scores())),
+    Spec(ExperimentAnalysis, lambda m, ws: m.fit(_experiment_frame(ws))),
+    Spec(WinCurve, lambda m, ws: m.fit(np.array([2.0, 3.0, 5.0, 4.0]), np.array([1, 2, 1, 0]))),
+    Spec(SalesQueue, lambda m, ws: m.fit(_queue_leads(ws))),
+]
+NOT_YET = [
+    pytest.param(Spec(PipelineForecast, lambda m, ws: m.fit(ws)),
+                 marks=pytest.mark.xfail(strict=True, reason="converted by #14/#15/#13 work")),
+    pytest.param(Spec(LeadScorer, lambda m, ws: m.fit(*_scored(ws))),
+                 marks=pytest.mark.xfail(strict=True, reason="converted by #14/#15/#13 work")),
+    pytest.param(Spec(IncrementalEffect, lambda m, ws: m.fit(pd.DataFrame({"x": [0.0] * 4}), [0, 1] * 2, [1.0] * 4)),
+                 marks=pytest.mark.xfail(strict=True, reason="converted by #14/#15/#13 work")),
+]  # fmt: skip
+
+
+def _params(cls: type) -> list[str]:
+    if cls.__init__ is object.__init__:  # no parameters at all
+        return []
+    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+
+@pytest.mark.parametrize("spec", [*SPECS, *NOT_YET], ids=lambda s: s.cls.__name__)
+def test_model_contract(spec: Spec, tiny_ws):
+    cls = spec.cls
+    names = _params(cls)
+    assert issubclass(cls, BaseEstimator), "get_params/set_params come from sklearn's BaseEstimator"
+    assert not RNG_NAMES & set(names), f"the random generator is `random_state`, not {RNG_NAMES & set(names)}"
+    assert not INPUT_NAMES & set(names), "inputs go to fit, never to __init__ (no queries in __init__)"
+    model = cls()
+    assert set(vars(model)) == set(names), "__init__ stores its parameters and nothing else"
+    params = model.get_params()
+    assert cls(**params).get_params() == params
+    returned = spec.fit(model, tiny_ws)
+    assert returned is model, "fit returns the model itself"
+    assert isinstance(model.result_, pd.DataFrame)
+    learned = set(vars(model)) - set(names)
+    assert all(a.endswith("_") or a.startswith("_") for a in learned), sorted(learned)
+    assert model.get_params() == params, "fit does not change the parameters"
+
+
+def test_every_model_class_is_listed():
+    """A new model class in the packages below must join SPECS (or NOT_YET) to be held to the contract."""
+    listed = {s.cls for s in SPECS} | {p.values[0].cls for p in NOT_YET}
+    modules = [attribution, __import__("fairshare.contribution", fromlist=["x"])]
+    found = {
+        obj
+        for module in modules
+        for obj in vars(module).values()
+        if inspect.isclass(obj) and hasattr(obj, "fit") and obj.__module__.startswith("fairshare.")
+        and not inspect.isabstract(obj) and obj.__name__ not in ("AttributionModel", "RuleAttribution")
+    }  # fmt: skip
+    assert found <= listed, sorted(c.__name__ for c in found - listed)
