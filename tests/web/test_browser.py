@@ -128,7 +128,11 @@ def test_landing_page_opens_with_the_summary_and_the_diagnosis(server, browser, 
     summary = page.locator("#summary")
     assert summary.is_visible() and summary.bounding_box()["y"] < 900  # on the first screen
     text = summary.inner_text()
-    assert "Primary cause: sales capacity." in text and "Marketing added" in text and "AE work added" in text
+    assert (
+        "Primary cause: sales capacity." in text
+        and "Marketing: not identified" in text
+        and "SDR outreach added" in text
+    )
     assert page.locator("#recommendations table tbody tr").count() == 2
     page.screenshot(path=str(shots / "dashboard-summary.png"))
     context.close()

@@ -81,7 +81,9 @@ def summary(tables: Tables, currency: str) -> list[Section]:
         rows = contribution.assign(team=team)
         for name, label in words.items():
             mine = rows[rows["team"] == name].to_dict(orient="records")
-            if mine:
+            if mine and _team_value(mine[0], currency).startswith("not identified"):
+                lines.append(f"{label}: {_team_value(mine[0], currency)} (see the Contribution page).")
+            elif mine:
                 lines.append(f"{label} added {_team_value(mine[0], currency)} of revenue "
                              "(what revenue would have been without it, 90% interval).")  # fmt: skip
     if not head.empty:
