@@ -140,7 +140,44 @@ def sample_tables(n_leads: int = 2000, seed: int = 0) -> dict[str, pd.DataFrame]
         {"area": ["funnel", "attribution"], "status": ["ok", "ok"], "tables": ["funnel,sla", "attribution"],
          "rows": [10, 30], "seconds": [0.5, 1.2], "message": ["", ""]}
     )  # fmt: skip
+    n_queued = min(60, n_leads)
+    queue = leads.head(n_queued).assign(
+        rep_id=[f"R{12 + i % 8:02d}" for i in range(n_queued)], urgent=[i % 9 == 0 for i in range(n_queued)],
+        sla_due_at=pd.NaT, fits_capacity=[i < 16 for i in range(n_queued)], assigned=True,
+    ).sort_values(["rep_id", "urgent", "value_per_hour"], ascending=[True, False, False])  # fmt: skip
+    queue["rank"] = queue.groupby("rep_id").cumcount() + 1
+    queue = queue[["rep_id", "lead_id", "account_id", "rank", "p_win", "value", "effort_hours", "value_per_hour",
+                   "sla_due_at", "urgent", "fits_capacity", "assigned"]]  # fmt: skip
+    diagnosis = pd.DataFrame(
+        [
+            {
+                "period": "2026Q1",
+                "previous_period": "2025Q4",
+                "as_of": "2026-04-01T00:00:00",
+                "primary_cause": "sales capacity",
+                "bookings": 2.6e6,
+                "previous_bookings": 3.2e6,
+            }
+        ]
+    )
+    evidence = pd.DataFrame({
+        "factor": ["lead_volume", "lead_quality", "coverage", "conversion", "deal_size", "bookings"],
+        "cause": ["lead generation", "lead generation", "sales capacity", "sales execution", "deal size", ""],
+        "description": ["leads", "quality", "contacted", "conversion", "size", "bookings"],
+        "previous": [900, 0.12, 0.8, 1.2, 50e3, 3.2e6], "current": [910, 0.12, 0.62, 1.2, 50e3, 2.6e6],
+        "change": [0.01, 0.0, -0.22, 0.0, 0.0, -0.19], "effect": [3e4, 0.0, -6.3e5, 0.0, 0.0, -6e5],
+        "ci_low": [-1e5, -5e4, -8e5, -1e5, -1e5, -9e5], "ci_high": [1.5e5, 5e4, -4e5, 1e5, 1e5, -3e5],
+    })  # fmt: skip
+    recommendations = pd.DataFrame({
+        "rank": [1, 2], "action": ["work the 310 never-contacted leads of the period", "answer leads within the SLA"],
+        "cause": ["sales capacity", "sales capacity"], "effect": [1.3e6, 4e5], "ci_low": [9e5, 2e5],
+        "ci_high": [1.7e6, 6e5], "detail": ["310 leads never contacted", "odds fall with each day"],
+    })  # fmt: skip
     return {
+        "diagnosis": diagnosis,
+        "diagnosis_evidence": evidence,
+        "diagnosis_recommendations": recommendations,
+        "queue": queue,
         "scorecard": scorecard, "funnel": funnel, "funnel_breakdown": funnel.assign(by="all"), "sla": sla,
         "sla_breaches": breaches, "stuck_pipeline": stuck, "attribution": attribution,
         "attribution_sourced": pd.DataFrame({"team": ["marketing", "sdr"], "sourced_revenue": [1.2e6, 8e5]}),

@@ -164,11 +164,37 @@ class ScoringSettings(_Section):
     horizon_days: float = Field(
         7.0, ge=0, le=MAX_DAYS, description="days after lead creation at which features are taken"
     )
+    activity_minutes: dict[str, float] = Field(
+        {"call": 5.0, "email": 3.0, "meeting": 30.0, "demo": 45.0, "social": 2.0, "other": 5.0},
+        description="rep minutes per activity kind when an activity has no duration_s (effort model)",
+    )
+    monotone: dict[str, Literal[-1, 1]] = Field(
+        {"hours_to_first_response": -1},
+        description="features whose direction on P(win) is known (-1: more lowers it); held unless the "
+        "workspace's own data shows the opposite",
+    )
     lookback_days: float = Field(
         180.0,
         gt=0,
         le=MAX_DAYS,
         description="touches and activities this many days before the scoring time count",
+    )
+
+
+class RoutingSettings(_Section):
+    """The work queue: what jumps it, how much of it a day holds, who takes new leads, when a lead is lost."""
+
+    urgent_hours: float = Field(
+        4.0, ge=0, description="an uncontacted lead whose SLA falls due within this jumps the queue"
+    )
+    capacity_days: float = Field(
+        1.0, gt=0, description="working days of rep capacity the queue's fits_capacity covers"
+    )
+    active_days: int = Field(
+        30, ge=1, description="reps with activity in this many days before now take new leads"
+    )
+    max_wait_days: float = Field(
+        5.0, gt=0, description="queue replay: a lead waiting longer than this is never worked"
     )
 
 
@@ -247,6 +273,7 @@ class Definitions(_Section):
     teams: TeamSettings = TeamSettings()
     contribution: ContributionSettings = ContributionSettings()
     scoring: ScoringSettings = ScoringSettings()
+    routing: RoutingSettings = RoutingSettings()
     forecast: ForecastSettings = ForecastSettings()
     reps: RepSettings = RepSettings()
     channels: ChannelSettings = ChannelSettings()

@@ -36,6 +36,7 @@ def render_report(workspace: str | Path) -> str:
         currency=currency,
         parts=parts,
         kpis=kpi_cards(snap.table("scorecard")),
+        summary=sections.summary(snap.table, currency),
         css=(STATIC / "style.css").read_text(encoding="utf-8"),
         plotly_js=get_plotlyjs().replace("</script", "<\\/script"),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),

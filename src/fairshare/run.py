@@ -28,7 +28,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from fairshare import attribution, contribution, economics, forecast, funnel, reps, scorecard, scoring
+from fairshare import (
+    attribution,
+    contribution,
+    diagnose,
+    economics,
+    forecast,
+    funnel,
+    reps,
+    routing,
+    scorecard,
+    scoring,
+)
 from fairshare.errors import AreaMissing
 from fairshare.validation import VALIDATION_COLUMNS, load_truth, validation_table  # noqa: F401 (public here too)
 
@@ -63,6 +74,8 @@ AREAS: tuple[Area, ...] = (
         ("contribution", "contribution_reconciliation", "experiment"),
     ),
     Area("scoring", scoring.results, ("leads", "lead_validation")),
+    Area("routing", routing.results, ("queue",)),
+    Area("diagnose", diagnose.results, ("diagnosis", "diagnosis_evidence", "diagnosis_recommendations")),
     Area("reps", reps.results, ("reps",)),
     Area("economics", economics.results, ("economics", "prospecting")),
     Area("forecast", forecast.results, ("forecast",)),

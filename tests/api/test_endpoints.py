@@ -28,6 +28,8 @@ ENDPOINTS = [
     "/api/economics",
     "/api/validation",
     "/api/forecast",
+    "/api/queue",
+    "/api/queue?rep=R12&limit=3",
 ]
 
 BAD = [
@@ -39,6 +41,7 @@ BAD = [
     "/api/attribution?model=nonsense",
     "/api/attribution?by=rep_id%20or%201=1",
     "/api/funnel?limit=100000",
+    "/api/queue?limit=501",
 ]
 
 
@@ -197,3 +200,12 @@ def test_forecast_rows_carry_the_percentiles_and_commit(client, auth):
     rows = {r["rep_id"]: r for r in client.get("/api/forecast", headers=auth).json()["rows"]}
     assert rows["R1"]["p10"] < rows["R1"]["p50"] < rows["R1"]["p90"]
     assert rows["all"]["commit"] == 4.0e5 and rows["R2"]["commit_percentile"] == 0.3
+
+
+def test_queue_is_each_reps_open_leads_by_value_per_hour(client, auth):
+    rows = client.get("/api/queue?rep=R13&limit=4", headers=auth).json()["rows"]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4] and {r["rep_id"] for r in rows} == {"R13"}
+    plain = [r["value_per_hour"] for r in rows if not r["urgent"]]
+    assert plain == sorted(plain, reverse=True)  # after the SLA-urgent leads, most $ per hour first
+    every = client.get("/api/queue", headers=auth).json()["rows"]
+    assert len({r["rep_id"] for r in every}) == 8

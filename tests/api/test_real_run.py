@@ -25,6 +25,8 @@ def test_every_area_is_logged_and_served(real):
         "attribution",
         "contribution",
         "scoring",
+        "routing",
+        "diagnose",
         "reps",
         "economics",
         "forecast",
@@ -34,8 +36,18 @@ def test_every_area_is_logged_and_served(real):
     assert log["funnel"]["status"] == "ok" and log["attribution"]["status"] == "ok"
     assert status["inputs"]["accounts"] == 400
     for url in ("/api/scorecard", "/api/funnel", "/api/attribution", "/api/contribution", "/api/leads",
-                "/api/reps", "/api/economics", "/api/validation"):  # fmt: skip
+                "/api/reps", "/api/economics", "/api/validation", "/api/queue"):  # fmt: skip
         assert real.get(url).status_code == 200, url
+    assert log["routing"]["status"] == "ok" and log["diagnose"]["status"] == "ok", (
+        log["routing"],
+        log["diagnose"],
+    )
+    rows = real.get("/api/queue?limit=500").json()[
+        "rows"
+    ]  # ranked 1.. within each rep, value / effort per hour
+    assert rows and all(r["rank"] >= 1 for r in rows)
+    assert all(abs(r["value_per_hour"] - r["value"] / r["effort_hours"]) < 1e-6 * r["value_per_hour"] + 1e-9
+               for r in rows)  # fmt: skip
 
 
 def test_real_results_have_their_documented_shape(real):

@@ -57,3 +57,14 @@ def test_outcomes_follow_the_opportunities(con):
     won = opps[opps["is_won"]]
     assert np.allclose(out.loc[won.index, "won_amount"], won["amount"])
     assert np.allclose(out["effort_hours"], 600 / 3600)  # one 10-minute call per lead
+
+
+def test_effort_takes_the_kind_default_when_an_activity_has_no_duration():
+    con = tiny_world(20, np.random.default_rng(4))
+    con.raw_sql("UPDATE activities SET duration_s = NULL")
+    kinds = set(con.table("activities").to_pandas()["kind"])
+    minutes = {k: 7.0 for k in kinds}
+    assert np.allclose(
+        lead_outcomes(con, activity_minutes=minutes)["effort_hours"], 7 / 60
+    )  # one call per lead
+    assert np.allclose(lead_outcomes(con, activity_minutes={})["effort_hours"], 0.0)

@@ -131,3 +131,23 @@ def test_api_docs_render_the_openapi_31_document_offline(server, browser, shots)
     page.screenshot(path=str(shots / "docs.png"))
     context.close()
     assert seen["console"] == [] and seen["page"] == [] and seen["foreign"] == [], seen
+
+
+def test_landing_page_opens_with_the_summary_and_the_diagnosis(server, browser, shots, web_token):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/login")
+    page.fill("input[name=token]", web_token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/")
+    summary = page.locator("#summary")
+    assert summary.is_visible() and summary.bounding_box()["y"] < 900  # on the first screen
+    text = summary.inner_text()
+    assert (
+        "Primary cause: sales capacity." in text
+        and "Marketing: not identified" in text
+        and "SDR outreach added" in text
+    )
+    assert page.locator("#recommendations table tbody tr").count() == 2
+    page.screenshot(path=str(shots / "dashboard-summary.png"))
+    context.close()

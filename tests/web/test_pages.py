@@ -39,6 +39,11 @@ def test_login_sets_an_httponly_cookie_and_pages_render(browser_client, web_toke
         assert "Plotly.newPlot" in page.text, url
         assert 'src="http' not in page.text and 'href="http' not in page.text  # nothing from a CDN
     scorecard = browser_client.get("/").text
+    # the first screen answers before the KPIs: team values, the diagnosis and the best next step
+    assert scorecard.index("In short") < scorecard.index("Bookings</") if "Bookings</" in scorecard else True
+    assert "Primary cause: sales capacity." in scorecard and "Marketing: not identified" in scorecard
+    assert "SDR outreach added 400.00k USD" in scorecard
+    assert "work the 310 never-contacted leads" in scorecard and "Diagnosis evidence" in scorecard
     assert "Bookings" in scorecard and "3,200,000 USD" in scorecard and "36.0%" in scorecard
     assert "+300,000 USD" in scorecard and "+5.0 pp" in scorecard  # changes in the KPI's unit
     contribution = browser_client.get("/contribution").text

@@ -205,6 +205,24 @@ class Reps(BaseModel):
     rows: list[RepRow]
 
 
+class QueueRow(_Row):
+    rep_id: str
+    lead_id: str | None = None
+    account_id: str | None = None
+    rank: int
+    p_win: float | None = None
+    value: float | None = Field(None, description="P(win) x E[amount | win]")
+    effort_hours: float | None = Field(None, description="expected rep hours of work on the lead")
+    value_per_hour: float | None = Field(None, description="value / effort_hours: the queue's order")
+    sla_due_at: str | None = Field(None, description="first-contact SLA due time; null once contacted")
+    urgent: bool | None = None
+    fits_capacity: bool | None = None
+
+
+class Queue(BaseModel):
+    rows: list[QueueRow]
+
+
 class Economics(BaseModel):
     economics: list[Row]
     prospecting: list[Row]

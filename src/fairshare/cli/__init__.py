@@ -1,6 +1,18 @@
 """The `fairshare` command line: thin commands over `fairshare.Workspace` and the model classes."""
 
-from fairshare.cli import attribute, contribution, data, forecast, funnel, leads, reps, serve, simulate  # noqa: F401  (registers commands)
+from fairshare.cli import (  # noqa: F401  (registers commands)
+    attribute,
+    contribution,
+    data,
+    diagnose,
+    forecast,
+    funnel,
+    leads,
+    queue,
+    reps,
+    serve,
+    simulate,
+)
 from fairshare.cli.app import app
 
 __all__ = ["app"]

@@ -52,6 +52,12 @@ def simulate(
     show: Annotated[
         Format, typer.Option("--show", help="How to print the summary: table, json or csv.")
     ] = Format.table,
+    queue_policy: Annotated[
+        str,
+        typer.Option(
+            "--queue-policy", help="How SDRs take waiting leads: fifo, lifo, priority, value, round_robin."
+        ),
+    ] = "fifo",
 ) -> None:
     """Simulate a B2B company with known truth and write it in the canonical import format."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -64,7 +70,8 @@ def simulate(
     if file_format not in ("csv", "parquet"):
         fail(f"unknown file format {file_format!r}", hint="use --format csv or --format parquet")
     try:
-        cfg = configure(grid, accounts, settings or [])
+        policy = [f"queue_discipline={queue_policy}"] if queue_policy else []
+        cfg = configure(grid, accounts, [*policy, *(settings or [])])
         replays = list(scenario) if scenario else list(default_replays(cfg))
         for name in [*replays, world_scenario]:
             Scenario.parse(name, cfg.all_channels)

@@ -47,9 +47,15 @@ def score_workspace(
     con = ws.con
     lookback = ws.definitions.scoring.lookback_days
     features = LeadFeatures(horizon_days=horizon_days, lookback_days=lookback, stages=_stages(ws)).build(con)
-    outcomes = lead_outcomes(con)
-    scorer = LeadScorer(random_state=random_state).fit(features, outcomes)
+    outcomes = workspace_outcomes(ws)
+    scorer = LeadScorer(monotone=ws.definitions.scoring.monotone, random_state=random_state)
+    scorer.fit(features, outcomes)
     return scorer, features, scorer.score(features)
+
+
+def workspace_outcomes(ws: Workspace) -> pd.DataFrame:
+    """`lead_outcomes` with the workspace's activity minutes (effort of activities without a duration)."""
+    return lead_outcomes(ws.con, activity_minutes=ws.definitions.scoring.activity_minutes)
 
 
 def arrival_quality(
@@ -66,7 +72,7 @@ def arrival_quality(
         horizon_days=0.0, lookback_days=lookback, sales_response=False, stages=_stages(ws)
     ).build(con)
     features = features.drop(columns=[c for c in SALES_RESPONSE if c in features])
-    outcomes = lead_outcomes(con) if outcomes is None else outcomes
+    outcomes = workspace_outcomes(ws) if outcomes is None else outcomes
     scorer = LeadScorer(random_state=random_state).fit(features, outcomes)
     p_win = pd.Series(scorer.predict_proba_win(features), index=features.index)
     if scorer.opportunity_ is not None:
@@ -102,7 +108,7 @@ def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.Da
     if int(ws.table("leads").count().execute()) == 0:
         raise AreaMissing("no leads in the warehouse: import leads.csv to score leads")
     scorer, features, leads = score_workspace(ws, horizon_days=ws.definitions.scoring.horizon_days)
-    outcomes = lead_outcomes(ws.con)
+    outcomes = workspace_outcomes(ws)
     arrival = arrival_quality(ws, outcomes)
     leads = leads.join(arrival, on="lead_id")
     return {"leads": leads, "lead_validation": workspace_validation(features, outcomes)}

@@ -35,6 +35,7 @@ import pandas as pd
 from ibis import _
 
 from fairshare import schema, warehouse
+from fairshare.config import ScoringSettings
 from fairshare.periods import DAY_SECONDS as DAY
 
 #: Categorical features (strings); every other feature is a number.
@@ -357,11 +358,14 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
 # --- outcomes (labels for training; never features) -----------------------------------------------
 
 
-def lead_outcomes(con: ibis.BaseBackend, maturity_days: float = 90.0) -> pd.DataFrame:
+def lead_outcomes(
+    con: ibis.BaseBackend, maturity_days: float = 90.0, activity_minutes: dict[str, float] | None = None
+) -> pd.DataFrame:
     """Per lead: opportunity (0/1), won (0/1), won_amount, effort_hours, resolved (bool).
 
     An opportunity belongs to a lead through `opportunities.lead_id`. `effort_hours` is the rep
-    time (activity `duration_s`) spent on the lead and its opportunities. A lead is resolved when
+    time spent on the lead and its opportunities: each activity's `duration_s`, or when it has none
+    the minutes of its kind in `activity_minutes` (default: `fairshare.toml` [scoring]). A lead is resolved when
     its opportunities are all closed, or when it has none and is older than `maturity_days` at
     the last event in the warehouse; only resolved leads train the models.
     """
@@ -377,11 +381,15 @@ def lead_outcomes(con: ibis.BaseBackend, maturity_days: float = 90.0) -> pd.Data
     opp_lead = con.table("opportunities").select(o_id=_.opportunity_id, o_lead=_.lead_id)
     ja = acts.left_join(opp_lead, acts.opportunity_id == opp_lead.o_id)
     ja = ja.mutate(for_lead=ibis.coalesce(ja.lead_id, ja.o_lead)).filter(_.for_lead.notnull())
-    effort = ja.group_by(lead_key=ja.for_lead).agg(effort_hours=(ja.duration_s.fill_null(0.0)).sum() / 3600.0)
+    minutes = ScoringSettings().activity_minutes if activity_minutes is None else activity_minutes
+    branches = [(ja.kind == k, 60.0 * m) for k, m in minutes.items()]
+    default_s = ibis.cases(*branches, else_=0.0) if branches else ibis.literal(0.0)
+    seconds = ibis.coalesce(ja.duration_s.cast("float64"), default_s)
+    effort = ja.group_by(lead_key=ja.for_lead).agg(effort_hours=seconds.sum() / 3600.0)
     out = leads.left_join(per_lead, leads.lead_id == per_lead.lead_id).drop("lead_id_right")
     out = out.left_join(effort, out.lead_id == effort.lead_key).drop("lead_key")
     frame = out.to_pandas().set_index("lead_id").sort_index()
-    last = _last_event(con)
+    last = last_event(con)
     frame["opportunity"] = (frame["n_opps"].fillna(0) > 0).astype(int)
     frame["won"] = (frame["n_won"].fillna(0) > 0).astype(int)
     frame["won_amount"] = frame["won_amount"].fillna(0.0).astype(float)
@@ -392,7 +400,8 @@ def lead_outcomes(con: ibis.BaseBackend, maturity_days: float = 90.0) -> pd.Data
     return frame[["opportunity", "won", "won_amount", "effort_hours", "resolved"]]
 
 
-def _last_event(con: ibis.BaseBackend) -> pd.Timestamp | None:
+def last_event(con: ibis.BaseBackend) -> pd.Timestamp | None:
+    """The latest time stamp in the warehouse ("now" for a snapshot of a company)."""
     stamps = []
     for name, col in (("leads", "created_at"), ("touches", "at"), ("activities", "at"), ("opportunities", "created_at"),
                       ("opportunities", "closed_at")):  # fmt: skip

@@ -1,13 +1,18 @@
 """`LeadScorer`: what a lead is worth and how much work it will take, with reasons.
 
 Per lead: calibrated P(opportunity) and P(win), expected deal size if won, value =
-P(win) × E[amount | win], expected rep hours to convert, value per hour, a split-conformal
+P(win) × E[amount | win], expected rep hours of work on the lead (effort: every activity on the lead
+and its opportunities, fitted on all worked leads, won or not), value per hour, a split-conformal
 interval for the value (NaN, and said so in `model`, with too few resolved leads to calibrate it:
 at most max(1/level, 1/(1 − level))), and the top reasons in plain words.
 
 - Enough data (≥ `min_leads` resolved leads and ≥ `min_conversions` wins): LightGBM classifiers
   calibrated by cross-validated isotonic or Platt scaling (the lower CV log loss wins), LightGBM
-  regressions of log amount and log effort on won leads; reasons from LightGBM `pred_contrib`.
+  regressions of log amount on won leads and of log effort on worked leads; reasons from LightGBM
+  `pred_contrib`. Features whose direction is known (`monotone`, e.g. a slower first response never
+  raises P(win)) are held monotone, unless the workspace's own resolved leads show the opposite
+  direction (rank correlation's 90% interval on the other side of zero): then the model is left free
+  and the reason says so, with that evidence.
 - Less data: the same outputs from strongly L2-regularized logistic and ridge models (a Gaussian
   prior centred on "no effect"), Platt-calibrated; the `model` column says "small-data logistic".
   With fewer than 5 wins P(win) is the Beta(1, 1)-smoothed win rate ("prior only"). A lead is
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -141,17 +146,64 @@ def _linear_columns(frame: pd.DataFrame) -> ColumnTransformer:
     )
 
 
+class MonotoneBoosting(ClassifierMixin, BaseEstimator):
+    """The LightGBM classifier with the features named in `directions` held monotone (+1 rising, -1 falling).
+
+    A wrapper because the encoded column order is only known at fit time (constraints are positional).
+    """
+
+    def __init__(self, directions: dict[str, int] | None = None, random_state: int = 0):
+        self.directions = directions
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> MonotoneBoosting:
+        model = _lightgbm("classifier", self.random_state)
+        directions = self.directions or {}
+        if any(directions.get(c, 0) for c in X.columns):
+            model.set_params(
+                monotone_constraints=[int(directions.get(c, 0)) for c in X.columns],
+                monotone_constraints_method="intermediate",
+            )
+        self.model_ = model.fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.model_.predict_proba(X)
+
+    def predict(self, X: pd.DataFrame, **kwargs: object) -> np.ndarray:
+        return self.model_.predict(X, **kwargs)
+
+
+def direction_evidence(x: np.ndarray, won: np.ndarray, level: float = 0.9) -> tuple[float, float, float, int]:
+    """Spearman correlation of a feature with winning and its Fisher-z interval: (rho, low, high, n)."""
+    from scipy.stats import norm, spearmanr
+
+    ok = np.isfinite(x)
+    n = int(ok.sum())
+    if n < 10 or np.ptp(x[ok]) == 0 or np.ptp(won[ok]) == 0:
+        return 0.0, -1.0, 1.0, n
+    rho = float(spearmanr(x[ok], won[ok]).statistic)
+    half = norm.ppf(0.5 + level / 2) / np.sqrt(max(n - 3, 1))
+    z = np.arctanh(np.clip(rho, -0.999999, 0.999999))
+    return rho, float(np.tanh(z - half)), float(np.tanh(z + half)), n
+
+
 class LeadScorer(BaseEstimator):
     """Lead value and effort model on point-in-time features (see `fairshare.scoring.features`).
 
     Parameters: `min_leads`, `min_conversions` (below either, the small-data path), `prior_strength`
     (inverse L2 penalty C of the small-data models; smaller = stronger prior), `level` (conformal
-    interval level), `n_reasons`, `cv` (folds of the calibration), `random_state`.
+    interval level), `n_reasons`, `cv` (folds of the calibration), `monotone` ({feature: -1 or +1}:
+    known directions on P(win); None = `fairshare.toml` [scoring] defaults, {} = none), `random_state`.
 
     Learned: `model_` (lightgbm / small-data logistic / prior only), `features_`, `opportunity_`,
     `win_` (calibrated classifiers, or None), `amount_`, `effort_` (regressions of log amount and
     log hours, or None), `amount_smearing_`, `effort_smearing_`, `base_rates_`, `conformal_`,
-    `leaky_` ({feature: why} left out because it alone predicts winning with AUC > 0.95).
+    `leaky_` ({feature: why} left out because it alone predicts winning with AUC > 0.95),
+    `directions_` ({feature: {"known", "held", "rho", "low", "high", "n", "typical"}}: the known
+    direction, whether the model holds it, the data's rank correlation with winning and its interval,
+    and the median of the feature among the training leads).
     """
 
     def __init__(
@@ -162,6 +214,7 @@ class LeadScorer(BaseEstimator):
         level: float = 0.9,
         n_reasons: int = 3,
         cv: int = 3,
+        monotone: dict[str, int] | None = None,
         random_state: int = 0,
         exclude_leaky: bool = True,
     ):
@@ -171,6 +224,7 @@ class LeadScorer(BaseEstimator):
         self.level = level
         self.n_reasons = n_reasons
         self.cv = cv
+        self.monotone = monotone
         self.random_state = random_state
         self.exclude_leaky = exclude_leaky
 
@@ -179,7 +233,8 @@ class LeadScorer(BaseEstimator):
     def _classifier(self) -> Pipeline:
         if self.model_ == LIGHTGBM:
             enc = LeadFeatureEncoder(min_count=10, frequency=False, missing_count=False)
-            return Pipeline([("features", enc), ("model", _lightgbm("classifier", self.random_state))])
+            held = {f: d["known"] for f, d in self.directions_.items() if d["held"]}
+            return Pipeline([("features", enc), ("model", MonotoneBoosting(held, self.random_state))])
         return Pipeline(
             [("features", _linear_columns(self._template_)),
              ("model", LogisticRegression(C=self.prior_strength, solver="newton-cholesky", max_iter=200))]
@@ -248,6 +303,7 @@ class LeadScorer(BaseEstimator):
             self.model_ = SMALL_DATA
         else:
             self.model_ = PRIOR_ONLY
+        self.directions_ = self._directions(X, won)
         self.opportunity_ = self._fit_classifier(X, opp) if self.model_ != PRIOR_ONLY else None
         self.win_ = self._fit_classifier(X, won) if self.model_ != PRIOR_ONLY else None
         won_rows = won == 1
@@ -255,13 +311,32 @@ class LeadScorer(BaseEstimator):
         hours = data["effort_hours"].to_numpy(float)
         Xw = X[won_rows]
         self.amount_, self.amount_smearing_, self.amount_mean_ = self._fit_regression(Xw, amounts[won_rows])
-        self.effort_, self.effort_smearing_, self.effort_mean_ = self._fit_regression(Xw, hours[won_rows])
+        # effort: hours on every worked lead (won or not), so a lead that rarely converts is not
+        # priced at the work of a won deal; never-worked leads (0 h) say nothing about effort
+        self.effort_, self.effort_smearing_, self.effort_mean_ = self._fit_regression(X, hours)
         if self.amount_mean_ == 0.0:
             self.amount_mean_ = float(np.mean(amounts[amounts > 0])) if (amounts > 0).any() else 0.0
         if self.effort_mean_ == 0.0:
             self.effort_mean_ = float(np.mean(hours[hours > 0])) if (hours > 0).any() else 1.0
         self._fit_conformal(X, data, won)
         return self
+
+    def _directions(self, X: pd.DataFrame, won: np.ndarray) -> dict[str, dict]:
+        """Known directions, checked against the data: held unless its interval shows the opposite sign."""
+        from fairshare.config import ScoringSettings
+
+        known = ScoringSettings().monotone if self.monotone is None else self.monotone
+        out = {}
+        for feature, sign in known.items():
+            if feature not in X or not pd.api.types.is_numeric_dtype(X[feature]):
+                continue
+            x = X[feature].to_numpy(float)
+            rho, low, high, n = direction_evidence(x, won, self.level)
+            opposite = low > 0 if sign < 0 else high < 0
+            typical = float(np.nanmedian(x)) if np.isfinite(x).any() else float("nan")
+            out[feature] = {"known": int(sign), "held": not opposite, "rho": rho, "low": low, "high": high,
+                            "n": n, "typical": typical}  # fmt: skip
+        return out
 
     def out_of_fold(self) -> pd.DataFrame:
         """Cross-validated (out-of-fold) p_opportunity and p_win of the training leads, indexed by lead_id.
@@ -401,9 +476,25 @@ class LeadScorer(BaseEstimator):
                 c = values[i, j]
                 if abs(c) < 1e-9:
                     continue
-                parts.append(f"{phrase(names[j], columns[j][i])} ({'raises' if c > 0 else 'lowers'} P(win))")
+                parts.append(self._reason(names[j], columns[j][i], c))
             out.append("; ".join(parts) if parts else "no strong signal")
         return out
+
+    def _reason(self, feature: str, value: object, contribution: float) -> str:
+        """One reason; a known-direction feature also says how it compares, and when the data overrode it."""
+        effect = "raises" if contribution > 0 else "lowers"
+        words = phrase(feature, value)
+        d = getattr(self, "directions_", {}).get(feature)
+        if d is None or value is None or (isinstance(value, float) and np.isnan(value)):
+            return f"{words} ({effect} P(win))"
+        if d["held"]:
+            higher = (contribution > 0) == (d["known"] > 0)  # the feature is above the typical lead's
+            side = ("more" if higher else "less") if d["known"] > 0 else ("later" if higher else "sooner")
+            return f"{words}, {side} than typical ({effect} P(win))"
+        return (
+            f"{words} ({effect} P(win); this workspace's resolved leads show the unusual direction: "
+            f"rank correlation with winning {d['rho']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}], n={d['n']})"
+        )
 
     def explain(self, features: pd.DataFrame, lead_id: str) -> pd.DataFrame:
         """Every feature of one lead: value, contribution to the log-odds of winning, plain words."""

@@ -195,10 +195,12 @@ class SimulationConfig(_Model):
     max_wait_days: int = Field(
         5, ge=1, description="a lead waiting longer than this is dropped, never contacted"
     )
-    queue_discipline: Literal["fifo", "lifo", "priority"] = Field(
+    queue_discipline: Literal["fifo", "lifo", "priority", "value", "round_robin"] = Field(
         "fifo",
         description="order in which a rep takes waiting MQL/partner leads each day: fifo (oldest first), "
-        "lifo (newest first) or priority (highest observed fit first, ties by arrival)",
+        "lifo (newest first), priority (highest observed fit first, ties by arrival), value (highest "
+        "expected deal value on what a model sees: win_fit x observed fit + size elasticity x log employees) "
+        "or round_robin (leads dealt to reps in turn by arrival, each rep oldest first)",
     )
     contact_attempts: int = Field(4, ge=1, description="attempts to reach a lead before giving up")
     contact_rate_mean: float = Field(0.45, gt=0, lt=1, description="mean per-attempt connect rate of a rep")

@@ -235,15 +235,20 @@ def run_sales(
             company.sdr_active, np.minimum(arrival, days - 1).astype(np.int64), u("route")
         )
         slots = slots * company.sdr_active
+    elif cfg.queue_discipline == "round_robin":  # dealt in turn by arrival instead of at random
+        turn = np.flatnonzero(queued)[np.argsort(arrival[queued], kind="stable")]
+        route[turn] = np.arange(turn.size) % n_h
     handler[queued] = base + route[queued]
     u_first = u("first_time")
     queues = [np.flatnonzero(queued & (route == h)) for h in range(n_h)]
     queues = [q[np.argsort(arrival[q], kind="stable")] for q in queues]
     # fifo: oldest first; lifo: newest first; priority: highest observed fit first (what lead scoring on
     # firmographics sees)
-    rank = {"fifo": arrival, "lifo": -arrival, "priority": -company.fit_observed[L["account"]]}[
-        cfg.queue_discipline
-    ]
+    value = cfg.win_fit * company.fit_observed[acc_of] + cfg.amount_size_elasticity * np.log(
+        company.employees[acc_of]
+    )
+    rank = {"fifo": arrival, "lifo": -arrival, "priority": -company.fit_observed[L["account"]], "value": -value,
+            "round_robin": arrival}[cfg.queue_discipline]  # fmt: skip
     _work_queues_by_rank(queues, arrival, rank, slots, cfg.max_wait_days, u_first, first)
     work_days = np.flatnonzero(slots.any(axis=0))
     if work_days.size:  # never taken and too old on the last business day: dropped

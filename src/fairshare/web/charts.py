@@ -266,6 +266,18 @@ def validation_chart(validation: pd.DataFrame) -> go.Figure | None:
                    height=max(300, 70 + 30 * len(frame)), margin={"l": 300, "r": 20, "t": 48, "b": 40})  # fmt: skip
 
 
+def queue_chart(queue: pd.DataFrame, currency: str = "") -> go.Figure | None:
+    """Per rep: expected value of the open leads that fit today's capacity, and of the rest of the queue."""
+    if queue.empty or not {"rep_id", "value", "fits_capacity"} <= set(queue.columns):
+        return None
+    fits = queue["fits_capacity"].astype(bool)
+    per = queue.assign(today=queue["value"].where(fits, 0.0), later=queue["value"].where(~fits, 0.0))
+    per = per.groupby("rep_id")[["today", "later"]].sum().reset_index()
+    fig = go.Figure([go.Bar(x=per["rep_id"], y=per["today"], name="fits today", marker={"color": PALETTE[0]}),
+                     go.Bar(x=per["rep_id"], y=per["later"], name="rest of the queue", marker={"color": "#9ca3af"})])  # fmt: skip
+    return _layout(fig, f"Expected value of each rep's open leads ({currency})", barmode="stack")
+
+
 def as_table(frame: pd.DataFrame, limit: int = 50) -> dict:
     """Columns and formatted cells of the first `limit` rows, for an HTML table."""
     head = frame.head(limit)

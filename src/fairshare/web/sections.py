@@ -39,9 +39,90 @@ def _missing(frame: pd.DataFrame, tables_: str) -> str | None:
     return None if not frame.empty else f"not in this run ({tables_}); see the run log on the validation page"
 
 
+def _money(value: object, currency: str) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    v = float(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"{v / size:,.2f}{suffix} {currency}".strip()
+    return f"{v:,.0f} {currency}".strip()
+
+
+def _team_value(row: dict, currency: str) -> str:
+    """One team's incremental contribution in plain words, saying 'not identified' or 'assumption' as the row does."""
+    period = f" in {row['period']}" if row.get("period") and not pd.isna(row.get("period")) else ""
+    if (
+        "identified" in row
+        and row["identified"] is not None
+        and not pd.isna(row["identified"])
+        and not bool(row["identified"])
+    ):
+        return f"not identified{period}"
+    text = f"{_money(row.get('estimate'), currency)} [{_money(row.get('ci_low'), currency)}, " \
+           f"{_money(row.get('ci_high'), currency)}]{period}"  # fmt: skip
+    method = str(row.get("method") or "").lower()
+    if "assum" in method or method == "baseline":  # set by fairshare.toml [contribution], not estimated
+        text += " (an assumption from fairshare.toml, not an estimate)"
+    return text
+
+
+def summary(tables: Tables, currency: str) -> list[Section]:
+    """The first screen: what marketing, SDR and AE work are worth, the diagnosis, and what to do next."""
+    head, recs = tables("diagnosis"), tables("diagnosis_recommendations")
+    contribution = tables("contribution")
+    lines = []
+    if not contribution.empty and {"unit", "key", "estimate"} <= set(contribution.columns):
+        unit, key = contribution["unit"].astype(str).str.lower(), contribution["key"].astype(str).str.lower()
+        team = unit.where(
+            key == "all", key
+        )  # a team's row: unit marketing/sdr/ae with key all (or key = team)
+        words = {"marketing": "Marketing", "sdr": "SDR outreach", "ae": "AE work"}
+        rows = contribution.assign(team=team)
+        for name, label in words.items():
+            mine = rows[rows["team"] == name].to_dict(orient="records")
+            if mine and _team_value(mine[0], currency).startswith("not identified"):
+                lines.append(f"{label}: {_team_value(mine[0], currency)} (see the Contribution page).")
+            elif mine:
+                lines.append(f"{label} added {_team_value(mine[0], currency)} of revenue "
+                             "(what revenue would have been without it, 90% interval).")  # fmt: skip
+    if not head.empty:
+        d = head.iloc[0]
+        b1, b0 = float(d["bookings"]), float(d["previous_bookings"])
+        change = f" ({(b1 / b0 - 1):+.0%})" if b0 else ""
+        lines.append(f"Bookings in {d['period']}: {_money(b1, currency)} against {_money(b0, currency)} in "
+                     f"{d['previous_period']}{change}. Primary cause: {d['primary_cause']}.")  # fmt: skip
+    if not recs.empty:
+        top = recs.iloc[0]
+        lines.append(f"Best next step: {top['action']}, worth about {_money(top['effect'], currency)} "
+                     f"[{_money(top['ci_low'], currency)}, {_money(top['ci_high'], currency)}] a period.")  # fmt: skip
+    shown = (
+        recs.reindex(columns=["rank", "action", "effect", "ci_low", "ci_high", "cause"])
+        if not recs.empty
+        else recs
+    )
+    return [
+        Section("In short", " ".join(lines) if lines else "", anchor="summary",
+                missing=None if lines else _missing(head, "diagnosis, contribution")),
+        Section("What to do next", "Ranked by expected effect per period (90% bootstrap intervals); the evidence "
+                "for the diagnosis is on the Diagnosis part below.", table=charts.as_table(shown, 5),
+                missing=_missing(recs, "diagnosis_recommendations"), anchor="recommendations"),
+    ]  # fmt: skip
+
+
+def diagnosis(tables: Tables, currency: str) -> list[Section]:
+    evidence = tables("diagnosis_evidence")
+    return [
+        Section("Diagnosis evidence", "Bookings = leads x lead quality x coverage x conversion x deal size; each "
+                "factor's effect is its share of the bookings change (90% bootstrap interval).",
+                table=charts.as_table(evidence), missing=_missing(evidence, "diagnosis_evidence")),
+    ]  # fmt: skip
+
+
 def scorecard(tables: Tables, currency: str) -> list[Section]:
     kpis = tables("scorecard")
     return [
+        *diagnosis(tables, currency),
         Section("Scorecard", "The KPIs both teams agreed on, each with its definition (fairshare.toml) and "
                 "source query.", figure=charts.figure_json(charts.scorecard_chart(kpis)),
                 table=charts.as_table(kpis, 100), missing=_missing(kpis, "scorecard")),
@@ -126,15 +207,40 @@ def contribution(tables: Tables, currency: str) -> list[Section]:
 
 
 def leads(tables: Tables, currency: str) -> list[Section]:
-    table = tables("leads")
-    top = table.sort_values("value", ascending=False) if "value" in table else table
+    table, queue = tables("leads"), tables("queue")
+    top = queue.sort_values("value_per_hour", ascending=False) if "value_per_hour" in queue else queue
     return [
         Section("Lead value", "Value = P(win) x expected amount, with a conformal interval.",
                 figure=charts.figure_json(charts.lead_value_chart(table, currency)),
                 missing=_missing(table, "leads")),
-        Section("Lead queue", "Top 50 leads by value; the API pages through all of them (/api/leads).",
-                table=charts.as_table(top)),
+        Section("Open leads", "The 50 open leads (no opportunity yet, not rejected) worth most per hour of work; "
+                "each rep's own list is on the Queue page, every scored lead at /api/leads.",
+                table=charts.as_table(top), missing=_missing(queue, "queue")),
     ]  # fmt: skip
+
+
+QUEUE_SHOWN = ["rank", "lead_id", "account_id", "value_per_hour", "value", "p_win", "effort_hours", "sla_due_at",
+               "urgent", "fits_capacity"]  # fmt: skip
+
+
+def queue(tables: Tables, currency: str) -> list[Section]:
+    table = tables("queue")
+    if table.empty:
+        return [Section("Work queue", missing=_missing(table, "queue"))]
+    reps = sorted(table["rep_id"].dropna().unique())
+    intro = Section("Work queue", "Each rep's open leads in the order to work them: uncontacted leads whose "
+                    f"first-contact SLA falls due soon ([routing] urgent_hours) first, then most expected {currency} per hour "
+                    "of work (P(win) x value / effort). 'fits_capacity' marks what fits one working day at the "
+                    "rep's measured hours. Jump to a rep: " + ", ".join(reps) + ".",
+                    figure=charts.figure_json(charts.queue_chart(table, currency)))  # fmt: skip
+    out = [intro]
+    for rep in reps:
+        mine = table[table["rep_id"] == rep].sort_values("rank")
+        fits = int(mine["fits_capacity"].sum()) if "fits_capacity" in mine else 0
+        out.append(Section(f"{rep}: next {min(len(mine), 15)} of {len(mine)} open leads",
+                           f"{fits} fit today; {int(mine['urgent'].sum()) if 'urgent' in mine else 0} SLA-urgent.",
+                           table=charts.as_table(mine.reindex(columns=QUEUE_SHOWN), 15), anchor=f"rep-{rep}"))  # fmt: skip
+    return out
 
 
 def reps(tables: Tables, currency: str) -> list[Section]:
@@ -178,6 +284,7 @@ PAGES: tuple[Page, ...] = (
     Page("attribution", "Attribution", attribution),
     Page("contribution", "Contribution", contribution),
     Page("leads", "Leads", leads),
+    Page("queue", "Queue", queue),
     Page("reps", "Reps", reps),
     Page("economics", "Economics", economics),
     Page("validation", "Validation", validation),

@@ -196,6 +196,23 @@ def reps(snap: Snap) -> dict[str, Any]:
     return {"rows": _rows(snap.table("reps"))}
 
 
+@router.get("/queue", response_model=schemas.Queue)
+def queue(
+    snap: Snap,
+    rep: Annotated[
+        str | None, Query(max_length=200, description="one rep's queue; every rep when absent")
+    ] = None,
+    limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 50,
+) -> dict[str, Any]:
+    """Each rep's next-best open leads by expected $ per hour of work (first `limit` per rep)."""
+    table = snap.table("queue")
+    if rep is not None and "rep_id" in table:
+        table = table[table["rep_id"] == rep]
+    if "rank" in table:
+        table = table[table["rank"] <= limit]
+    return {"rows": _rows(table)}
+
+
 @router.get("/economics", response_model=schemas.Economics)
 def economics(snap: Snap) -> dict[str, Any]:
     """Cost (spend + sales time), CAC and ROI by channel/campaign/source; prospecting economics."""

@@ -95,6 +95,7 @@ def _page_handler(page: sections.Page):
         context.update(run=snap.manifest, currency=currency, sections=page.build(snap.table, currency))
         if page.slug == "scorecard":
             context["kpis"] = kpi_cards(snap.table("scorecard"))
+            context["summary"] = sections.summary(snap.table, currency)
         return templates.TemplateResponse(request, "page.html", context)
 
     handler.__name__ = f"page_{page.slug}"

@@ -1,0 +1,53 @@
+"""`fairshare diagnose`: why bookings changed, the primary cause with evidence, and ranked recommendations."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from fairshare.cli.app import FormatOption, WorkspaceOption, app
+from fairshare.cli.data import open_workspace
+from fairshare.cli.output import Format, fail, render
+
+
+@app.command("diagnose")
+def diagnose(
+    period: Annotated[str, typer.Option("--period", help="quarter or month.")] = "quarter",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Diagnose the latest period complete at this time (ISO-8601)."),
+    ] = None,
+    vs: Annotated[str, typer.Option("--vs", help="previous (the period before).")] = "previous",
+    fmt: FormatOption = Format.table,
+    workspace: WorkspaceOption = None,  # type: ignore[assignment]
+) -> None:
+    """Bookings change split into lead generation, capacity, execution and deal size; the primary cause; what to do."""
+    import pandas as pd
+
+    from fairshare.diagnose import diagnose_workspace
+
+    if period not in ("quarter", "month"):
+        fail(f"unknown period {period!r}", hint="use --period quarter or --period month")
+    if vs != "previous":
+        fail(f"--vs {vs} is not available yet", hint="use --vs previous")
+    try:
+        when = pd.Timestamp(as_of) if as_of else None
+    except ValueError:
+        fail(f"--as-of {as_of!r} is not a time", hint="e.g. --as-of 2025-10-01")
+    with open_workspace(workspace, read_only=True) as ws:
+        if int(ws.table("leads").count().execute()) == 0:
+            fail("the workspace has no leads", hint="import a leads table first: fairshare import FOLDER")
+        model = diagnose_workspace(ws, period=period, as_of=when)
+    result = model.result_
+    if fmt is Format.json:
+        typer.echo(json.dumps(result, default=str, indent=2))
+        return
+    render(
+        {k: v for k, v in result.items() if k not in ("evidence", "recommendations")}, fmt, title="Diagnosis"
+    )
+    render(
+        model.evidence_, fmt, title="Evidence (effect: share of the bookings change, 90% bootstrap interval)"
+    )
+    render(model.recommendations_, fmt, title="Recommendations (expected effect per period, 90% interval)")

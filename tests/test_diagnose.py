@@ -1,0 +1,86 @@
+"""Diagnosis: each injected change is named as its cause; noise alone is 'no significant change'."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fairshare.diagnose import CAUSES, EVIDENCE_COLUMNS, RECOMMENDATION_COLUMNS, Diagnosis
+
+
+def _company(seed: int, volume: float = 1.0, quality: float = 1.0, coverage: float = 1.0, conversion: float = 1.0,
+             size: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Two quarters of leads and won deals; the second quarter's mechanism is scaled by the arguments."""
+    rng = np.random.default_rng(seed)
+    leads, deals = [], []
+    for q, start in enumerate((pd.Timestamp("2025-04-01"), pd.Timestamp("2025-07-01"))):
+        k = (volume, quality, coverage, conversion, size) if q else (1.0,) * 5
+        n = rng.poisson(900 * k[0])
+        p = np.clip(rng.beta(2, 12, n) * k[1], 0, 1)
+        contacted = rng.uniform(size=n) < 0.8 * k[2]
+        won = contacted & (rng.uniform(size=n) < np.clip(p * 1.25 * k[3], 0, 1))
+        created = start + pd.to_timedelta(rng.uniform(0, 88, n), unit="D")
+        leads.append(pd.DataFrame({"lead_id": [f"Q{q}L{i}" for i in range(n)], "created_at": created,
+                                   "p_win_at_arrival": p, "expected_amount": 50_000.0, "contacted": contacted,
+                                   "wait_hours": np.where(contacted, rng.uniform(1, 60, n), np.nan),
+                                   "sla_hours": 24.0}))  # fmt: skip
+        w = int(won.sum())
+        deals.append(pd.DataFrame({"closed_at": start + pd.to_timedelta(rng.uniform(0, 88, w), unit="D"),
+                                   "amount": rng.lognormal(np.log(50_000 * k[4]), 0.4, w)}))  # fmt: skip
+    return pd.concat(leads, ignore_index=True), pd.concat(deals, ignore_index=True)
+
+
+AS_OF = pd.Timestamp("2025-10-02")
+SHOCKS = {
+    "lead generation": {"volume": 0.5},
+    "sales capacity": {"coverage": 0.5},
+    "sales execution": {"conversion": 0.5},
+    "deal size": {"size": 0.5},
+}
+
+
+@pytest.mark.parametrize("cause", list(SHOCKS))
+def test_an_injected_change_is_named_as_the_primary_cause(cause):
+    named = [Diagnosis(as_of=AS_OF, n_boot=200, random_state=s).fit(*_company(s, **SHOCKS[cause])).primary_cause_
+             for s in range(3)]  # fmt: skip
+    assert named == [cause] * 3
+
+
+def test_noise_alone_is_no_significant_change_and_the_result_has_its_documented_shape():
+    fits = [Diagnosis(as_of=AS_OF, n_boot=200, random_state=s).fit(*_company(100 + s)) for s in range(10)]
+    assert sum(f.primary_cause_ == "no significant change" for f in fits) >= 9
+    result = fits[0].result_
+    assert result["period"] == "2025Q3" and result["previous_period"] == "2025Q2"
+    assert result["primary_cause"] in CAUSES
+    assert list(fits[0].evidence_.columns) == EVIDENCE_COLUMNS
+    assert list(fits[0].recommendations_.columns) == RECOMMENDATION_COLUMNS
+    json.dumps(result, default=str)  # one JSON object
+
+
+def test_factor_effects_add_up_to_the_bookings_change_and_recommendations_are_ranked():
+    model = Diagnosis(as_of=AS_OF, n_boot=100).fit(*_company(7, size=0.6))
+    ev = model.evidence_.set_index("factor")
+    assert ev.drop("bookings")["effect"].sum() == pytest.approx(ev.loc["bookings", "effect"], rel=1e-6)
+    recs = model.recommendations_
+    assert 1 <= len(recs) <= 5 and recs["rank"].tolist() == list(range(1, len(recs) + 1))
+    assert recs["effect"].is_monotonic_decreasing and (recs["ci_low"] <= recs["ci_high"]).all()
+    assert "deal size" in set(recs["cause"])
+
+
+def test_diagnose_command_prints_one_json_object(sim_workspace):
+    from fairshare.cli import app
+
+    result = CliRunner().invoke(
+        app, ["diagnose", "--format", "json", "--workspace", str(sim_workspace.workspace.path)]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert {"period", "primary_cause", "evidence", "recommendations"} <= set(out)
+    assert out["primary_cause"] in CAUSES and {r["factor"] for r in out["evidence"]} >= {
+        "lead_volume",
+        "bookings",
+    }
