@@ -125,6 +125,25 @@ class ScoringSettings(_Section):
     horizon_days: float = Field(7.0, ge=0, description="days after lead creation at which features are taken")
 
 
+class ForecastSettings(_Section):
+    """Which period the bookings forecast is for, and how wide its interval is."""
+
+    min_remaining_days: float = Field(
+        7.0,
+        ge=0,
+        description="forecast the next period when fewer days than this are left in the current one",
+    )
+    interval_scale: float = Field(
+        1.0, gt=0, description="stretch of the P10-P90 around the P50 until the backtest has enough forecasts"
+    )
+    calibration_min_forecasts: int = Field(
+        4, ge=1, description="backtest forecasts (with known outcome) needed to fit the stretch from the data"
+    )
+    backtest_offsets: list[int] = Field(
+        [10, 30, 45, 60], description="days into each past period at which the backtest forecasts it"
+    )
+
+
 class TeamSettings(_Section):
     """Which rep teams count as SDR and as AE work, and which lead source is marketing."""
 
@@ -159,6 +178,7 @@ class Definitions(_Section):
     teams: TeamSettings = TeamSettings()
     contribution: ContributionSettings = ContributionSettings()
     scoring: ScoringSettings = ScoringSettings()
+    forecast: ForecastSettings = ForecastSettings()
     channels: ChannelSettings = ChannelSettings()
     api: ApiSettings = ApiSettings()
 
@@ -269,6 +289,12 @@ level = 0.9                     # interval level
 
 [scoring]
 horizon_days = 7                # lead features as known this many days after the lead arrived
+
+[forecast]
+min_remaining_days = 7          # forecast the next period when fewer days than this are left in this one
+interval_scale = 1.0            # stretch of the P10-P90 around the P50 before the backtest can fit it
+calibration_min_forecasts = 4   # past forecasts with a known outcome needed to fit the stretch from the data
+backtest_offsets = [10, 30, 45, 60]   # days into each past period at which `forecast backtest` forecasts it
 
 [teams]
 sdr = ["SDR"]                   # rep teams whose work counts as SDR

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from fairshare import Workspace
-from fairshare.forecast import FORECAST_COLUMNS, PipelineForecast, results
+from fairshare.forecast import BACKTEST_COLUMNS, FORECAST_COLUMNS, PipelineForecast, results
 from fairshare.forecast.pipeline import OPEN_COLUMNS, STAGE_COLUMNS, WinCurve
 from fairshare.scorecard import Scorecard
 
@@ -136,7 +136,8 @@ def test_backtest_covers_the_booked_amount_and_spots_optimists(backtest_worlds):
 def test_results_and_the_scorecard_kpi(sim_workspace):
     ws = sim_workspace.workspace
     out = results(ws, {})
-    assert set(out) == {"forecast"} and list(out["forecast"].columns) == FORECAST_COLUMNS
+    assert set(out) == {"forecast", "forecast_backtest"} and list(out["forecast"].columns) == FORECAST_COLUMNS
+    assert list(out["forecast_backtest"].columns) == BACKTEST_COLUMNS
     forecast = out["forecast"]
     total = forecast[forecast["rep_id"] == "all"].iloc[0]
     card = Scorecard(ws, upstream={"forecast": forecast}, with_sql=False).table().set_index("kpi")

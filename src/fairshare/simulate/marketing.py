@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fairshare.schema import TOUCH_KINDS
+from fairshare.simulate.budget import budget_plan, budget_touches
 from fairshare.simulate.company import Company, _sigmoid
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.scenarios import Scenario
@@ -43,9 +44,45 @@ def _empty_int() -> np.ndarray:
     return np.zeros(0, dtype=np.int64)
 
 
+def _channel_touches(
+    cfg: SimulationConfig, company: Company, streams: Streams, name: str, spec, s_camp
+) -> dict:
+    """Touches of one paid/owned channel under the spend plan `s_camp` (campaigns × days)."""
+    n, days = company.n, cfg.days
+    rng = streams.generator(f"touches:{name}")
+    eps = rng.normal(0, 1, n)
+    weight = np.exp(
+        spec.fit_targeting * company.fit_observed
+        + cfg.targeting_noise * eps
+        + cfg.targeting_confounding * company.fit_hidden_noise
+    )
+    s_day = s_camp.sum(axis=0)
+    budget = spec.daily_budget * cfg.scale
+    volume = spec.touches_per_day * cfg.scale * (s_day / budget) ** spec.spend_elasticity
+    per_day = rng.poisson(volume)
+    total = int(per_day.sum())
+    account = rng.choice(n, size=total, p=weight / weight.sum())
+    day = np.repeat(np.arange(days), per_day)
+    time = day + rng.random(total)
+    share = np.cumsum(s_camp[:, day] / np.maximum(s_day[day], 1e-12), axis=0)
+    local = np.minimum((rng.random(total)[None, :] > share).sum(axis=0), spec.campaigns - 1)
+    kinds = list(spec.kinds)
+    kind = np.asarray([KIND_CODE[k] for k in kinds])[
+        rng.choice(len(kinds), size=total, p=np.asarray(list(spec.kinds.values())))
+    ]
+    has_contact = rng.random(total) < spec.contact_share
+    pick = company.contact_offset[account] + np.floor(rng.random(total) * company.n_contacts[account]).astype(
+        np.int64
+    )
+    contact = np.where(has_contact, pick, -1)
+    cell = local * days + day
+    counts = np.bincount(cell, minlength=spec.campaigns * days)
+    cost = s_camp.ravel()[cell] / np.maximum(counts[cell], 1)
+    return {"time": time, "account": account, "contact": contact, "local": local, "kind": kind, "cost": cost}
+
+
 def _push_touches(cfg: SimulationConfig, company: Company, streams: Streams, scenario: Scenario) -> dict:
     """Targeted touches of every paid/owned channel that is switched on (each channel: own stream)."""
-    n, days = company.n, cfg.days
     campaign_base = {}
     pos = 0
     for name, spec in cfg.channels.items():
@@ -56,36 +93,13 @@ def _push_touches(cfg: SimulationConfig, company: Company, streams: Streams, sce
     for ci, (name, spec) in enumerate(cfg.channels.items()):
         if not scenario.channel_on(name):
             continue
-        rng = streams.generator(f"touches:{name}")
-        eps = rng.normal(0, 1, n)
-        weight = np.exp(
-            spec.fit_targeting * company.fit_observed
-            + cfg.targeting_noise * eps
-            + cfg.targeting_confounding * company.fit_hidden_noise
-        )
-        s_camp = company.spend[name]
-        s_day = s_camp.sum(axis=0)
-        budget = spec.daily_budget * cfg.scale
-        volume = spec.touches_per_day * cfg.scale * (s_day / budget) ** spec.spend_elasticity
-        per_day = rng.poisson(volume)
-        total = int(per_day.sum())
-        account = rng.choice(n, size=total, p=weight / weight.sum())
-        day = np.repeat(np.arange(days), per_day)
-        time = day + rng.random(total)
-        share = np.cumsum(s_camp[:, day] / np.maximum(s_day[day], 1e-12), axis=0)
-        local = np.minimum((rng.random(total)[None, :] > share).sum(axis=0), spec.campaigns - 1)
-        kinds = list(spec.kinds)
-        kind = np.asarray([KIND_CODE[k] for k in kinds])[
-            rng.choice(len(kinds), size=total, p=np.asarray(list(spec.kinds.values())))
-        ]
-        has_contact = rng.random(total) < spec.contact_share
-        pick = company.contact_offset[account] + np.floor(
-            rng.random(total) * company.n_contacts[account]
-        ).astype(np.int64)
-        contact = np.where(has_contact, pick, -1)
-        cell = local * days + day
-        counts = np.bincount(cell, minlength=spec.campaigns * days)
-        cost = s_camp.ravel()[cell] / np.maximum(counts[cell], 1)
+        touch = _channel_touches(cfg, company, streams, name, spec, company.spend[name])
+        if scenario.budget:  # touches from the change on come from the changed spend plan
+            touch = budget_touches(touch, scenario, name, company.spend[name],
+                                   lambda plan, n=name, sp=spec: _channel_touches(cfg, company, streams, n, sp, plan))  # fmt: skip
+        time, account, contact, local, kind, cost = (touch[k] for k in ("time", "account", "contact", "local",
+                                                                       "kind", "cost"))  # fmt: skip
+        total = time.size
         parts["time"].append(time)
         parts["account"].append(account)
         parts["contact"].append(contact)
@@ -214,7 +228,8 @@ def run_marketing(cfg: SimulationConfig, company: Company, streams: Streams, sce
         "kind": np.concatenate([t_kind, np.full(lead_account.size, KIND_CODE["form"])]),
         "cost": np.concatenate([t_cost, np.zeros(lead_account.size)]),
     }
-    spend = {c: (s if scenario.channel_on(c) else np.zeros_like(s)) for c, s in company.spend.items()}
+    plan = budget_plan(company.spend, scenario)
+    spend = {c: (s if scenario.channel_on(c) else np.zeros_like(s)) for c, s in plan.items()}
     return Marketing(
         touch_time=touch["time"], touch_account=touch["account"], touch_contact=touch["contact"],
         touch_channel=touch["channel"], touch_campaign=touch["campaign"], touch_kind=touch["kind"],
