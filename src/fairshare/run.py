@@ -63,7 +63,7 @@ AREAS: tuple[Area, ...] = (
     Area("scoring", "fairshare.scoring", ("leads", "lead_validation")),
     Area("reps", "fairshare.reps", ("reps",)),
     Area("economics", "fairshare.economics", ("economics", "prospecting")),
-    Area("forecast", "fairshare.forecast", ("forecast", "forecast_backtest")),
+    Area("forecast", "fairshare.forecast", ("forecast", "forecast_backtest", "forecast_whatif")),
     Area("scorecard", "fairshare.scorecard", ("scorecard",)),
 )
 

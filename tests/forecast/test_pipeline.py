@@ -136,7 +136,10 @@ def test_backtest_covers_the_booked_amount_and_spots_optimists(backtest_worlds):
 def test_results_and_the_scorecard_kpi(sim_workspace):
     ws = sim_workspace.workspace
     out = results(ws, {})
-    assert set(out) == {"forecast", "forecast_backtest"} and list(out["forecast"].columns) == FORECAST_COLUMNS
+    assert (
+        set(out) == {"forecast", "forecast_backtest", "forecast_whatif"}
+        and list(out["forecast"].columns) == FORECAST_COLUMNS
+    )
     assert list(out["forecast_backtest"].columns) == BACKTEST_COLUMNS
     forecast = out["forecast"]
     total = forecast[forecast["rep_id"] == "all"].iloc[0]

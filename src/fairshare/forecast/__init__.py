@@ -47,7 +47,12 @@ def forecast(
 
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """The `fairshare run` contract: {"forecast": the period open at the latest event, per rep and
-    total; "forecast_backtest": every past period as it would have been forecast}."""
+    total; "forecast_backtest": every past period as it would have been forecast; "forecast_whatif":
+    the next two periods with each channel's budget +20%}."""
+    from fairshare.forecast.whatif import channel_whatifs
+
     model, bt = forecast(ws)
     backtest = bt.result_ if bt is not None else pd.DataFrame(columns=BACKTEST_COLUMNS)
-    return {"forecast": model.result_, "forecast_backtest": backtest}
+    scale = bt.scale_ if bt is not None else ws.definitions.forecast.interval_scale
+    whatif = channel_whatifs(ws, factor=1.2, as_of=model.as_of_, interval_scale=scale)
+    return {"forecast": model.result_, "forecast_backtest": backtest, "forecast_whatif": whatif}

@@ -193,6 +193,7 @@ def spend_whatif(
     random_state: int | None = 0,
     response: ResponseModel | None = None,
     interval_scale: float | None = None,
+    bases: list[DealForecast] | None = None,
 ) -> pd.DataFrame:
     """WHATIF_COLUMNS, one row per period from the one open at `as_of`: bookings under today's budget
     (the deal forecast) and under `changes`, and the difference, each P10/P50/P90."""
@@ -205,11 +206,12 @@ def spend_whatif(
     if unknown:
         raise ValueError(f"no spend recorded for {', '.join(unknown)}; channels with spend: "
                          f"{', '.join(map(str, spend.columns))}")  # fmt: skip
-    response = (response or ResponseModel()).fit(spend, leads)
+    if response is None:
+        response = ResponseModel().fit(spend, leads)
     scale = ws.definitions.forecast.interval_scale if interval_scale is None else interval_scale
 
-    bases = [DealForecast(period=period, n_draws=n_draws, random_state=random_state, interval_scale=scale,
-                          periods_ahead=k).fit(ws, as_of=at, history=history) for k in range(periods)]  # fmt: skip
+    if bases is None:
+        bases = base_forecasts(ws, at, period, periods, n_draws, random_state, scale)
     horizon_end = pd.Timestamp(bases[-1].bounds_[1])
     n_weeks = int(np.ceil((horizon_end - at) / WEEK))
     future_days = at + WEEK * (np.arange(n_weeks) + 0.5)  # mid-week
@@ -278,13 +280,39 @@ def spend_whatif(
     return pd.DataFrame(rows, columns=WHATIF_COLUMNS)
 
 
+def base_forecasts(ws: Workspace, as_of, period: str = "quarter", periods: int = 2, n_draws: int = 4000,
+                   random_state: int | None = 0, interval_scale: float = 1.0) -> list[DealForecast]:  # fmt: skip
+    """The deal forecasts of the period open at `as_of` and the `periods - 1` after it (today's budget)."""
+    return [DealForecast(period=period, n_draws=n_draws, random_state=random_state, interval_scale=interval_scale,
+                         periods_ahead=k).fit(ws, as_of=as_of) for k in range(periods)]  # fmt: skip
+
+
+def channel_whatifs(ws: Workspace, factor: float = 1.2, as_of=None, period: str = "quarter", periods: int = 2,
+                    n_draws: int = 2000, random_state: int | None = 0, interval_scale: float = 1.0) -> pd.DataFrame:  # fmt: skip
+    """WHATIF_COLUMNS for each channel with spend, its budget times `factor` from `as_of` on (one at a time);
+    empty when the spend history is too short to fit the response."""
+    funnel = shared(ws, "funnel", lambda: Funnel(ws))
+    history = shared(ws, "deal_history", lambda: DealHistory.load(ws, funnel))
+    at = pd.Timestamp(naive_utc(as_of)) if as_of is not None else history.latest
+    try:
+        spend, leads, _ = weekly_inputs(ws, at)
+        response = ResponseModel().fit(spend, leads)
+    except ValueError:
+        return pd.DataFrame(columns=WHATIF_COLUMNS)
+    bases = base_forecasts(ws, at, period, periods, n_draws, random_state, interval_scale)
+    tables = [spend_whatif(ws, [BudgetChange(c, factor)], as_of=at, period=period, periods=periods, n_draws=n_draws,
+                           random_state=random_state, response=response, bases=bases)
+              for c in response.channels_]  # fmt: skip
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=WHATIF_COLUMNS)
+
+
 def _won_in(curve: WinCurve, start: float, end: float) -> float:
     """P(won in [start, end) days after creation) from the creation curve."""
     return float(max(curve.cif(np.array([end]))[0] - curve.cif(np.array([start]))[0], 0.0))
 
 
 def _label(day: pd.Timestamp, period: str) -> str:
-    return period_label(period_bounds(day.to_pydatetime(), period)[1], period)
+    return period_label(period_bounds(pd.Timestamp(day).to_pydatetime(), period)[1], period)
 
 
 def _weeks_in(label: str, period: str) -> float:
