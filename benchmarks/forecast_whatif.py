@@ -25,8 +25,8 @@ CHANGES = {"paid_search*2": ("paid_search", "+100%"), "events*0": ("events", "-1
 
 def booked(opps: pd.DataFrame, start, end) -> float:
     won = opps[opps["is_won"].fillna(False).astype(bool)]
-    at = pd.to_datetime(won["closed_at"])
-    return float(won.loc[(at >= start) & (at < end), "amount"].sum())
+    at = pd.to_datetime(won["closed_at"], utc=True).dt.tz_localize(None)
+    return float(won.loc[(at >= pd.Timestamp(start)) & (at < pd.Timestamp(end)), "amount"].sum())
 
 
 def one_seed(accounts: int, seed: int, day: int, root: Path) -> pd.DataFrame:

@@ -134,7 +134,7 @@ class ForecastSettings(_Section):
         description="forecast the next period when fewer days than this are left in the current one",
     )
     interval_scale: float = Field(
-        1.0, gt=0, description="stretch of the P10-P90 around the P50 until the backtest has enough forecasts"
+        1.5, gt=0, description="stretch of the P10-P90 around the P50 until the backtest has enough forecasts"
     )
     calibration_min_forecasts: int = Field(
         4, ge=1, description="backtest forecasts (with known outcome) needed to fit the stretch from the data"
@@ -292,7 +292,8 @@ horizon_days = 7                # lead features as known this many days after th
 
 [forecast]
 min_remaining_days = 7          # forecast the next period when fewer days than this are left in this one
-interval_scale = 1.0            # stretch of the P10-P90 around the P50 before the backtest can fit it
+interval_scale = 1.5            # stretch of the P10-P90 around the P50 until the backtest can fit it
+                                # (1.5: what the deal model needed on the simulator grid, docs/forecast.md)
 calibration_min_forecasts = 4   # past forecasts with a known outcome needed to fit the stretch from the data
 backtest_offsets = [10, 30, 45, 60]   # days into each past period at which `forecast backtest` forecasts it
 

@@ -26,7 +26,10 @@ def test_budget_replay_changes_only_what_comes_after_the_change():
     ]
     assert after[1] == pytest.approx(2 * after[0], rel=1e-3)
     touches = [w.tables["touches"] for w in (factual, doubled)]
-    n = [((pd.to_datetime(t["at"], utc=True) >= change) & (t["channel"] == "paid_search")).sum() for t in touches]
+    n = [
+        ((pd.to_datetime(t["at"], utc=True) >= change) & (t["channel"] == "paid_search")).sum()
+        for t in touches
+    ]
     assert n[1] > 1.3 * n[0]  # touches follow spend^0.6: about 2^0.6 = 1.5 times as many
 
 

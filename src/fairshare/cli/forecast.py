@@ -106,7 +106,7 @@ def forecast_command(
             render(table, fmt, title="bookings under the changed budget vs today's budget")
             return
         if model is ForecastModel.pipeline:
-            fitted = PipelineForecast(level=level, n_draws=draws, rng=seed, period=period.value).fit(
+            fitted = PipelineForecast(level=level, n_draws=draws, random_state=seed, period=period.value).fit(
                 ws, as_of=as_of
             )
         else:

@@ -107,10 +107,10 @@ class Backtest(BaseEstimator):
 
     def _forecast(self, ws: Workspace, history: DealHistory, at: pd.Timestamp):
         if self.model == "pipeline":
-            return PipelineForecast(n_draws=self.n_draws, rng=self.random_state, period=self.period).fit(
-                ws, as_of=at
-            )
-        return DealForecast(period=self.period, n_draws=self.n_draws, random_state=self.random_state,
+            return PipelineForecast(
+                n_draws=self.n_draws, random_state=self.random_state, period=self.period
+            ).fit(ws, as_of=at)
+        return DealForecast(period=self.period, n_draws=self.n_draws, random_state=self.random_state, interval_scale=1.0,
                             min_remaining_days=0.0).fit(ws, as_of=at, history=history)  # fmt: skip
 
     def fit(self, ws: Workspace, history: DealHistory | None = None, until=None) -> Backtest:

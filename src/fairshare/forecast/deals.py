@@ -68,7 +68,7 @@ class DealForecast(BaseEstimator):
         lookback_days: float = 90.0,
         min_train_wins: int = 15,
         min_remaining_days: float | None = None,
-        interval_scale: float = 1.0,
+        interval_scale: float | None = None,
         periods_ahead: int = 0,
         C: float = 0.3,
         extra_blocks: tuple[SnapshotBlock, ...] = (),
@@ -150,6 +150,7 @@ class DealForecast(BaseEstimator):
             settings.min_remaining_days if self.min_remaining_days is None else self.min_remaining_days
         )
         rng = np.random.default_rng(self.random_state)
+        scale = settings.interval_scale if self.interval_scale is None else self.interval_scale
         funnel = shared(ws, "funnel", lambda: Funnel(ws))
         if history is None:
             history = shared(ws, "deal_history", lambda: DealHistory.load(ws, funnel))
@@ -226,8 +227,8 @@ class DealForecast(BaseEstimator):
             "probability": prob, "expected": prob * amount,
         }, columns=DEAL_COLUMNS)  # fmt: skip
         draws = np.hstack([draws, draws.sum(axis=1, keepdims=True)])
-        if self.interval_scale != 1.0:  # each rep and the total stretched on its own
-            draws = stretch(draws, self.interval_scale, np.append(base, base.sum()))
+        if scale != 1.0:  # each rep and the total stretched on its own
+            draws = stretch(draws, scale, np.append(base, base.sum()))
         self.draws_ = pd.DataFrame(draws, columns=[*reps, TOTAL])
         self.as_of_, self.period_, self.bounds_ = (
             at.to_pydatetime(),

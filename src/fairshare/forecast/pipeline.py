@@ -46,6 +46,7 @@ import ibis
 import numpy as np
 import pandas as pd
 from ibis import _
+from sklearn.base import BaseEstimator
 
 from fairshare.funnel import Funnel, naive_utc, shared
 from fairshare.scorecard import PERIODS, period_bounds, period_label
@@ -144,7 +145,7 @@ def latest_commits(ws: Workspace, label: str, at: pd.Timestamp) -> pd.DataFrame:
     return pd.DataFrame(wide, columns=["commit", "best_case"], dtype=float)
 
 
-class PipelineForecast:
+class PipelineForecast(BaseEstimator):
     """Monte Carlo forecast of this period's bookings per rep and in total (see the module docstring).
 
     p10/p50/p90 are always the 10th/50th/90th percentiles; `level` sets ci_low/ci_high, the
@@ -157,7 +158,7 @@ class PipelineForecast:
         self,
         level: float = 0.9,
         n_draws: int = 5000,
-        rng: np.random.Generator | int | None = None,
+        random_state: int | None = None,
         period: str = "quarter",
         lookback_days: float = 90.0,
         min_spells: int = 20,
@@ -169,7 +170,7 @@ class PipelineForecast:
     ):
         self.level = level
         self.n_draws = n_draws
-        self.rng = rng
+        self.random_state = random_state
         self.period = period
         self.lookback_days = lookback_days
         self.min_spells = min_spells
@@ -325,7 +326,7 @@ class PipelineForecast:
         first one, `as_of` gives an all-zero forecast)."""
         if self.period not in PERIODS or self.period == "all":
             raise ValueError(f"unknown period {self.period!r}; known: quarter, month, year")
-        rng = self.rng if isinstance(self.rng, np.random.Generator) else np.random.default_rng(self.rng)
+        rng = np.random.default_rng(self.random_state)
         funnel = funnel if funnel is not None else shared(ws, "funnel", lambda: Funnel(ws))
         as_of = naive_utc(as_of) if as_of is not None else funnel.as_of
         at = pd.Timestamp(as_of)

@@ -208,10 +208,9 @@ def spend_whatif(
                          f"{', '.join(map(str, spend.columns))}")  # fmt: skip
     if response is None:
         response = ResponseModel().fit(spend, leads)
-    scale = ws.definitions.forecast.interval_scale if interval_scale is None else interval_scale
 
     if bases is None:
-        bases = base_forecasts(ws, at, period, periods, n_draws, random_state, scale)
+        bases = base_forecasts(ws, at, period, periods, n_draws, random_state, interval_scale)
     horizon_end = pd.Timestamp(bases[-1].bounds_[1])
     n_weeks = int(np.ceil((horizon_end - at) / WEEK))
     future_days = at + WEEK * (np.arange(n_weeks) + 0.5)  # mid-week
@@ -281,14 +280,14 @@ def spend_whatif(
 
 
 def base_forecasts(ws: Workspace, as_of, period: str = "quarter", periods: int = 2, n_draws: int = 4000,
-                   random_state: int | None = 0, interval_scale: float = 1.0) -> list[DealForecast]:  # fmt: skip
+                   random_state: int | None = 0, interval_scale: float | None = None) -> list[DealForecast]:  # fmt: skip
     """The deal forecasts of the period open at `as_of` and the `periods - 1` after it (today's budget)."""
     return [DealForecast(period=period, n_draws=n_draws, random_state=random_state, interval_scale=interval_scale,
                          periods_ahead=k).fit(ws, as_of=as_of) for k in range(periods)]  # fmt: skip
 
 
 def channel_whatifs(ws: Workspace, factor: float = 1.2, as_of=None, period: str = "quarter", periods: int = 2,
-                    n_draws: int = 2000, random_state: int | None = 0, interval_scale: float = 1.0) -> pd.DataFrame:  # fmt: skip
+                    n_draws: int = 2000, random_state: int | None = 0, interval_scale: float | None = None) -> pd.DataFrame:  # fmt: skip
     """WHATIF_COLUMNS for each channel with spend, its budget times `factor` from `as_of` on (one at a time);
     empty when the spend history is too short to fit the response."""
     funnel = shared(ws, "funnel", lambda: Funnel(ws))
