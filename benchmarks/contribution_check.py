@@ -1,7 +1,7 @@
 """Incremental contribution against the simulator's replayed truth, over many seeds.
 
 Run by hand:  .venv/bin/python benchmarks/contribution_check.py [--accounts 3000] [--seeds 20] [--full]
-              [--queue-discipline fifo|lifo|priority]
+              [--queue-discipline fifo|lifo|priority] [--grid NAME]
 
 Each seed simulates a company with replays (marketing off, each channel off, SDR off, AE off),
 imports it into a fresh workspace, runs `fairshare.contribution.contribution` (the `fairshare run`
@@ -25,16 +25,29 @@ import pandas as pd
 
 
 def one_world(
-    accounts: int, seed: int, root: Path, settings: dict | None, queue_discipline: str = "fifo"
+    accounts: int,
+    seed: int,
+    root: Path,
+    settings: dict | None,
+    queue_discipline: str = "fifo",
+    grid: str | None = None,
 ) -> pd.DataFrame:
     """Estimates and truth of one simulated world (one row per unit with a truth)."""
     from fairshare import Workspace
     from fairshare.contribution import contribution
     from fairshare.contribution.exposures import account_exposures, channel_column
     from fairshare.simulate import SimulationConfig, simulate_with_truth
+    from fairshare.simulate.grid import grid_config
 
-    cfg = SimulationConfig(accounts=accounts, queue_discipline=queue_discipline)
-    scenarios = ("marketing_off", *(f"channel_off:{c}" for c in cfg.channels), "sdr_off", "ae_off")
+    cfg = (grid_config(grid, accounts, queue_discipline=queue_discipline) if grid
+           else SimulationConfig(accounts=accounts, queue_discipline=queue_discipline))  # fmt: skip
+    scenarios = (
+        "marketing_off",
+        *(f"channel_off:{c}" for c in cfg.channels),
+        "sdr_off",
+        "sdr_outbound_off",
+        "ae_off",
+    )
     world = simulate_with_truth(cfg, seed=seed, scenarios=scenarios)
     folder = root / f"w{seed}"
     world.write(folder / "company", format="parquet")
@@ -49,7 +62,7 @@ def one_world(
     rows = []
     direct = est.attrs.get("direct", {})
     for rec in est.to_dict(orient="records"):
-        name = rec["unit"] if rec["key"] == "all" else f"{rec['unit']}:{rec['key']}"
+        name = rec["unit"] if rec["key"] in ("all", "accounts") else f"{rec['unit']}:{rec['key']}"
         if name not in truth:
             continue
         dose = accts["touches_paid"] if rec["unit"] == "marketing" else None
@@ -93,6 +106,8 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="smooth learners: 500 trees (slower)")
     parser.add_argument("--queue-discipline", choices=("fifo", "lifo", "priority"), default="fifo",
                         help="how the simulated SDRs work their lead queue (the estimate is not told)")  # fmt: skip
+    parser.add_argument("--grid", default=None, help="a configuration of fairshare.simulate.grid (e.g. "
+                        "arrive60-confounded) instead of the default company")  # fmt: skip
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     from fairshare.contribution import FULL_SETTINGS
@@ -103,7 +118,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fairshare-contribution-") as tmp:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             t0 = time.perf_counter()
-            frames.append(one_world(args.accounts, seed, Path(tmp), settings, args.queue_discipline))
+            frames.append(
+                one_world(args.accounts, seed, Path(tmp), settings, args.queue_discipline, args.grid)
+            )
             print(f"seed {seed}: {time.perf_counter() - t0:.1f} s", flush=True)
     per_seed = pd.concat(frames, ignore_index=True)
     pd.set_option("display.width", 200)

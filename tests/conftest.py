@@ -50,6 +50,45 @@ def sim_workspace(tmp_path_factory) -> SimulatedWorkspace:
     sim.workspace.close()
 
 
+@dataclass
+class World:
+    """An imported simulated company without replays (scoring and rep tests); never write to it."""
+
+    workspace: Workspace
+    truth: dict[str, pd.DataFrame]
+
+
+def _world(tmp_path_factory, accounts: int, seed: int) -> World:
+    from fairshare.simulate import SimulationConfig, simulate
+
+    root = Path(tmp_path_factory.mktemp(f"scoring-world-{accounts}-{seed}"))
+    world = simulate(SimulationConfig(accounts=accounts), seed=seed)
+    world.write(root / "company", format="parquet")
+    (root / "company" / "forecasts.parquet").unlink(missing_ok=True)  # not used by scoring or reps
+    ws = Workspace.init(root / "ws")
+    ws.import_(root / "company")
+    return World(ws, world.truth)
+
+
+@pytest.fixture(scope="session")
+def training_world(tmp_path_factory) -> World:
+    """6,000 accounts (≈3,700 leads, ≈450 wins, 20 AEs): enough to learn P(win) and to rate reps.
+
+    The slowest fixture of the suite: built once per test run, shared by tests/scoring and test_reps.
+    """
+    world = _world(tmp_path_factory, 6000, 9)
+    yield world
+    world.workspace.close()
+
+
+@pytest.fixture(scope="session")
+def held_out_world(tmp_path_factory) -> World:
+    """Another company from the same generator (different seed), never seen in training."""
+    world = _world(tmp_path_factory, 3000, 8)
+    yield world
+    world.workspace.close()
+
+
 @pytest.fixture(scope="module")
 def tiny_ws(tmp_path_factory) -> Workspace:
     """`examples/tiny` imported into a fresh workspace, shared by one test module."""

@@ -18,13 +18,7 @@ def _fast_area(ws, upstream):
 
 
 def test_demo_simulates_imports_runs_and_writes_the_report(tmp_path, monkeypatch):
-    import sys
-    import types
-
-    module = types.ModuleType("fake_demo_area")
-    module.results = _fast_area
-    monkeypatch.setitem(sys.modules, "fake_demo_area", module)
-    monkeypatch.setattr(fairshare.run, "AREAS", (Area("scoring", "fake_demo_area", ("leads",)),))
+    monkeypatch.setattr(fairshare.run, "AREAS", (Area("scoring", _fast_area, ("leads",)),))
     folder = tmp_path / "demo"
     result = CliRunner().invoke(app, ["demo", "--accounts", "60", "--workspace", str(folder)])
     assert result.exit_code == 0, result.output

@@ -114,7 +114,7 @@ def test_prospecting_revenue_per_rep_hour(sim_workspace):
 
 def test_interval_covers_the_ratio_under_resampling():
     """The ratio estimator's delta-method interval: checked by simulation on synthetic units."""
-    from fairshare.economics import ratio_interval
+    from fairshare.intervals import ratio_interval
 
     rng = np.random.default_rng(4)
     true_ratio, hits, trials = 50.0, 0, 300

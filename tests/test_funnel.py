@@ -12,10 +12,10 @@ from fairshare.funnel import (
     BREAKDOWN_COLUMNS,
     FUNNEL_COLUMNS,
     Funnel,
-    rate_interval,
     results,
     size_band_labels,
 )
+from fairshare.intervals import rate_interval
 from frame_rows import only_row
 
 

@@ -9,7 +9,6 @@ from scipy.stats import spearmanr
 
 from fairshare import reps
 from fairshare.reps import REP_COLUMNS, shrink
-from scoring.worlds import training_world  # noqa: F401 (fixture)
 
 
 def test_shrinkage_pulls_noisy_reps_to_the_team_mean():
@@ -30,13 +29,13 @@ def test_no_spread_beyond_noise_means_everyone_gets_the_team_mean():
 
 
 @pytest.fixture(scope="module")
-def rated(training_world):  # noqa: F811
+def rated(training_world):
     table = reps.results(training_world.workspace, {})["reps"]
     truth = training_world.truth["reps"].set_index("rep_id")
     return table.set_index("rep_id").join(truth[["true_skill"]], how="inner"), table
 
 
-def test_rep_table_columns_and_activity(rated, training_world):  # noqa: F811
+def test_rep_table_columns_and_activity(rated, training_world):
     joined, table = rated
     assert list(table.columns) == REP_COLUMNS
     assert np.allclose(table["revenue_above_expected"], table["revenue"] - table["expected_revenue"])
@@ -75,7 +74,7 @@ def test_shrunken_ability_tracks_true_skill_better_than_raw_win_rate(rated):
     assert ability_all > raw_all
 
 
-def test_reps_results_reuse_upstream_lead_quality(training_world):  # noqa: F811
+def test_reps_results_reuse_upstream_lead_quality(training_world):
     """With upstream leads carrying arrival quality, reps.results does not refit the lead model."""
     leads = pd.DataFrame({"lead_id": ["nobody"], "p_opportunity_at_arrival": [0.5], "p_win_at_arrival": [0.2],
                           "expected_amount": [1000.0]})  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import types
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from fairshare import Workspace
-from fairshare.run import AREAS, Area, run, validation_table
+from fairshare.errors import AreaMissing
+from fairshare.run import AREAS, Area, run
+from fairshare.validation import validation_table
 
 TINY = Path(__file__).parents[1] / "examples" / "tiny"
 
@@ -25,15 +26,15 @@ def tiny_ws(tmp_path) -> Workspace:
     ws.close()
 
 
-def _module(monkeypatch, name: str, results) -> str:
-    module = types.ModuleType(name)
-    if results is not None:
-        module.results = results
-    monkeypatch.setitem(__import__("sys").modules, name, module)
-    return name
+def _absent(ws, upstream):
+    raise AreaMissing("no such data in this warehouse")
 
 
-def test_areas_run_in_order_and_failures_are_logged(tiny_ws, monkeypatch):
+def _not_a_dict(ws, upstream):
+    return [pd.DataFrame({"x": [1]})]
+
+
+def test_areas_run_in_order_and_failures_are_logged(tiny_ws):
     seen = {}
 
     def first(ws, upstream):
@@ -47,11 +48,11 @@ def test_areas_run_in_order_and_failures_are_logged(tiny_ws, monkeypatch):
         raise ValueError("singular matrix")
 
     areas = (
-        Area("first", _module(monkeypatch, "fake_first", first), ("alpha", "gamma")),
-        Area("absent", "fairshare.no_such_area", ("nothing",)),
-        Area("nofn", _module(monkeypatch, "fake_nofn", None), ("nothing",)),
-        Area("broken", _module(monkeypatch, "fake_broken", broken), ("delta",)),
-        Area("second", _module(monkeypatch, "fake_second", second), ("beta",)),
+        Area("first", first, ("alpha", "gamma")),
+        Area("absent", _absent, ("nothing",)),
+        Area("nofn", _not_a_dict, ("nothing",)),
+        Area("broken", broken, ("delta",)),
+        Area("second", second, ("beta",)),
     )
     stages = []
     manifest = run(
@@ -59,11 +60,12 @@ def test_areas_run_in_order_and_failures_are_logged(tiny_ws, monkeypatch):
     )
     assert seen["upstream"] == ["alpha"]  # earlier tables reach later areas; a failed area adds nothing
     log = tiny_ws.result("run_log").set_index("area")
-    assert log["status"].to_dict() == {"first": "ok", "absent": "missing", "nofn": "missing",
+    assert log["status"].to_dict() == {"first": "ok", "absent": "missing", "nofn": "failed",
                                        "broken": "failed", "second": "ok"}  # fmt: skip
     assert "ValueError: singular matrix" in log.loc["broken", "message"]
     assert "did not return: gamma" in log.loc["first", "message"]
-    assert "no results(ws, upstream)" in log.loc["nofn", "message"]
+    assert "no such data" in log.loc["absent", "message"]
+    assert "returned list, not a dict" in log.loc["nofn", "message"]
     assert tiny_ws.result("beta")["y"].tolist() == [2, 4, 6]
     assert set(manifest["tables"]) == {
         "alpha",
@@ -82,9 +84,15 @@ def test_areas_run_in_order_and_failures_are_logged(tiny_ws, monkeypatch):
 
 def test_full_run_on_the_tiny_example_never_crashes(tiny_ws):
     manifest = run(tiny_ws)
-    log = tiny_ws.result("run_log")
-    assert log["area"].tolist() == [a.name for a in AREAS]
-    assert set(log["status"]) <= {"ok", "missing", "failed"}
+    log = tiny_ws.result("run_log").set_index("area")
+    assert log.index.tolist() == [a.name for a in AREAS]
+    # Every area runs on the tiny example (3 leads, 2 opportunities); contribution has no experiments.
+    assert (log["status"] == "ok").all(), log["message"].to_dict()
+    assert log.loc["contribution", "message"] == "did not return: experiment"
+    assert all(log.loc[a.name, "message"] == "" for a in AREAS if a.name != "contribution")
+    funnel = tiny_ws.result("funnel").set_index("stage")
+    assert funnel["entered"].tolist() == [3, 3, 2, 2, 2, 1]  # 3 leads, 2 opportunities, 1 won
+    assert len(tiny_ws.result("scorecard")) > 0 and len(tiny_ws.result("leads")) == 3
     assert {"run_log", "validation", "inputs"} <= set(manifest["tables"])
     assert tiny_ws.results_manifest()["run_id"] == manifest["run_id"]
 
@@ -98,12 +106,8 @@ def test_run_command(tmp_path, monkeypatch):
         raise RuntimeError("boom")
 
     areas = (
-        Area(
-            "first",
-            _module(monkeypatch, "fake_cli_first", lambda ws, up: {"alpha": pd.DataFrame({"x": [1]})}),
-            (),
-        ),
-        Area("absent", "fairshare.no_such_area", ()),
+        Area("first", lambda ws, up: {"alpha": pd.DataFrame({"x": [1]})}, ()),
+        Area("absent", _absent, ()),
     )
     monkeypatch.setattr(fairshare.run, "AREAS", areas)
     ws = Workspace.init(tmp_path / "ws")
@@ -114,9 +118,7 @@ def test_run_command(tmp_path, monkeypatch):
     assert '"area": "first"' in result.stdout and '"status": "missing"' in result.stdout
     assert "warning: absent" in result.output
     assert (ws.path / "results" / "alpha.parquet").exists()
-    monkeypatch.setattr(
-        fairshare.run, "AREAS", (*areas, Area("broken", _module(monkeypatch, "fake_cli_broken", broken), ()))
-    )
+    monkeypatch.setattr(fairshare.run, "AREAS", (*areas, Area("broken", broken, ())))
     failed = CliRunner().invoke(app, ["run", "--workspace", str(ws.path)])
     assert failed.exit_code == 1 and "RuntimeError: boom" in failed.output
     assert (ws.path / "results" / "alpha.parquet").exists()  # the others' results were stored
@@ -162,7 +164,7 @@ def test_validation_against_truth():
                                                          "passed", "source"]  # fmt: skip
 
 
-def test_run_with_a_truth_folder(tiny_ws, tmp_path, monkeypatch):
+def test_run_with_a_truth_folder(tiny_ws, tmp_path):
     def contribution(ws, upstream):
         return {"contribution": pd.DataFrame({"unit": ["team"], "key": ["marketing"], "estimate": [10.0],
                                               "ci_low": [5.0], "ci_high": [15.0]})}  # fmt: skip
@@ -172,9 +174,7 @@ def test_run_with_a_truth_folder(tiny_ws, tmp_path, monkeypatch):
     pd.DataFrame({"unit": ["marketing"], "incremental_revenue": [12.0]}).to_parquet(
         truth / "incremental.parquet"
     )
-    areas = (
-        Area("contribution", _module(monkeypatch, "fake_contribution", contribution), ("contribution",)),
-    )
+    areas = (Area("contribution", contribution, ("contribution",)),)
     run(tiny_ws, truth_dir=truth, areas=areas)
     v = tiny_ws.result("validation")
     assert v["passed"].tolist() == [True] and v["reference"].tolist() == [12.0]

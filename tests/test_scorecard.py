@@ -13,7 +13,8 @@ import pytest
 
 from fairshare import Workspace
 from fairshare.config import CONFIG_NAME
-from fairshare.scorecard import SCORECARD_COLUMNS, Scorecard, period_bounds, results
+from fairshare.periods import period_bounds
+from fairshare.scorecard import SCORECARD_COLUMNS, Scorecard, results
 
 ROOT = Path(__file__).parents[1]
 TINY = ROOT / "examples" / "tiny"
@@ -98,7 +99,7 @@ def test_columns_and_kpis(sim_workspace):
     # the median speed to lead carries an order-statistic interval from this period's leads
     speed = rows.loc["speed_to_lead_hours"]
     assert speed["ci_low"] < speed["value"] < speed["ci_high"]
-    from fairshare.sla import median_interval
+    from fairshare.intervals import median_interval
 
     card = Scorecard(sim_workspace.workspace, with_sql=False)
     card.table()
@@ -208,7 +209,7 @@ def test_cli_json_keys_are_the_documented_columns(tmp_path):
     from fairshare.cli import app
     from fairshare.economics import ECONOMICS_COLUMNS, PROSPECTING_COLUMNS
     from fairshare.funnel import BREAKDOWN_COLUMNS, FUNNEL_COLUMNS
-    from fairshare.sla import BREACH_COLUMNS, SLA_COLUMNS
+    from fairshare.funnel.sla import BREACH_COLUMNS, SLA_COLUMNS
 
     ws = Workspace.init(tmp_path / "ws")
     ws.import_(TINY)
@@ -239,7 +240,8 @@ def test_cli_json_keys_are_the_documented_columns(tmp_path):
 
 
 def test_kpis_doc_lists_every_column_and_kpi(tiny_ws):
-    from fairshare import economics, funnel, sla
+    from fairshare import economics, funnel
+    from fairshare.funnel import sla
 
     text = (ROOT / "docs" / "kpis.md").read_text()
     columns = [

@@ -11,7 +11,8 @@ import pytest
 
 from fairshare import Workspace
 from fairshare.funnel import Funnel, results
-from fairshare.sla import BREACH_COLUMNS, SLA_COLUMNS, STUCK_COLUMNS, ServiceLevels, median_interval
+from fairshare.funnel.sla import BREACH_COLUMNS, SLA_COLUMNS, STUCK_COLUMNS, ServiceLevels
+from fairshare.intervals import median_interval
 from frame_rows import only_row
 
 

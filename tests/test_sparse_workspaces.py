@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fairshare import Workspace
-from fairshare.run import AreaMissing, run
+from fairshare.errors import AreaMissing
+from fairshare.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "examples" / "tiny"

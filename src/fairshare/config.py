@@ -95,6 +95,9 @@ class AttributionSettings(_Section):
     w_shape: tuple[float, float, float, float] = (0.3, 0.3, 0.3, 0.1)
     sourced_by: Literal["source_team", "first_touch"] = "source_team"
     bootstrap: int = Field(200, ge=0)
+    run_bootstrap_cap: int = Field(
+        200, ge=0, description="most resamples `fairshare run` draws, whatever `bootstrap` says"
+    )
 
     @field_validator("u_shape", "w_shape")
     @classmethod
@@ -123,11 +126,23 @@ class ScoringSettings(_Section):
     """When leads are scored: their features are frozen `horizon_days` after the lead arrives."""
 
     horizon_days: float = Field(7.0, ge=0, description="days after lead creation at which features are taken")
+    lookback_days: float = Field(
+        180.0, gt=0, description="touches and activities this many days before the scoring time count"
+    )
+
+
+class RepSettings(_Section):
+    """Rep quality: who gets a rank."""
+
+    min_leads: int = Field(20, ge=0, description="reps with fewer leads than this get no rank")
 
 
 class ForecastSettings(_Section):
-    """Which period the bookings forecast is for, and how wide its interval is."""
+    """The bookings forecast: which period, the run-rate window, and how wide its interval is."""
 
+    lookback_days: float = Field(
+        90.0, gt=0, description="days of opportunity creation that set each rep's run-rate"
+    )
     min_remaining_days: float = Field(
         7.0,
         ge=0,
@@ -179,6 +194,7 @@ class Definitions(_Section):
     contribution: ContributionSettings = ContributionSettings()
     scoring: ScoringSettings = ScoringSettings()
     forecast: ForecastSettings = ForecastSettings()
+    reps: RepSettings = RepSettings()
     channels: ChannelSettings = ChannelSettings()
     api: ApiSettings = ApiSettings()
 
@@ -279,6 +295,7 @@ u_shape = [0.4, 0.2, 0.4]       # first, middle (shared), last
 w_shape = [0.3, 0.3, 0.3, 0.1]  # first, lead creation, opportunity creation, rest (shared)
 sourced_by = "source_team"      # or "first_touch": who sourced an opportunity
 bootstrap = 200                 # resamples over accounts for intervals
+run_bootstrap_cap = 200         # most resamples `fairshare run` draws, whatever bootstrap says
 
 [contribution]
 # What the data cannot tell: stated assumptions, printed next to every estimate that uses them.
@@ -289,13 +306,18 @@ level = 0.9                     # interval level
 
 [scoring]
 horizon_days = 7                # lead features as known this many days after the lead arrived
+lookback_days = 180             # touches and activities this many days before scoring count
 
 [forecast]
+lookback_days = 90              # days of opportunity creation that set each rep's run-rate
 min_remaining_days = 7          # forecast the next period when fewer days than this are left in this one
 interval_scale = 1.5            # stretch of the P10-P90 around the P50 until the backtest can fit it
                                 # (1.5: what the deal model needed on the simulator grid, docs/forecast.md)
 calibration_min_forecasts = 4   # past forecasts with a known outcome needed to fit the stretch from the data
 backtest_offsets = [10, 30, 45, 60]   # days into each past period at which `forecast backtest` forecasts it
+
+[reps]
+min_leads = 20                  # reps with fewer leads get no rank (not ranked on noise)
 
 [teams]
 sdr = ["SDR"]                   # rep teams whose work counts as SDR

@@ -19,19 +19,18 @@ from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 from ibis import _
-from scipy import stats
 
 from fairshare import warehouse
-from fairshare.funnel import Funnel, shared
+from fairshare.funnel import Funnel
+from fairshare.intervals import ratio_interval_from_sums
+from fairshare.periods import HOUR_SECONDS
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
 NONE = "(none)"
-HOUR = 3600.0
 VIEWS = ("channel", "campaign", "source")
 
 #: Source programs: marketing leads, partner leads, and SDR/AE-sourced leads by the prospecting
@@ -75,28 +74,6 @@ def attribution_model(table: pd.DataFrame, requested: str | None = None) -> str:
     return requested or "linear"
 
 
-def ratio_interval_from_sums(n, sx, sy, sxx, syy, sxy, level: float = 0.9):
-    """Ratio estimate Σy/Σx with a delta-method interval, from per-group sums over units.
-
-    Var(R) ≈ n / (n - 1) · Σ(y - R x)² / (Σx)²; the low end is clipped at 0. Returns (R, low, high).
-    """
-    n, sx, sy, sxx, syy, sxy = (np.asarray(v, dtype=float) for v in (n, sx, sy, sxx, syy, sxy))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(sx > 0, sy / sx, np.nan)
-        ssd = np.clip(syy - 2 * r * sxy + r * r * sxx, 0, None)  # Σ (y - r x)²
-        var = np.where((n > 1) & (sx > 0), n / (n - 1) * ssd / (sx * sx), np.nan)
-    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(var)
-    return r, np.clip(r - half, 0, None), r + half
-
-
-def ratio_interval(x, y, level: float = 0.9) -> tuple[float, float]:
-    """Delta-method interval of Σy/Σx over units with hours x and revenue y."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    _, low, high = ratio_interval_from_sums(len(x), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(),
-                                            (x * y).sum(), level)  # fmt: skip
-    return float(low), float(high)
-
-
 class Economics:
     """Cost and return tables of a workspace, optionally for a window [start, end) of time.
 
@@ -116,13 +93,10 @@ class Economics:
         self.start, self.end = start, end
         self.level = level
         self.funnel = funnel or Funnel(ws)
-        self._cache: dict[str, ir.Table] = {}
 
     def _cached(self, name: str, build) -> ir.Table:
-        """`build()` materialized once as a temporary warehouse table."""
-        if name not in self._cache:
-            self._cache[name] = self.funnel.temporary.materialize(build())
-        return self._cache[name]
+        """`build()` materialized once per data version and window (a temporary warehouse table)."""
+        return self.funnel.facts.materialize(("economics", name, self.start, self.end), build)
 
     # --- facts (Ibis) --------------------------------------------------------------------------
 
@@ -170,7 +144,7 @@ class Economics:
         j = j.left_join(opps, j.opportunity_id == opps.o_id)
         j = j.mutate(work_lead=ibis.coalesce(j.lead_id, j.o_lead))
         j = j.left_join(keys, j.work_lead == keys.k_lead)
-        hours = j.duration_s.fill_null(0.0).cast("float64") / HOUR
+        hours = j.duration_s.fill_null(0.0).cast("float64") / HOUR_SECONDS
         return j.select(
             "activity_id",
             "at",
@@ -417,6 +391,6 @@ class Economics:
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """The `fairshare run` contract: "economics" (channel, campaign and source views stacked, the
     `dimension` column says which) and "prospecting"."""
-    econ = shared(ws, "economics", lambda: Economics(ws, funnel=shared(ws, "funnel", lambda: Funnel(ws))))
+    econ = Economics(ws)
     table = pd.concat([econ.table(by, upstream) for by in VIEWS], ignore_index=True)
     return {"economics": table, "prospecting": econ.prospecting()}

@@ -20,7 +20,7 @@ def render_report(workspace: str | Path) -> str:
     """The report's HTML for the workspace's last run (NoResults before any run)."""
     from plotly.offline import get_plotlyjs
 
-    from fairshare.api.routes.pages import kpi_cards
+    from fairshare.web.kpis import kpi_cards
 
     snap = SnapshotReader(workspace).current()
     currency = snap.manifest.get("currency", "")

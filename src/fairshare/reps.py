@@ -264,4 +264,4 @@ def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.Da
         base = leads.set_index("lead_id") if leads is not None else pd.DataFrame(index=arrival.index)
         leads = base.drop(columns=[c for c in arrival.columns if c in base]).join(arrival, how="right")
         leads = leads.rename_axis("lead_id").reset_index()
-    return {"reps": RepQuality().fit(ws, leads)}
+    return {"reps": RepQuality(min_leads=ws.definitions.reps.min_leads).fit(ws, leads)}

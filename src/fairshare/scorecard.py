@@ -24,50 +24,20 @@ import pandas as pd
 from ibis import _
 
 from fairshare.economics import MARKETING_PROGRAM, Economics, attribution_model
-from fairshare.funnel import Funnel, rate_interval, shared
-from fairshare.sla import ServiceLevels, median_interval
+from fairshare.funnel import Funnel
+from fairshare.funnel.sla import ServiceLevels
+from fairshare.intervals import median_interval, rate_interval
+from fairshare.periods import PERIODS, period_bounds, period_label
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
-PERIODS = ("quarter", "month", "year", "all")
 SCORECARD_COLUMNS = [
     "kpi", "label", "value", "unit", "ci_low", "ci_high", "period", "previous_period", "previous_value",
     "change", "definition", "source", "note",
 ]  # fmt: skip
 CURRENT, PREVIOUS = "current", "previous"
 TEAMS = ("marketing", "sdr", "ae")
-
-
-def period_bounds(as_of: dt.datetime, period: str) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
-    """(previous start, current start, current end) of the `period` containing `as_of`."""
-    if period == "month":
-        cur = dt.datetime(as_of.year, as_of.month, 1)
-        step = 1
-    elif period == "quarter":
-        cur = dt.datetime(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
-        step = 3
-    elif period == "year":
-        cur = dt.datetime(as_of.year, 1, 1)
-        step = 12
-    else:
-        raise ValueError(f"unknown period {period!r}; known: {', '.join(PERIODS)}")
-
-    def shift(d: dt.datetime, months: int) -> dt.datetime:
-        m = d.year * 12 + d.month - 1 + months
-        return dt.datetime(m // 12, m % 12 + 1, 1)
-
-    return shift(cur, -step), cur, shift(cur, step)
-
-
-def period_label(start: dt.datetime, period: str) -> str:
-    if period == "month":
-        return f"{start:%Y-%m}"
-    if period == "quarter":
-        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-    if period == "year":
-        return f"{start.year}"
-    return "all"
 
 
 @dataclass
@@ -114,14 +84,9 @@ class Scorecard:
         self.attribution_model = attribution_model
         self.level = level
         self.with_sql = with_sql
-        if as_of is None and level == 0.9:  # the run's defaults: reuse the funnel and economics facts
-            self.funnel = shared(ws, "funnel", lambda: Funnel(ws))
-            self.economics = shared(ws, "economics", lambda: Economics(ws, funnel=self.funnel))
-            self.service_levels = shared(ws, "sla", lambda: ServiceLevels(self.funnel))
-        else:
-            self.funnel = Funnel(ws, as_of=as_of, level=level)
-            self.economics = Economics(ws, level=level, funnel=self.funnel)
-            self.service_levels = ServiceLevels(self.funnel)
+        self.funnel = Funnel(ws, as_of=as_of, level=level)  # facts come from ws.facts, built once
+        self.economics = Economics(ws, level=level, funnel=self.funnel)
+        self.service_levels = ServiceLevels(self.funnel)
         self.as_of = self.funnel.as_of
         if period == "all":
             self.bounds = None

@@ -19,6 +19,8 @@ from fairshare import schema
 IMPORTS_TABLE = "_imports"
 RUNS_TABLE = "_runs"
 RESULT_PREFIX = "result_"
+#: The workspace folder holding the last run's read-only Parquet snapshot.
+RESULTS_DIR = "results"
 
 
 class WarehouseBusy(RuntimeError):

@@ -10,10 +10,11 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -21,10 +22,13 @@ import pandas as pd
 
 from fairshare import schema, warehouse
 from fairshare.config import CONFIG_NAME, DEFAULT_TOML, Definitions, definitions_hash, load_definitions
+from fairshare.facts import Facts, facts_of
 from fairshare.ingest import ImportReport, import_folder, validate_folder
 from fairshare.ingest.canonical import Progress
+from fairshare.warehouse import RESULTS_DIR
 
-RESULTS_DIR = "results"
+if TYPE_CHECKING:
+    from fairshare.demo import Demo
 
 
 class Workspace:
@@ -40,6 +44,7 @@ class Workspace:
         self.definitions: Definitions = load_definitions(self.path / CONFIG_NAME)
         self.url = warehouse.resolve_url(self.definitions.workspace.warehouse, self.path)
         self._con: ibis.BaseBackend | None = None
+        self._facts: Facts | None = None
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
@@ -78,6 +83,7 @@ class Workspace:
                 self._con.disconnect()
             finally:
                 self._con = None
+                self._facts = None
 
     def __enter__(self) -> Workspace:
         return self
@@ -86,6 +92,13 @@ class Workspace:
         self.close()
 
     # --- data ----------------------------------------------------------------------------------
+
+    @property
+    def facts(self) -> Facts:
+        """Lead and opportunity facts at the current data version (built once, rebuilt after an
+        import or a change of definitions)."""
+        self._facts = facts_of(self, self._facts)
+        return self._facts
 
     def table(self, name: str) -> ir.Table:
         """A canonical table (or a stored result table) as an Ibis expression."""
@@ -154,6 +167,64 @@ class Workspace:
             "last_import": last_import,
             "last_run": {k: manifest[k] for k in ("run_id", "at", "definitions_hash")} if manifest else None,
         }
+
+    # --- tasks: one method per task, each a thin call into its area ------------------------------
+
+    def attribution(
+        self, model: str = "all", by: str = "channel", stage: str = "revenue", **options: Any
+    ) -> pd.DataFrame:
+        """Credit under one attribution model or all of them (`fairshare.attribution.attribute`, with
+        `options` such as order, bootstrap, level) on this workspace's journeys."""
+        from fairshare.attribution import attribute, workspace_paths
+        from fairshare.errors import AreaMissing
+
+        paths = workspace_paths(self, by=by, stage=stage)
+        if paths is None:
+            raise AreaMissing("no journeys in this workspace: import touches/activities and opportunities")
+        return attribute(paths, model, settings=self.definitions.attribution, **options)
+
+    def contribution(self, level: float | None = None, random_state: int = 0) -> pd.DataFrame:
+        """What marketing, SDRs and AEs each add (`fairshare.contribution.contribution`)."""
+        from fairshare.contribution import contribution
+
+        return contribution(self, level=level, random_state=random_state)
+
+    def score_leads(self, random_state: int = 0) -> pd.DataFrame:
+        """Every lead's P(win), value and value per rep hour (`fairshare.scoring.score_workspace`)."""
+        from fairshare.scoring import score_workspace
+
+        horizon = self.definitions.scoring.horizon_days
+        return score_workspace(self, horizon_days=horizon, random_state=random_state)[2]
+
+    def forecast(
+        self, period: str = "quarter", as_of: datetime | str | None = None, level: float = 0.9
+    ) -> pd.DataFrame:
+        """Bookings P10/P50/P90 per rep and in total of the period open at `as_of` (the deal forecast,
+        calibrated by its backtest: `fairshare.forecast.forecast`)."""
+        from fairshare.forecast import forecast
+
+        return forecast(self, as_of=as_of, period=period, level=level)[0].result_
+
+    def run(
+        self, progress: Callable[[str, int, int], None] | None = None, truth_dir: str | Path | None = None
+    ) -> dict[str, Any]:
+        """Fit every area and store the results (`fairshare.run.run`); returns the run manifest."""
+        from fairshare.run import run
+
+        return run(self, progress=progress, truth_dir=truth_dir)
+
+    @staticmethod
+    def demo(
+        path: str | Path,
+        accounts: int = 3000,
+        seed: int = 0,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> Demo:
+        """Simulate a company into a new workspace at `path`, run every model, write the report
+        (`fairshare.demo.make_demo`)."""
+        from fairshare.demo import make_demo
+
+        return make_demo(Workspace.init, path, accounts=accounts, seed=seed, progress=progress)
 
     # --- results -------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from fairshare.contribution.capacity import SalesQueue
 from fairshare.contribution.exposures import lead_exposures
 from fairshare.contribution.reconcile import RECONCILIATION_COLUMNS
 from fairshare.contribution.table import _lead_rows, _sales_queue
-from fairshare.run import validation_table
+from fairshare.validation import validation_table
 
 SEEDS = tuple(range(1, 11))
 ACCOUNTS = 600

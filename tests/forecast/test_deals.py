@@ -15,13 +15,12 @@ from fairshare.forecast.deals import stretch
 from fairshare.forecast.history import DealHistory
 from fairshare.forecast.target import forecast_period
 from fairshare.forecast.whatif import BudgetChange, budget_changes
-from fairshare.funnel import Funnel
 from fairshare.scoring.features import LeakageError
 
 
 @pytest.fixture(scope="module")
 def history(sim_workspace) -> DealHistory:
-    return DealHistory.load(sim_workspace.workspace, Funnel(sim_workspace.workspace))
+    return DealHistory.of(sim_workspace.workspace)
 
 
 def test_snapshot_uses_only_what_was_known(sim_workspace, history):

@@ -12,7 +12,6 @@ from fairshare.scoring.evaluate import expected_calibration_error
 from fairshare.scoring.features import LeadFeatures, lead_outcomes
 from fairshare.scoring.model import LEAD_COLUMNS, LIGHTGBM, PRIOR_ONLY, SMALL_DATA, LeadScorer
 from scoring.world import tiny_world
-from scoring.worlds import held_out_world, training_world  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +56,7 @@ def test_reasons_are_deterministic_for_a_fixed_model(tiny):
     assert first["reasons"].iloc[0].startswith(top["reason"])
 
 
-def test_p_win_ranks_held_out_leads_like_the_truth(training_world, held_out_world):  # noqa: F811
+def test_p_win_ranks_held_out_leads_like_the_truth(training_world, held_out_world):
     """Acceptance: Spearman(predicted P(win), true P(win)) ≥ 0.8 on a world never seen in training."""
     train = LeadFeatures(horizon_days=HORIZON_DAYS).build(training_world.workspace.con)
     scorer = LeadScorer().fit(train, lead_outcomes(training_world.workspace.con))

@@ -11,15 +11,17 @@ from typer.testing import CliRunner
 import fairshare.cli.simulate  # noqa: F401  (registers the command)
 from fairshare.cli.app import app
 from fairshare.simulate import ChannelSpec, SimulationConfig
-from fairshare.simulate.truth import INCREMENTAL_COLUMNS, SCENARIO_COLUMNS
+from fairshare.simulate.config import BudgetFlights, CapacityChanges, Holdouts
+from fairshare.simulate.truth import INCREMENTAL_COLUMNS, QUARTER_COLUMNS, SCENARIO_COLUMNS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "simulator.md"
 
 
 def test_every_parameter_and_truth_column_is_documented():
     text = DOC.read_text(encoding="utf-8")
-    missing = [f for f in [*SimulationConfig.model_fields, *ChannelSpec.model_fields] if f"`{f}`" not in text]
-    missing += [c for c in [*SCENARIO_COLUMNS, *INCREMENTAL_COLUMNS] if c not in text]
+    models = (SimulationConfig, ChannelSpec, BudgetFlights, CapacityChanges, Holdouts)
+    missing = [f for m in models for f in m.model_fields if f"`{f}`" not in text]
+    missing += [c for c in [*SCENARIO_COLUMNS, *INCREMENTAL_COLUMNS, *QUARTER_COLUMNS] if c not in text]
     assert not missing, missing
 
 

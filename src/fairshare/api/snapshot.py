@@ -21,14 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairshare.workspace import RESULTS_DIR
+from fairshare.errors import NoResults
+from fairshare.warehouse import RESULTS_DIR
 
 _RETRIES = 20
 _RETRY_SLEEP = 0.05
-
-
-class NoResults(LookupError):
-    """The workspace has no stored run yet."""
 
 
 @dataclass

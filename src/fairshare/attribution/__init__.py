@@ -33,9 +33,6 @@ from fairshare.config import AttributionSettings
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
-#: Most bootstrap resamples `results` (the `fairshare run` step) draws, whatever the definitions say.
-RUN_BOOTSTRAP_CAP = 200
-
 #: Model names accepted by `make_model` / `attribute` / the CLI.
 MODEL_NAMES = (
     "first_touch",
@@ -111,20 +108,34 @@ def attribute(
     return pd.concat(frames, ignore_index=True)
 
 
+def workspace_paths(
+    ws: Workspace,
+    by: str = "channel",
+    stage: str = "revenue",
+    include_activities: bool = True,
+    collapse: bool = False,
+) -> Paths | None:
+    """The workspace's journeys (`fairshare.journeys`) as a path table; None when there are none."""
+    from fairshare import journeys
+
+    tp = journeys.journeys(ws, by=by, stage=stage, include_activities=include_activities, collapse=collapse)  # type: ignore[arg-type]
+    return None if tp.empty else Paths.from_touchpoints(tp)
+
+
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The `fairshare run` tables: "attribution" and "attribution_sourced".
 
     "attribution": every model (rules, Markov order 1, Shapley) on the revenue journeys, once by
     channel and once by team (`by` column: channel | team; sales activities are touchpoints
     labelled SDR / AE in both), with account-bootstrap intervals (`[attribution] bootstrap`
-    resamples, at most `RUN_BOOTSTRAP_CAP`). "attribution_sourced": sourced / influenced totals
+    resamples, at most `[attribution] run_bootstrap_cap`). "attribution_sourced": sourced / influenced totals
     per team (`sourced.TOTAL_COLUMNS`).
     """
     from fairshare import journeys
     from fairshare.attribution.sourced import sourced_totals
 
     settings = ws.definitions.attribution
-    n_boot = min(settings.bootstrap, RUN_BOOTSTRAP_CAP)
+    n_boot = min(settings.bootstrap, settings.run_bootstrap_cap)
     frames = []
     by_channel = journeys.journeys(ws, by="channel", stage="revenue")
     # the team view is the same journeys labelled by their source (marketing / SDR / AE)
@@ -159,4 +170,5 @@ __all__ = [
     "make_model",
     "read_paths",
     "results",
+    "workspace_paths",
 ]

@@ -63,7 +63,8 @@ def attribute(
     from fairshare.attribution import MODEL_NAMES
     from fairshare.attribution import attribute as run_attribution
     from fairshare.attribution.paths import Paths, read_paths
-    from fairshare.config import CONFIG_NAME, DefinitionsError, load_definitions
+    from fairshare.config import CONFIG_NAME, DefinitionsError
+    from fairshare.workspace import Workspace
 
     folder = workspace or default_workspace()
     if model != "all" and model not in MODEL_NAMES:
@@ -73,9 +74,10 @@ def attribute(
     if stage not in ("revenue", "pipeline"):
         fail(f"unknown stage {stage!r}", hint="use --stage revenue or pipeline")
     try:
-        settings = load_definitions(Path(folder) / CONFIG_NAME).attribution
+        ws = Workspace(folder, read_only=True)  # reads the definitions once; connects only when used
     except DefinitionsError as e:
         fail(str(e), hint=f"fix {Path(folder) / CONFIG_NAME}")
+    settings = ws.definitions.attribution
     n_boot = settings.bootstrap if bootstrap is None else bootstrap
     if n_boot < 0:
         fail("--bootstrap must be >= 0")
@@ -99,22 +101,22 @@ def attribute(
                 "time_decay needs touch times, which a path table does not have", hint="run it on a workspace"
             )
     else:
-        from fairshare import journeys
-        from fairshare.workspace import Workspace
+        from fairshare.attribution import workspace_paths
 
-        ws = Workspace(folder, read_only=True)
         try:
             if sourced:
                 from fairshare.attribution.sourced import sourced_totals
 
                 render(sourced_totals(ws), fmt, title="sourced vs influenced")
                 return
-            tp = journeys.journeys(ws, by=by, stage=stage, include_activities=not no_sales, collapse=collapse)  # type: ignore[arg-type]
+            found = workspace_paths(
+                ws, by=by, stage=stage, include_activities=not no_sales, collapse=collapse
+            )
         finally:
             ws.close()
-        if tp.empty:
+        if found is None:
             fail("no journeys in this workspace", hint="import touches/activities and opportunities first")
-        data = Paths.from_touchpoints(tp)
+        data = found
     try:
         result = run_attribution(data, model, order=orders, bootstrap=n_boot, level=level,
                                  rng=np.random.default_rng(0), settings=settings)  # fmt: skip

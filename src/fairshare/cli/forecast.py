@@ -92,8 +92,8 @@ def forecast_command(
     """What will we book this period (P10/P50/P90) vs the reps' commits; with --spend, under a new budget."""
     if ctx.invoked_subcommand is not None:
         return
+    from fairshare.errors import AreaMissing
     from fairshare.forecast import PipelineForecast, forecast
-    from fairshare.run import AreaMissing
 
     ws = open_workspace(workspace, read_only=True)
     try:

@@ -70,7 +70,7 @@ def funnel_command(
 ) -> None:
     """Stage conversion (90% intervals) and velocity; with --sla/--breaches/--stuck/--speed the SLAs."""
     from fairshare.funnel import Funnel
-    from fairshare.sla import ServiceLevels
+    from fairshare.funnel.sla import ServiceLevels
 
     ws = open_workspace(workspace, read_only=True)
     try:

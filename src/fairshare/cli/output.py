@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from enum import StrEnum
 from typing import Any, NoReturn
@@ -13,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
+
+from fairshare.records import json_safe, records
 
 console = Console()
 err_console = Console(stderr=True)
@@ -24,39 +25,8 @@ class Format(StrEnum):
     csv = "csv"
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-safe scalar: NaN → null, numpy → python, timestamps → ISO-8601."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "isoformat"):
-        try:
-            if pd.isna(value):
-                return None
-        except (TypeError, ValueError):
-            pass
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        try:
-            return _plain(value.item())
-        except (ValueError, AttributeError):
-            pass
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of `frame` as JSON-safe dicts keyed by the documented column names."""
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
-
-
 def _cell(value: Any) -> str:
-    value = _plain(value)
+    value = json_safe(value)
     if value is None:
         return ""
     if isinstance(value, float):
@@ -84,7 +54,7 @@ def render(
                 table.add_row(*(_cell(v) for v in row))
             console.print(table)
     else:
-        plain = {k: _plain(v) if not isinstance(v, (dict, list)) else v for k, v in result.items()}
+        plain = {k: json_safe(v) if not isinstance(v, (dict, list)) else v for k, v in result.items()}
         if fmt is Format.json:
             sys.stdout.write(json.dumps(plain, indent=2, default=str) + "\n")
         elif fmt is Format.csv:

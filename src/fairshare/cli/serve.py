@@ -21,10 +21,8 @@ from rich.progress import (
 from fairshare.cli.app import FormatOption, WorkspaceOption, app, default_workspace
 from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, console, err_console, fail, render
+from fairshare.demo import DEMO_MARKER, DEMO_SCENARIOS  # noqa: F401 (the demo command's names)
 from fairshare.warehouse import WarehouseBusy
-
-DEMO_MARKER = ".fairshare-demo"
-DEMO_SCENARIOS = ("marketing_off", "sdr_off", "ae_off")
 
 
 def _bar(title: str) -> Progress:
@@ -33,15 +31,13 @@ def _bar(title: str) -> Progress:
 
 
 def _run_with_progress(ws: Any, truth_dir: Path | None, title: str = "run") -> dict[str, Any]:
-    from fairshare.run import run
-
     with _bar(title) as bar:
         task = bar.add_task("starting", total=1)
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        return run(ws, progress=progress, truth_dir=truth_dir)
+        return ws.run(progress=progress, truth_dir=truth_dir)
 
 
 def _warn_log(log: list[dict[str, Any]]) -> int:
@@ -164,35 +160,16 @@ def demo(
         if not (workspace / DEMO_MARKER).exists():
             fail(f"{workspace} exists and is not a demo workspace", hint="pass --workspace NEW_FOLDER")
         shutil.rmtree(workspace)
-    from fairshare.report import write_report
-    from fairshare.run import run
 
     started = time.perf_counter()
     with _bar("demo") as bar:
         task = bar.add_task("simulating a company", total=4)
 
         def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=f"models: {stage}", completed=2 + done, total=3 + total)
+            bar.update(task, description=stage, completed=done, total=total)
 
-        from fairshare.simulate import SimulationConfig, simulate_with_truth
-
-        world = simulate_with_truth(SimulationConfig(accounts=accounts), seed=seed, scenarios=DEMO_SCENARIOS)
-        company = workspace / "company"
-        world.write(company, format="parquet")
-        bar.update(task, description="importing", completed=1)
-        ws = Workspace.init(workspace)
-        (workspace / DEMO_MARKER).write_text(
-            "created by `fairshare demo`; safe to delete\n", encoding="utf-8"
-        )
-        truth = company / "truth"
-        try:
-            ws.import_(company)
-            bar.update(task, description="models", completed=2)
-            manifest = run(ws, progress=progress, truth_dir=truth if truth.is_dir() else None)
-        finally:
-            ws.close()
-        bar.update(task, description="writing the report")
-        out = write_report(workspace, workspace / "report.html")
+        made = Workspace.demo(workspace, accounts=accounts, seed=seed, progress=progress)
+    manifest, out = made.manifest, made.report
     failed = _warn_log(manifest["log"])
     seconds = time.perf_counter() - started
     console.print(f"demo company: {accounts:,} accounts, run {manifest['run_id']} in {seconds:.1f} s")

@@ -23,12 +23,29 @@ def simulate(
         typer.Option(
             "--scenario",
             help="Replay to compute truth against (repeatable): marketing_off, channel_off:<channel>, sdr_off, "
-            "ae_off, capacity:<factor>, experiment_none, experiment_all. Default: all standard replays.",
+            "sdr_outbound_off, ae_off, capacity:<factor>, experiment_none, experiment_all. Default: all standard "
+            "replays.",
         ),
     ] = None,
     world_scenario: Annotated[
         str, typer.Option("--world", help="Scenario whose tables are written (default: factual).")
     ] = "factual",
+    grid: Annotated[
+        str | None,
+        typer.Option(
+            "--grid",
+            help="A named company of the simulator grid, e.g. arrive40-confounded "
+            "(docs/simulator.md lists them); --set overrides on top.",
+        ),
+    ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Set a simulator parameter (repeatable): key=value, JSON values, dotted keys "
+            "for nested ones, e.g. --set organic_arrival_share=0.6 --set budget_flights.enabled=true.",
+        ),
+    ] = None,
     file_format: Annotated[
         str, typer.Option("--format", help="File format to write: csv or parquet.")
     ] = "csv",
@@ -39,20 +56,21 @@ def simulate(
     """Simulate a B2B company with known truth and write it in the canonical import format."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from fairshare.simulate import SimulationConfig, default_replays, simulate_with_truth
+    from fairshare.simulate import default_replays, simulate_with_truth
     from fairshare.simulate import simulate as run_one
+    from fairshare.simulate.grid import configure
     from fairshare.simulate.scenarios import Scenario
 
     if file_format not in ("csv", "parquet"):
         fail(f"unknown file format {file_format!r}", hint="use --format csv or --format parquet")
     try:
-        cfg = SimulationConfig(accounts=accounts)
+        cfg = configure(grid, accounts, settings or [])
         replays = list(scenario) if scenario else list(default_replays(cfg))
         for name in [*replays, world_scenario]:
             Scenario.parse(name, cfg.all_channels)
     except ValueError as e:
         fail(str(e).splitlines()[0] if "validation error" not in str(e) else str(e),
-             hint="see `fairshare simulate --help` for scenario names")  # fmt: skip
+             hint="see `fairshare simulate --help` and docs/simulator.md for scenarios, parameters and grid names")  # fmt: skip
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), transient=True) as bar:  # fmt: skip
         task = bar.add_task("simulating", total=len(replays) + 2)
@@ -70,7 +88,7 @@ def simulate(
         bar.update(task, advance=1)
     factual = world.truth["scenarios"].iloc[0]
     summary = {
-        "out": str(out), "accounts": accounts, "seed": seed, "world": world_scenario,
+        "out": str(out), "accounts": accounts, "seed": seed, "world": world_scenario, "grid": grid or "",
         **{f"rows_{k}": len(v) for k, v in world.tables.items()},
         "won_revenue": float(factual["won_revenue"]), "never_contacted_share": float(factual["never_contacted_share"]),
     }  # fmt: skip

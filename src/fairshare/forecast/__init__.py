@@ -12,7 +12,7 @@ from fairshare.forecast.backtest import BACKTEST_COLUMNS, Backtest
 from fairshare.forecast.deals import DealForecast
 from fairshare.forecast.history import DealHistory
 from fairshare.forecast.pipeline import FORECAST_COLUMNS, PipelineForecast
-from fairshare.funnel import Funnel, naive_utc, shared
+from fairshare.periods import naive_utc
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
@@ -32,8 +32,7 @@ def forecast(
 ) -> tuple[DealForecast, Backtest | None]:
     """The deal forecast of the period open at `as_of`, its interval stretched by the backtest of the
     periods that had ended by then (`calibrate=False`: the `[forecast] interval_scale`), and that backtest."""
-    funnel = shared(ws, "funnel", lambda: Funnel(ws))
-    history = shared(ws, "deal_history", lambda: DealHistory.load(ws, funnel))
+    history = DealHistory.of(ws)
     at = pd.Timestamp(naive_utc(as_of)) if as_of is not None else history.latest
     bt, scale = None, ws.definitions.forecast.interval_scale
     if calibrate:

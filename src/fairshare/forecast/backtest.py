@@ -18,8 +18,7 @@ from sklearn.base import BaseEstimator
 from fairshare.forecast.deals import DealForecast, stretch
 from fairshare.forecast.history import DAY, DealHistory
 from fairshare.forecast.pipeline import TOTAL, PipelineForecast
-from fairshare.funnel import Funnel, shared
-from fairshare.scorecard import period_bounds, period_label
+from fairshare.periods import period_bounds, period_label
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
@@ -120,9 +119,8 @@ class Backtest(BaseEstimator):
         offsets = list(ws.definitions.forecast.backtest_offsets if self.offsets is None else self.offsets)
         if not offsets or min(offsets) < 0:
             raise ValueError(f"offsets must be days >= 0 into the period, got {offsets}")
-        funnel = shared(ws, "funnel", lambda: Funnel(ws))
         if history is None:
-            history = shared(ws, "deal_history", lambda: DealHistory.load(ws, funnel))
+            history = DealHistory.of(ws)
         rows, raw = [], []
         for label, start, end in past_periods(
             history, self.period, None if until is None else pd.Timestamp(until)

@@ -34,10 +34,11 @@ from scipy.special import expit, logit
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
+from fairshare.errors import AreaMissing
 from fairshare.forecast.history import DAY, DealHistory, SnapshotBlock
 from fairshare.forecast.pipeline import TOTAL, WinCurve, latest_commits, summarize
 from fairshare.forecast.target import forecast_period
-from fairshare.funnel import Funnel, naive_utc, shared
+from fairshare.periods import naive_utc
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
@@ -65,7 +66,7 @@ class DealForecast(BaseEstimator):
         random_state: int | None = 0,
         snapshot_days: int = 7,
         horizons: tuple[int, ...] = (30, 60, 90),
-        lookback_days: float = 90.0,
+        lookback_days: float | None = None,
         min_train_wins: int = 15,
         min_remaining_days: float | None = None,
         interval_scale: float | None = None,
@@ -151,12 +152,10 @@ class DealForecast(BaseEstimator):
         )
         rng = np.random.default_rng(self.random_state)
         scale = settings.interval_scale if self.interval_scale is None else self.interval_scale
-        funnel = shared(ws, "funnel", lambda: Funnel(ws))
+        self.lookback_days_ = settings.lookback_days if self.lookback_days is None else self.lookback_days
         if history is None:
-            history = shared(ws, "deal_history", lambda: DealHistory.load(ws, funnel))
+            history = DealHistory.of(ws)
         if history.opps.empty and int(ws.table("opportunities").count().execute()) == 0:
-            from fairshare.run import AreaMissing  # imported here: fairshare.run imports the areas
-
             raise AreaMissing(
                 "no opportunities in the warehouse (nothing open, no history): "
                 "import opportunities.csv to forecast bookings"
@@ -258,7 +257,7 @@ class DealForecast(BaseEstimator):
         wins = known[known["event"] == 1]["amount"].to_numpy(float)
         if share <= 0 or wins.size == 0:
             return empty
-        span = min(self.lookback_days, max((at - opps["created_at"].min()) / DAY, 1.0))
+        span = min(self.lookback_days_, max((at - opps["created_at"].min()) / DAY, 1.0))
         recent = opps[opps["created_at"] > at - span * DAY]
         weekly = np.histogram(((at - opps["created_at"]) / DAY).to_numpy(float),
                               np.arange(0, max(span, 7.0) + 7, 7.0))[0].astype(float)  # fmt: skip

@@ -11,6 +11,7 @@ never features.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,10 +25,10 @@ from fairshare.forecast.pipeline import WinCurve
 from fairshare.scoring.features import LeakageError
 
 if TYPE_CHECKING:
-    from fairshare.funnel import Funnel
     from fairshare.workspace import Workspace
 
 DAY = pd.Timedelta(days=1)
+_LOADED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # facts (one per data version) -> history
 NO_OWNER = "(none)"
 FLOOR = pd.Timestamp("1900-01-01")
 #: a feature block: (history, open deals at s, s) -> frame indexed like `open` with an `as_of` column
@@ -49,9 +50,17 @@ class DealHistory:
     extra_blocks: Sequence[SnapshotBlock] = field(default_factory=tuple)
 
     @classmethod
-    def load(cls, ws: Workspace, funnel: Funnel) -> DealHistory:
+    def of(cls, ws: Workspace) -> DealHistory:
+        """The history of `ws` at its current data version (loaded once per `ws.facts`)."""
+        facts = ws.facts
+        if facts not in _LOADED:
+            _LOADED[facts] = cls.load(ws)
+        return _LOADED[facts]
+
+    @classmethod
+    def load(cls, ws: Workspace) -> DealHistory:
         stage_names = list(ws.definitions.funnel.opportunity_stages)
-        of = funnel.opportunity_facts()
+        of = ws.facts.opportunities()
         cols = ["opportunity_id", "account_id", "owner_rep_id", "created_at", "closed_at", "is_won", "is_closed",
                 "amount", "source_team", "channel"]  # fmt: skip
         opps = of.select(*cols).execute()

@@ -48,13 +48,14 @@ import pandas as pd
 from ibis import _
 from sklearn.base import BaseEstimator
 
-from fairshare.funnel import Funnel, naive_utc, shared
-from fairshare.scorecard import PERIODS, period_bounds, period_label
+from fairshare.errors import AreaMissing
+from fairshare.funnel import Funnel
+from fairshare.periods import ONE_DAY as DAY
+from fairshare.periods import PERIODS, naive_utc, period_bounds, period_label
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
-DAY = pd.Timedelta(days=1)
 TOTAL = "all"  # rep_id of the total row
 NO_OWNER = "(none)"  # rep_id of opportunities without an owner
 
@@ -322,12 +323,12 @@ class PipelineForecast(BaseEstimator):
     def fit(self, ws: Workspace, as_of: dt.datetime | str | None = None, funnel: Funnel | None = None):
         """Forecast the period containing `as_of` (default: the latest event time in the warehouse).
 
-        Raises `fairshare.run.AreaMissing` when the warehouse has no opportunities at all (before the
+        Raises `fairshare.errors.AreaMissing` when the warehouse has no opportunities at all (before the
         first one, `as_of` gives an all-zero forecast)."""
         if self.period not in PERIODS or self.period == "all":
             raise ValueError(f"unknown period {self.period!r}; known: quarter, month, year")
         rng = np.random.default_rng(self.random_state)
-        funnel = funnel if funnel is not None else shared(ws, "funnel", lambda: Funnel(ws))
+        funnel = funnel if funnel is not None else Funnel(ws)
         as_of = naive_utc(as_of) if as_of is not None else funnel.as_of
         at = pd.Timestamp(as_of)
         _, start, end = period_bounds(as_of, self.period)
@@ -336,8 +337,6 @@ class PipelineForecast(BaseEstimator):
 
         opps, entries = self._history(ws, funnel, at)
         if opps.empty and int(ws.table("opportunities").count().execute()) == 0:
-            from fairshare.run import AreaMissing  # imported here: fairshare.run imports the areas
-
             raise AreaMissing(
                 "no opportunities in the warehouse (nothing open, no history): "
                 "import opportunities.csv to forecast bookings"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from fairshare.scorecard import period_bounds, period_label
+from fairshare.periods import period_bounds, period_label
 
 
 def forecast_period(

@@ -36,8 +36,7 @@ from ibis import _
 from fairshare.forecast.deals import DealForecast
 from fairshare.forecast.history import DAY, DealHistory
 from fairshare.forecast.pipeline import TOTAL, WinCurve
-from fairshare.funnel import Funnel, naive_utc, shared
-from fairshare.scorecard import period_bounds, period_label
+from fairshare.periods import naive_utc, period_bounds, period_label
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
@@ -198,8 +197,7 @@ def spend_whatif(
     """WHATIF_COLUMNS, one row per period from the one open at `as_of`: bookings under today's budget
     (the deal forecast) and under `changes`, and the difference, each P10/P50/P90."""
     rng = np.random.default_rng(random_state)
-    funnel = shared(ws, "funnel", lambda: Funnel(ws))
-    history = shared(ws, "deal_history", lambda: DealHistory.load(ws, funnel))
+    history = DealHistory.of(ws)
     at = pd.Timestamp(naive_utc(as_of)) if as_of is not None else history.latest
     spend, leads, lead_opps = weekly_inputs(ws, at)
     unknown = [c.channel for c in changes if c.channel not in spend.columns]
@@ -290,8 +288,7 @@ def channel_whatifs(ws: Workspace, factor: float = 1.2, as_of=None, period: str 
                     n_draws: int = 2000, random_state: int | None = 0, interval_scale: float | None = None) -> pd.DataFrame:  # fmt: skip
     """WHATIF_COLUMNS for each channel with spend, its budget times `factor` from `as_of` on (one at a time);
     empty when the spend history is too short to fit the response."""
-    funnel = shared(ws, "funnel", lambda: Funnel(ws))
-    history = shared(ws, "deal_history", lambda: DealHistory.load(ws, funnel))
+    history = DealHistory.of(ws)
     at = pd.Timestamp(naive_utc(as_of)) if as_of is not None else history.latest
     try:
         spend, leads, _ = weekly_inputs(ws, at)

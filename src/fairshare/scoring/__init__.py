@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from fairshare.errors import AreaMissing
 from fairshare.scoring.evaluate import evaluate_leads
 from fairshare.scoring.features import SALES_RESPONSE, LeadFeatures, feature_columns, lead_outcomes
 from fairshare.scoring.model import LEAD_COLUMNS, LeadScorer
@@ -44,7 +45,8 @@ def score_workspace(
 ) -> tuple[LeadScorer, pd.DataFrame, pd.DataFrame]:
     """Fit the lead model on the workspace; returns (scorer, feature frame, lead table)."""
     con = ws.con
-    features = LeadFeatures(horizon_days=horizon_days, stages=_stages(ws)).build(con)
+    lookback = ws.definitions.scoring.lookback_days
+    features = LeadFeatures(horizon_days=horizon_days, lookback_days=lookback, stages=_stages(ws)).build(con)
     outcomes = lead_outcomes(con)
     scorer = LeadScorer(random_state=random_state).fit(features, outcomes)
     return scorer, features, scorer.score(features)
@@ -59,7 +61,10 @@ def arrival_quality(
     Columns p_opportunity_at_arrival, p_win_at_arrival; indexed by lead_id.
     """
     con = ws.con
-    features = LeadFeatures(horizon_days=0.0, sales_response=False, stages=_stages(ws)).build(con)
+    lookback = ws.definitions.scoring.lookback_days
+    features = LeadFeatures(
+        horizon_days=0.0, lookback_days=lookback, sales_response=False, stages=_stages(ws)
+    ).build(con)
     features = features.drop(columns=[c for c in SALES_RESPONSE if c in features])
     outcomes = lead_outcomes(con) if outcomes is None else outcomes
     scorer = LeadScorer(random_state=random_state).fit(features, outcomes)
@@ -94,8 +99,6 @@ def workspace_validation(features: pd.DataFrame, outcomes: pd.DataFrame) -> pd.D
 
 def results(ws: Workspace, upstream: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The `leads` and `lead_validation` tables of a run (`AreaMissing` when there are no leads)."""
-    from fairshare.run import AreaMissing  # imported here: fairshare.run imports the areas
-
     if int(ws.table("leads").count().execute()) == 0:
         raise AreaMissing("no leads in the warehouse: import leads.csv to score leads")
     scorer, features, leads = score_workspace(ws, horizon_days=ws.definitions.scoring.horizon_days)

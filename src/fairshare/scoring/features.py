@@ -35,8 +35,7 @@ import pandas as pd
 from ibis import _
 
 from fairshare import schema, warehouse
-
-DAY = 86400.0
+from fairshare.periods import DAY_SECONDS as DAY
 
 #: Categorical features (strings); every other feature is a number.
 CATEGORICAL = ("source_channel", "source_team", "campaign_channel", "industry", "region", "persona", "title",

@@ -8,6 +8,7 @@ import numpy as np
 
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.streams import Streams
+from fairshare.simulate.variation import flight_factors, holdout_accounts, region_shares, sdr_calendar
 
 INDUSTRIES = (
     "software",
@@ -125,6 +126,11 @@ class Company:
     spend: dict[str, np.ndarray]  # channel → (campaigns of that channel × days) planned spend
     business_day: np.ndarray  # bool per day
     names: list[str]
+    campaign_region: np.ndarray  # region index of each campaign row (-1: not regional)
+    sdr_active: np.ndarray  # (SDRs × days) bool: at work that day (capacity changes)
+    rep_left_day: np.ndarray  # per rep, NaN unless the rep left during the period
+    holdout_marketing: np.ndarray  # bool per account: no targeted touches (randomized holdout)
+    holdout_sdr: np.ndarray  # bool per account: never prospected by SDRs (randomized holdout)
 
     def need(self, day: np.ndarray, account: np.ndarray) -> np.ndarray:
         """1.0 where the account is inside its buying window on that day (hidden)."""
@@ -183,6 +189,13 @@ def build_company(cfg: SimulationConfig, streams: Streams) -> Company:
     hourly = np.where(is_ae, cfg.ae_hourly_cost, cfg.sdr_hourly_cost) * np.exp(rrng.normal(0, 0.12, n_rep))
     rep_region = rrng.choice(len(REGIONS), size=n_rep, p=REGION_SHARE)
     hired = -rrng.integers(60, 5 * 365, n_rep)
+    sdr_active, sdr_hired, left_sdr = sdr_calendar(
+        cfg.sdr_capacity_changes, n_sdr, cfg.days, hired[:n_sdr], streams.generator("capacity")
+    )
+    rep_left = np.concatenate([left_sdr, np.full(n_ae, np.nan)])
+    if cfg.sdr_capacity_changes.enabled:
+        hired = np.concatenate([sdr_hired, hired[n_sdr:]])
+    holdout_mk, holdout_sdr = holdout_accounts(cfg.holdouts, n, streams)
     bias = np.exp(rrng.normal(0, cfg.forecast_bias_sd, n_rep))
     erng = streams.generator("experiment")
     treated = np.zeros(n_ae, dtype=bool)
@@ -195,6 +208,10 @@ def build_company(cfg: SimulationConfig, streams: Streams) -> Company:
     campaign_index: list[int] = []
     starts, ends = [], []
     spend: dict[str, np.ndarray] = {}
+    camp_region: list[np.ndarray] = []
+    flights = cfg.budget_flights
+    frng = streams.generator("flights")
+    regional = flights.enabled and flights.regional
     for name, spec in cfg.channels.items():
         k = spec.campaigns
         st = np.concatenate([[0], prng.integers(0, max(1, cfg.days - 30), k - 1)]).astype(float)
@@ -206,14 +223,21 @@ def build_company(cfg: SimulationConfig, streams: Streams) -> Company:
         weekday = np.array([(cfg.start.toordinal() + d) % 7 for d in days])  # 0 = Monday for date.toordinal()
         weekly = np.where(np.isin(weekday, (6, 0)), 0.6, 1.0)  # ordinal % 7: 0 = Sunday, 6 = Saturday
         daily = daily * weekly[None, :] * np.exp(prng.normal(0, 0.25, daily.shape))
+        if flights.enabled:
+            daily = daily * flight_factors(flights, cfg.days, frng)[None, :]
         total = spec.daily_budget * s * cfg.days
-        daily = np.round(daily / daily.sum() * total, 2)
-        spend[name] = daily
+        daily = daily / daily.sum() * total
+        regions = np.arange(len(REGIONS)) if regional else np.array([-1])
+        if regional:  # one campaign row per (campaign, region): the region's share of the day's spend
+            share = region_shares(flights, np.asarray(REGION_SHARE), cfg.days, frng)
+            daily = (daily[:, None, :] * share[None, :, :]).reshape(k * regions.size, cfg.days)
+        spend[name] = np.round(daily, 2)
         for i in range(k):
-            campaign_channel.append(name)
-            campaign_index.append(i)
-        starts.append(st)
-        ends.append(en)
+            campaign_channel.extend([name] * regions.size)
+            campaign_index.extend([i] * regions.size)
+            camp_region.append(regions)
+        starts.append(np.repeat(st, regions.size))
+        ends.append(np.repeat(en, regions.size))
     ordinal = cfg.start.toordinal() + days
     business_day = (ordinal % 7 != 0) & (ordinal % 7 != 6)
     return Company(
@@ -226,5 +250,6 @@ def build_company(cfg: SimulationConfig, streams: Streams) -> Company:
         rep_region=rep_region, rep_hired_day=hired, rep_forecast_bias=bias, ae_treated=treated,
         campaign_channel=campaign_channel, campaign_index_in_channel=campaign_index,
         campaign_start=np.concatenate(starts), campaign_end=np.concatenate(ends), spend=spend,
-        business_day=business_day, names=names,
+        business_day=business_day, names=names, campaign_region=np.concatenate(camp_region), sdr_active=sdr_active,
+        rep_left_day=rep_left, holdout_marketing=holdout_mk, holdout_sdr=holdout_sdr,
     )  # fmt: skip

@@ -39,6 +39,52 @@ class ChannelSpec(_Model):
     )
 
 
+class BudgetFlights(_Model):
+    """Spend that changes for reasons other than an account's demand: dark weeks, budget steps, regions.
+
+    Off (`enabled=False`) by default, which keeps the default company's spend plan unchanged.
+    """
+
+    enabled: bool = Field(False, description="turn budget flights on")
+    off_week_share: float = Field(
+        0.15, ge=0, lt=1, description="share of weeks in which a channel goes dark (spends nothing)"
+    )
+    steps: int = Field(
+        3, ge=0, description="budget level changes per channel over the period (at random weeks)"
+    )
+    step_sd: float = Field(0.4, ge=0, description="sd of the log budget level after each step")
+    regional: bool = Field(
+        True, description="split every channel's spend over regions with multipliers that change over time "
+        "(campaigns become regional: `spend` and `campaigns` get a `region` column)"
+    )  # fmt: skip
+    region_sd: float = Field(
+        0.5, ge=0, description="sd of the log regional multiplier of a channel in a block"
+    )
+    region_block_weeks: int = Field(8, ge=1, description="weeks during which a regional multiplier holds")
+
+
+class CapacityChanges(_Model):
+    """SDR head count that varies over time: hires during the period, leavers, weeks off."""
+
+    enabled: bool = Field(False, description="turn SDR capacity changes on")
+    hire_share: float = Field(
+        0.25, ge=0, le=1, description="share of SDRs hired during the period (start work on a random day)"
+    )
+    leave_share: float = Field(
+        0.2, ge=0, le=1, description="share of SDRs who leave during the period (stop on a random day)"
+    )
+    weeks_off: float = Field(3.0, ge=0, description="mean weeks off (holiday, sickness) per SDR per year")
+
+
+class Holdouts(_Model):
+    """Randomized account holdouts, assigned before the period and written to the `experiments` table."""
+
+    marketing_share: float = Field(
+        0.0, ge=0, lt=1, description="share of accounts that no targeted (paid/owned) channel may touch"
+    )
+    sdr_share: float = Field(0.0, ge=0, lt=1, description="share of accounts SDRs never prospect")
+
+
 def _default_channels() -> dict[str, ChannelSpec]:
     return {
         "paid_search": ChannelSpec(
@@ -200,6 +246,36 @@ class SimulationConfig(_Model):
     self_serve_amount_factor: float = Field(
         0.5, gt=0, le=1, description="AE off: self-serve deal size factor"
     )
+
+    # --- mechanisms that break naive estimators (docs/simulator.md, "Grid knobs") --------------
+    organic_arrival_share: float = Field(
+        0.0, ge=0, le=0.8, description="share of in-market accounts that raise an inbound lead on their own "
+        "(organic search, direct, word of mouth) when marketing has not captured them first: demand capture"
+    )  # fmt: skip
+    organic_arrival_delay_days: float = Field(
+        14.0, gt=0, description="mean days from the start of the buying window to such an unassisted arrival"
+    )
+    organic_arrival_interest: float = Field(
+        1.0,
+        ge=0,
+        description="hidden interest an unassisted arrival brings (its own research before the form)",
+    )
+    exposure_intent: float = Field(
+        0.0, ge=0, description="log-weight added to targeted channels' targeting inside a buying window "
+        "(retargeting, search ads on searches): touches become partly a symptom of demand"
+    )  # fmt: skip
+    cadence_stop_on_engagement: float = Field(
+        0.0, ge=0, le=1, description="probability that an SDR follows a prospecting attempt that created no "
+        "lead with another attempt on the same account (a cadence); a lead from any source ends it"
+    )  # fmt: skip
+    cadence_max_attempts: int = Field(6, ge=1, description="longest outbound cadence on one account")
+    sdr_private_targeting: float = Field(
+        0.0, ge=0, description="weight of the HIDDEN fit noise in SDR prospect selection (what reps know and "
+        "the data does not show)"
+    )  # fmt: skip
+    budget_flights: BudgetFlights = Field(default_factory=BudgetFlights)
+    sdr_capacity_changes: CapacityChanges = Field(default_factory=CapacityChanges)
+    holdouts: Holdouts = Field(default_factory=Holdouts)
 
     # --- forecasts and experiment ---------------------------------------------------------------
     forecast_bias_sd: float = Field(0.25, ge=0, description="sd of log forecast bias across AEs")

@@ -8,13 +8,19 @@ import numpy as np
 
 from fairshare.schema import TOUCH_KINDS
 from fairshare.simulate.budget import budget_plan, budget_touches
-from fairshare.simulate.company import Company, _sigmoid
+from fairshare.simulate.company import REGION_SHARE, Company, _sigmoid
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.scenarios import Scenario
 from fairshare.simulate.streams import Streams
 
 KIND_CODE = {k: i for i, k in enumerate(TOUCH_KINDS)}
 PULL_KIND = "visit"
+#: source channels of unassisted inbound leads (organic_arrival_share): not marketing channels, no touch
+ARRIVAL_CHANNELS = ("organic_search", "direct_traffic", "word_of_mouth")
+ARRIVAL_CHANNEL_SHARE = (0.5, 0.3, 0.2)
+#: about 80% of marketing-sourced demand comes from accounts in the market (default company), so an in-market
+#: account arrives on its own with probability min(1, share / 0.8): the share applies to marketing-sourced demand
+ARRIVAL_SCALE = 1.25
 
 
 @dataclass
@@ -38,65 +44,147 @@ class Marketing:
     lead_contact: np.ndarray
     lead_is_mql: np.ndarray
     lead_window_touches: np.ndarray
+    arrival: dict[str, np.ndarray]  # unassisted inbound leads: account, day, time, channel, contact
 
 
 def _empty_int() -> np.ndarray:
     return np.zeros(0, dtype=np.int64)
 
 
-def _channel_touches(
-    cfg: SimulationConfig, company: Company, streams: Streams, name: str, spec, s_camp
-) -> dict:
-    """Touches of one paid/owned channel under the spend plan `s_camp` (campaigns × days)."""
-    n, days = company.n, cfg.days
-    rng = streams.generator(f"touches:{name}")
-    eps = rng.normal(0, 1, n)
-    weight = np.exp(
-        spec.fit_targeting * company.fit_observed
-        + cfg.targeting_noise * eps
-        + cfg.targeting_confounding * company.fit_hidden_noise
+def need_matrix(cfg: SimulationConfig, company: Company) -> np.ndarray:
+    """(days × accounts) bool: inside the buying window (hidden)."""
+    d = np.arange(cfg.days)[:, None]
+    return (
+        company.in_market[None, :] & (d >= company.window_start[None, :]) & (d <= company.window_end[None, :])
     )
-    s_day = s_camp.sum(axis=0)
-    budget = spec.daily_budget * cfg.scale
-    volume = spec.touches_per_day * cfg.scale * (s_day / budget) ** spec.spend_elasticity
-    per_day = rng.poisson(volume)
-    total = int(per_day.sum())
-    account = rng.choice(n, size=total, p=weight / weight.sum())
-    day = np.repeat(np.arange(days), per_day)
-    time = day + rng.random(total)
-    share = np.cumsum(s_camp[:, day] / np.maximum(s_day[day], 1e-12), axis=0)
-    local = np.minimum((rng.random(total)[None, :] > share).sum(axis=0), spec.campaigns - 1)
-    kinds = list(spec.kinds)
-    kind = np.asarray([KIND_CODE[k] for k in kinds])[
-        rng.choice(len(kinds), size=total, p=np.asarray(list(spec.kinds.values())))
-    ]
-    has_contact = rng.random(total) < spec.contact_share
-    pick = company.contact_offset[account] + np.floor(rng.random(total) * company.n_contacts[account]).astype(
-        np.int64
+
+
+def arrival_plan(cfg: SimulationConfig, company: Company, streams: Streams) -> tuple[np.ndarray, np.ndarray]:
+    """Accounts that would raise a lead on their own and the day they would (inside their buying window).
+
+    An in-market account arrives with probability min(1, ARRIVAL_SCALE × `organic_arrival_share`),
+    `organic_arrival_delay_days` (exponential) after its window opens (or the period starts), never after
+    90% of the window has passed.
+    """
+    acc = np.arange(company.n)
+    begin = np.maximum(company.window_start, 0.0)
+    room = company.window_end - begin
+    arrives = (
+        company.in_market
+        & (room > 0)
+        & (streams.uniform("arrival", acc) < ARRIVAL_SCALE * cfg.organic_arrival_share)
     )
-    contact = np.where(has_contact, pick, -1)
-    cell = local * days + day
-    counts = np.bincount(cell, minlength=spec.campaigns * days)
-    cost = s_camp.ravel()[cell] / np.maximum(counts[cell], 1)
-    return {"time": time, "account": account, "contact": contact, "local": local, "kind": kind, "cost": cost}
+    delay = -cfg.organic_arrival_delay_days * np.log(streams.uniform("arrival_delay", acc))
+    day = np.ceil(begin + np.minimum(delay, 0.9 * room)).astype(np.int64)
+    keep = arrives & (day < cfg.days) & (day <= company.window_end)
+    return acc[keep], day[keep]
+
+
+def _targeted_accounts(
+    rng: np.random.Generator, volume: np.ndarray, weight: np.ndarray, group: np.ndarray,
+    intent: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Touches per (group, day) ~ Poisson(volume[g, d]); each lands on an account of its group with weight
+    `weight × exp(intent[d])` (intent: days × accounts log-weights, or None). Returns account, day, group."""
+    days = volume.shape[1]
+    out_acc, out_day, out_group = [], [], []
+    for g in range(volume.shape[0]):
+        members = np.flatnonzero(group == g)
+        w = np.broadcast_to(weight[members], (days, members.size))
+        if intent is not None:
+            w = w * np.exp(intent[:, members])
+        cum = np.cumsum(w, axis=1)
+        total_w = cum[:, -1] if members.size else np.zeros(days)
+        vol = np.where(total_w > 0, volume[g], 0.0)
+        per_day = rng.poisson(vol)
+        day = np.repeat(np.arange(days), per_day)
+        u = rng.random(day.size)
+        if not day.size:
+            continue
+        flat = (cum / np.where(total_w > 0, total_w, 1.0)[:, None] + np.arange(days)[:, None]).ravel()
+        pos = np.minimum(np.searchsorted(flat, day + u, side="left"), flat.size - 1)
+        out_acc.append(members[np.minimum(pos - day * members.size, members.size - 1)])
+        out_day.append(day)
+        out_group.append(np.full(day.size, g))
+    if not out_acc:
+        return _empty_int(), _empty_int(), _empty_int()
+    return np.concatenate(out_acc), np.concatenate(out_day), np.concatenate(out_group)
 
 
 def _push_touches(cfg: SimulationConfig, company: Company, streams: Streams, scenario: Scenario) -> dict:
     """Targeted touches of every paid/owned channel that is switched on (each channel: own stream)."""
+    n, days = company.n, cfg.days
     campaign_base = {}
     pos = 0
-    for name, spec in cfg.channels.items():
+    for name in cfg.channels:
         campaign_base[name] = pos
-        pos += spec.campaigns
+        pos += company.spend[name].shape[0]
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("time", "account", "contact", "channel", "campaign", "kind",
                                                             "cost", "effect")}  # fmt: skip
+    regional = bool((company.campaign_region >= 0).any())
+    planned = np.asarray(REGION_SHARE) if regional else np.ones(1)
+    group_of = company.region if regional else np.zeros(n, dtype=np.int64)
+    intent = cfg.exposure_intent * need_matrix(cfg, company) if cfg.exposure_intent > 0 else None
     for ci, (name, spec) in enumerate(cfg.channels.items()):
         if not scenario.channel_on(name):
             continue
-        touch = _channel_touches(cfg, company, streams, name, spec, company.spend[name])
-        if scenario.budget:  # touches from the change on come from the changed spend plan
-            touch = budget_touches(touch, scenario, name, company.spend[name],
-                                   lambda plan, n=name, sp=spec: _channel_touches(cfg, company, streams, n, sp, plan))  # fmt: skip
+
+        def touches_under(s_camp: np.ndarray, name: str = name, spec=spec) -> dict[str, np.ndarray]:
+            """The channel's touches under the spend plan `s_camp` (campaigns × days)."""
+            rng = streams.generator(f"touches:{name}")
+            eps = rng.normal(0, 1, n)
+            weight = np.exp(
+                spec.fit_targeting * company.fit_observed
+                + cfg.targeting_noise * eps
+                + cfg.targeting_confounding * company.fit_hidden_noise
+            )
+            if company.holdout_marketing.any():
+                weight = np.where(company.holdout_marketing, 0.0, weight)
+            s_day = s_camp.sum(axis=0)
+            budget = spec.daily_budget * cfg.scale
+            rows = s_camp.shape[0]
+            if not regional and intent is None:
+                volume = spec.touches_per_day * cfg.scale * (s_day / budget) ** spec.spend_elasticity
+                per_day = rng.poisson(volume)
+                total = int(per_day.sum())
+                account = rng.choice(n, size=total, p=weight / weight.sum())
+                day = np.repeat(np.arange(days), per_day)
+                time = day + rng.random(total)
+                share = np.cumsum(s_camp[:, day] / np.maximum(s_day[day], 1e-12), axis=0)
+                local = np.minimum((rng.random(total)[None, :] > share).sum(axis=0), rows - 1)
+            else:  # per (region, day) volumes from regional spend; targeting that follows the buying window
+                row_region = np.maximum(
+                    company.campaign_region[campaign_base[name] : campaign_base[name] + rows], 0
+                )
+                s_group = np.stack([s_camp[row_region == g].sum(axis=0) for g in range(planned.size)])
+                volume = (spec.touches_per_day * cfg.scale * planned[:, None]
+                          * (s_group / (budget * planned[:, None])) ** spec.spend_elasticity)  # fmt: skip
+                account, day, group = _targeted_accounts(rng, volume, weight, group_of, intent)
+                total = account.size
+                time = day + rng.random(total)
+                s_cell = s_camp[:, day] * (row_region[:, None] == group[None, :])
+                share = np.cumsum(s_cell / np.maximum(s_cell.sum(axis=0), 1e-12), axis=0)
+                local = np.minimum((rng.random(total)[None, :] > share).sum(axis=0), rows - 1)
+                last = rows - 1 - np.argmax(s_cell[::-1] > 0, axis=0)  # rounding: stay in the touch's region
+                local = np.where(s_cell[local, np.arange(total)] > 0, local, last)
+            kinds = list(spec.kinds)
+            kind = np.asarray([KIND_CODE[k] for k in kinds])[
+                rng.choice(len(kinds), size=total, p=np.asarray(list(spec.kinds.values())))
+            ]
+            has_contact = rng.random(total) < spec.contact_share
+            pick = company.contact_offset[account] + np.floor(
+                rng.random(total) * company.n_contacts[account]
+            ).astype(np.int64)
+            contact = np.where(has_contact, pick, -1)
+            cell = local * days + day
+            counts = np.bincount(cell, minlength=rows * days)
+            cost = s_camp.ravel()[cell] / np.maximum(counts[cell], 1)
+            return {"time": time, "account": account, "contact": contact, "local": local, "kind": kind,
+                    "cost": cost}  # fmt: skip
+
+        touch = touches_under(company.spend[name])
+        if scenario.budget:  # from the change day on, the touches of the changed spend plan
+            touch = budget_touches(touch, scenario, name, company.spend[name], touches_under)
         time, account, contact, local, kind, cost = (touch[k] for k in ("time", "account", "contact", "local",
                                                                        "kind", "cost"))  # fmt: skip
         total = time.size
@@ -145,6 +233,12 @@ def run_marketing(cfg: SimulationConfig, company: Company, streams: Streams, sce
     last_lead = np.full(n, -1e9)
     pull_rows: list[tuple[np.ndarray, np.ndarray, int]] = []
     leads: list[tuple[int, np.ndarray, np.ndarray]] = []
+    arrive_acc, arrive_day = arrival_plan(cfg, company, streams)
+    by_day = np.argsort(arrive_day, kind="stable")
+    arrive_acc, arrive_day = arrive_acc[by_day], arrive_day[by_day]
+    arrive_bounds = np.searchsorted(arrive_day, np.arange(days + 1))
+    arrived: list[np.ndarray] = []
+    arrived_day: list[np.ndarray] = []
     all_accounts = np.arange(n)
     for d in range(days):
         need = company.need(np.full(n, d), all_accounts)
@@ -171,14 +265,22 @@ def run_marketing(cfg: SimulationConfig, company: Company, streams: Streams, sce
                 last_contact[h] = -1
         level = decay * level + np.log1p(inc)
         interest[d] = level
-        if not scenario.marketing:
-            continue
-        eligible = (last_t >= d - cfg.form_lookback_days) & (d - last_lead >= cfg.lead_cooldown_days)
-        p_form = _sigmoid(cfg.form_intercept + cfg.form_interest * level + cfg.form_need * need)
-        fill = np.flatnonzero(eligible & (form_u[d] < p_form))
-        if fill.size:
-            last_lead[fill] = d
-            leads.append((d, fill, last_t[fill].copy()))
+        if scenario.marketing:
+            eligible = (last_t >= d - cfg.form_lookback_days) & (d - last_lead >= cfg.lead_cooldown_days)
+            p_form = _sigmoid(cfg.form_intercept + cfg.form_interest * level + cfg.form_need * need)
+            fill = np.flatnonzero(eligible & (form_u[d] < p_form))
+            if fill.size:
+                last_lead[fill] = d
+                leads.append((d, fill, last_t[fill].copy()))
+        # unassisted arrivals: the account raises its hand itself unless marketing captured it first
+        come = arrive_acc[arrive_bounds[d] : arrive_bounds[d + 1]]
+        if come.size:
+            come = come[d - last_lead[come] >= cfg.lead_cooldown_days]
+            last_lead[come] = d
+            level[come] += cfg.organic_arrival_interest  # it researched on its own before raising its hand
+            interest[d, come] = level[come]
+            arrived.append(come)
+            arrived_day.append(np.full(come.size, d))
 
     # inbound leads (a form fill is also a touch, in the channel of the touch before it)
     if leads:
@@ -230,10 +332,21 @@ def run_marketing(cfg: SimulationConfig, company: Company, streams: Streams, sce
     }
     plan = budget_plan(company.spend, scenario)
     spend = {c: (s if scenario.channel_on(c) else np.zeros_like(s)) for c, s in plan.items()}
+    a_acc = np.concatenate(arrived) if arrived else _empty_int()
+    a_day = np.concatenate(arrived_day) if arrived else _empty_int()
+    u_ch = streams.uniform("arrival_channel", a_acc, a_day)
+    arrival = {
+        "account": a_acc, "day": a_day,
+        "time": a_day + 0.3 + 0.6 * streams.uniform("arrival_time", a_acc, a_day),
+        "channel": np.minimum(np.searchsorted(np.cumsum(ARRIVAL_CHANNEL_SHARE), u_ch), len(ARRIVAL_CHANNELS) - 1),
+        "contact": company.contact_offset[a_acc]
+        + np.floor(streams.uniform("arrival_contact", a_acc, a_day) * company.n_contacts[a_acc]).astype(np.int64),
+    }  # fmt: skip
     return Marketing(
         touch_time=touch["time"], touch_account=touch["account"], touch_contact=touch["contact"],
         touch_channel=touch["channel"], touch_campaign=touch["campaign"], touch_kind=touch["kind"],
         touch_cost=touch["cost"], interest=interest, spend=spend,
         lead_account=lead_account, lead_day=lead_day, lead_time=lead_time, lead_channel=lead_channel,
         lead_campaign=lead_campaign, lead_contact=lead_contact, lead_is_mql=is_mql, lead_window_touches=window,
+        arrival=arrival,
     )  # fmt: skip

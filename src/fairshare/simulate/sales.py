@@ -15,19 +15,22 @@ import numpy as np
 from fairshare.simulate.company import Company, _sigmoid
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.marketing import Marketing
+from fairshare.simulate.outbound import (
+    NEGATIVE_NOTES,
+    POSITIVE_NOTES,
+    WORK_HOURS,
+    WORK_START,
+    business_slots,
+    contact_of,
+    prospecting,
+)  # fmt: skip
 from fairshare.simulate.scenarios import Scenario
 from fairshare.simulate.streams import Streams
 
-SRC_MARKETING, SRC_SDR, SRC_PARTNER = 0, 1, 2
-SOURCE_TEAM = ("marketing", "sdr", "partner")
-PROSPECTING = ("cold_call", "social", "referral", "event")
-PROSPECTING_SHARE = (0.6, 0.2, 0.1, 0.1)
-PROSPECTING_KIND = ("call", "social", "email", "meeting")
+SRC_MARKETING, SRC_SDR, SRC_PARTNER, SRC_ARRIVAL = 0, 1, 2, 3
+#: source_team per source; unassisted arrivals (organic_arrival_share) are "other": no team raised them
+SOURCE_TEAM = ("marketing", "sdr", "partner", "other")
 REJECT_REASONS = ("not a fit", "no budget", "wrong contact")
-POSITIVE_NOTES = ("asked about pricing", "evaluating vendors this quarter", "budget approved",
-                  "wants a demo next week", "pain with current process")  # fmt: skip
-NEGATIVE_NOTES = ("no budget", "not a priority right now", "happy with current tool",
-                  "just researching", "timing is next year")  # fmt: skip
 DEAL_POSITIVE = ("strong champion", "budget confirmed", "legal review started", "timeline agreed",
                  "exec sponsor engaged")  # fmt: skip
 DEAL_NEGATIVE = ("pricing concern", "competitor in the deal", "stakeholder went quiet",
@@ -35,20 +38,11 @@ DEAL_NEGATIVE = ("pricing concern", "competitor in the deal", "stakeholder went 
 STAGE_KIND = ("meeting", "demo", "email", "call")
 STAGE_DURATION_S = (2700.0, 3600.0, 600.0, 1800.0)
 STAGE_NOTE = ("discovery call", "product demo", "sent proposal", "negotiation call")
-WORK_START, WORK_HOURS = 9 / 24, 8 / 24
 
 
 def _erlang2(u1: np.ndarray, u2: np.ndarray, mean: float | np.ndarray) -> np.ndarray:
     """Gamma(shape 2) draws with the given mean from two uniforms."""
     return -np.log(u1 * u2) * (np.asarray(mean) / 2.0)
-
-
-def _slots(business_day: np.ndarray, rate: float) -> np.ndarray:
-    """Whole units of capacity per day for a fractional daily rate (cumulative capacity never rounds away)."""
-    b = np.cumsum(business_day) * business_day
-    cum = np.floor(b * rate + 1e-9)
-    prev = np.floor((b - 1).clip(0) * rate + 1e-9)
-    return np.where(business_day, cum - prev, 0).astype(np.int64)
 
 
 def _work_queues_by_rank(
@@ -62,7 +56,7 @@ def _work_queues_by_rank(
 ) -> None:
     """The qualification queues: fill `first` in place.
 
-    On every business day d each rep takes up to `slots[d]` of its waiting leads with the smallest
+    On every business day d each rep h takes up to `slots[h, d]` of its waiting leads with the smallest
     (rank, arrival, index): leads that arrived before the end of the work day and have not waited
     longer than `max_wait_days` (older ones are skipped: dropped). `queues[h]` is sorted by arrival.
     """
@@ -70,9 +64,11 @@ def _work_queues_by_rank(
     qs = [q.tolist() for q in queues]
     ptr = [0] * len(qs)
     heaps: list[list[tuple[float, float, int]]] = [[] for _ in qs]
-    for d in np.flatnonzero(slots).tolist():
-        k, end, oldest = int(slots[d]), d + WORK_START + WORK_HOURS, d - max_wait_days
+    per_rep = slots.tolist()
+    for d in np.flatnonzero(slots.any(axis=0)).tolist():
+        end, oldest = d + WORK_START + WORK_HOURS, d - max_wait_days
         for h, q in enumerate(qs):
+            k = per_rep[h][d]
             heap, p = heaps[h], ptr[h]
             while p < len(q) and arr[q[p]] < end:
                 i = q[p]
@@ -86,6 +82,16 @@ def _work_queues_by_rank(
                     continue
                 first[i] = max(d + WORK_START + WORK_HOURS * uf[i], a + (0.5 + 2 * uf[i]) / 24)
                 taken += 1
+
+
+def _route_to_active(active: np.ndarray, day: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A rep drawn uniformly among those at work on `day` (`active`: reps × days; anyone if nobody works)."""
+    at_work = active[:, day]  # reps × leads
+    n_at = at_work.sum(axis=0)
+    pick = np.floor(u * np.where(n_at > 0, n_at, active.shape[0])).astype(np.int64)
+    rank = np.cumsum(at_work, axis=0) - 1  # position of each working rep among the working ones
+    chosen = np.argmax(at_work & (rank == pick[None, :]), axis=0)
+    return np.where(n_at > 0, chosen, pick)
 
 
 @dataclass
@@ -139,10 +145,6 @@ def _partner_leads(cfg: SimulationConfig, company: Company, streams: Streams) ->
     return {"account": acc[first], "day": day[first], "time": time[first]}
 
 
-def _contact_of(company: Company, account: np.ndarray, u: np.ndarray) -> np.ndarray:
-    return company.contact_offset[account] + np.floor(u * company.n_contacts[account]).astype(np.int64)
-
-
 def run_sales(
     cfg: SimulationConfig, company: Company, streams: Streams, scenario: Scenario, mk: Marketing
 ) -> Sales:
@@ -155,92 +157,53 @@ def run_sales(
     # ---- leads: marketing (from mk), partner, SDR outbound ------------------------------------------------
     partner = _partner_leads(cfg, company, streams)
     existing: dict[int, list[float]] = {}
-    for a, t in zip(np.concatenate([mk.lead_account, partner["account"]]).tolist(),
-                    np.concatenate([mk.lead_time, partner["time"]]).tolist(), strict=True):  # fmt: skip
+    for a, t in zip(np.concatenate([mk.lead_account, partner["account"], mk.arrival["account"]]).tolist(),
+                    np.concatenate([mk.lead_time, partner["time"], mk.arrival["time"]]).tolist(), strict=True):  # fmt: skip
         existing.setdefault(a, []).append(t)
-    sdr_leads = {"account": [], "day": [], "time": [], "rep": [], "method": [], "contact": []}
-    if scenario.sdr and cfg.sdr_prospects_per_day > 0:
-        slots = _slots(company.business_day, cfg.sdr_prospects_per_day * scenario.capacity)
-        day_of_slot = np.repeat(np.arange(days), slots)
-        j_of_slot = np.arange(day_of_slot.size) - np.repeat(np.cumsum(slots) - slots, slots)
-        rep = np.repeat(np.arange(n_sdr), day_of_slot.size)
-        day = np.tile(day_of_slot, n_sdr)
-        j = np.tile(j_of_slot, n_sdr)
-        trng = streams.generator("prospect_targeting")
-        w = np.exp(company.fit_observed + cfg.targeting_noise * trng.normal(0, 1, company.n)
-                   + cfg.targeting_confounding * company.fit_hidden_noise)  # fmt: skip
-        cumw = np.cumsum(w) / w.sum()
-        acc = np.minimum(np.searchsorted(cumw, streams.uniform("prospect_pick", rep, day, j)), company.n - 1)
-        time = day + WORK_START + WORK_HOURS * streams.uniform("prospect_time", rep, day, j)
-        method = np.searchsorted(
-            np.cumsum(PROSPECTING_SHARE), streams.uniform("prospect_method", rep, day, j)
-        )
-        method = np.minimum(method, len(PROSPECTING) - 1)
-        connected = streams.uniform("prospect_connect", rep, day, j) < company.rep_contact_rate[rep] * 0.5
-        need = company.need(day, acc)
-        p_int = _sigmoid(
-            cfg.prospect_intercept + cfg.prospect_need * need + cfg.prospect_interest * interest[day, acc]
-        )
-        interested = connected & (streams.uniform("prospect_interest", rep, day, j) < p_int)
-        contact = _contact_of(company, acc, streams.uniform("prospect_contact", rep, day, j))
-        creates = np.zeros(acc.size, dtype=bool)
-        for i in np.flatnonzero(interested)[np.argsort(time[interested], kind="stable")].tolist():
-            a, t = int(acc[i]), float(time[i])
-            if any(t - cfg.lead_cooldown_days < s <= t for s in existing.get(a, ())):
-                continue
-            existing.setdefault(a, []).append(t)
-            creates[i] = True
-        for k, v in (("account", acc), ("day", day), ("time", time), ("rep", rep), ("method", method),
-                     ("contact", contact)):  # fmt: skip
-            sdr_leads[k] = v[creates]
-        outcome = np.where(creates, "interested", np.where(interested, "already engaged",
-                                                           np.where(connected, "not interested", "no answer")))  # fmt: skip
-        kind = np.asarray(PROSPECTING_KIND, dtype=object)[method]
-        u_note = streams.uniform("prospect_note", rep, day, j)
-        pos = np.asarray(POSITIVE_NOTES, dtype=object)[(u_note * len(POSITIVE_NOTES)).astype(int)]
-        neg = np.asarray(NEGATIVE_NOTES, dtype=object)[(u_note * len(NEGATIVE_NOTES)).astype(int)]
-        notes = np.where(outcome == "interested", pos, np.where(outcome == "not interested", neg, ""))
-        dur = np.where(connected, 240 + 600 * streams.uniform("prospect_dur", rep, day, j), 40.0)
-        dur = np.where(kind == "email", 180.0, np.where(kind == "social", 90.0, dur))
-        acts.add(time=time, rep=rep, contact=contact, account=acc, kind=kind, direction="outbound",
-                 outcome=outcome, duration=np.round(dur), prospecting=np.asarray(PROSPECTING, dtype=object)[method],
-                 notes=notes, lead=np.where(creates, -2, -1))  # -2: filled with the lead index below  # fmt: skip
+    sdr_leads = prospecting(cfg, company, streams, scenario, interest, existing, acts.add)
     # all leads in one registry
     n_m, n_s, n_p = mk.lead_account.size, len(sdr_leads["account"]), partner["account"].size
-    src = np.concatenate([np.full(n_m, SRC_MARKETING), np.full(n_s, SRC_SDR), np.full(n_p, SRC_PARTNER)])
+    arr = mk.arrival  # unassisted inbound leads (hand-raisers: MQLs), after the others
+    n_o = arr["account"].size
+    src = np.concatenate([np.full(n_m, SRC_MARKETING), np.full(n_s, SRC_SDR), np.full(n_p, SRC_PARTNER),
+                          np.full(n_o, SRC_ARRIVAL)])  # fmt: skip
     L = {
-        "account": np.concatenate([mk.lead_account, sdr_leads["account"], partner["account"]]).astype(
-            np.int64
+        "account": np.concatenate(
+            [mk.lead_account, sdr_leads["account"], partner["account"], arr["account"]]
+        ).astype(np.int64),
+        "day": np.concatenate([mk.lead_day, sdr_leads["day"], partner["day"], arr["day"]]).astype(np.int64),
+        "created": np.concatenate([mk.lead_time, sdr_leads["time"], partner["time"], arr["time"]]).astype(
+            float
         ),
-        "day": np.concatenate([mk.lead_day, sdr_leads["day"], partner["day"]]).astype(np.int64),
-        "created": np.concatenate([mk.lead_time, sdr_leads["time"], partner["time"]]).astype(float),
         "src": src,
-        "channel": np.concatenate([mk.lead_channel, np.full(n_s + n_p, -1)]),
-        "campaign": np.concatenate([mk.lead_campaign, np.full(n_s + n_p, -1)]),
-        "is_mql": np.concatenate([mk.lead_is_mql, np.zeros(n_s + n_p, dtype=bool)]),
+        "channel": np.concatenate([mk.lead_channel, np.full(n_s + n_p, -1), arr["channel"]]).astype(np.int64),
+        "campaign": np.concatenate([mk.lead_campaign, np.full(n_s + n_p + n_o, -1)]),
+        "is_mql": np.concatenate([mk.lead_is_mql, np.zeros(n_s + n_p, dtype=bool), np.ones(n_o, dtype=bool)]),
         "method": np.concatenate(
-            [np.full(n_m, -1), np.asarray(sdr_leads["method"], dtype=np.int64), np.full(n_p, -1)]
+            [np.full(n_m, -1), np.asarray(sdr_leads["method"], dtype=np.int64), np.full(n_p + n_o, -1)]
         ),  # fmt: skip
     }
     nL = src.size
     # lead dice are keyed by (account, n-th lead of that source for the account, source): a lead whose
     # day moves in a replay (e.g. interest rose a bit later) keeps its dice
-    by_account = np.lexsort((L["created"], L["src"], L["account"]))
-    group = L["account"][by_account] * 4 + L["src"][by_account]
+    # an unassisted arrival shares the dice of the marketing lead it stands in for (inbound: one sequence)
+    dice_src = np.where(src == SRC_ARRIVAL, SRC_MARKETING, src)
+    by_account = np.lexsort((L["created"], dice_src, L["account"]))
+    group = L["account"][by_account] * 4 + dice_src[by_account]
     starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1] if nL else np.zeros(0, dtype=np.int64)
     rank = (
         np.arange(nL) - np.repeat(starts, np.diff(np.r_[starts, nL])) if nL else np.zeros(0, dtype=np.int64)
     )
     ordinal = np.empty(nL, dtype=np.int64)
     ordinal[by_account] = rank
-    key = (L["account"], ordinal, L["src"])
+    key = (L["account"], ordinal, dice_src)
 
     def u(name: str, slot: int = 0) -> np.ndarray:
         return streams.uniform(name, *key, slot=slot)
 
-    partner_contact = _contact_of(company, L["account"], u("lead_contact"))
+    partner_contact = contact_of(company, L["account"], u("lead_contact"))
     L["contact"] = np.concatenate([mk.lead_contact, np.asarray(sdr_leads["contact"], dtype=np.int64),
-                                   partner_contact[n_m + n_s:]]).astype(np.int64)  # fmt: skip
+                                   partner_contact[n_m + n_s : n_m + n_s + n_p], arr["contact"]]).astype(np.int64)  # fmt: skip
     L["mql"] = np.where(L["is_mql"], L["created"] + 0.005 + 0.02 * u("mql_delay"), np.nan)
     if acts.parts and n_s:  # link the prospecting activity that created each SDR lead
         last = acts.parts[-1]
@@ -266,8 +229,13 @@ def run_sales(
     else:
         n_h, base, rate = n_ae, n_sdr, cfg.ae_qualify_per_day
     route = np.floor(u("route") * n_h).astype(np.int64)
+    slots = np.broadcast_to(business_slots(company.business_day, rate * scenario.capacity), (n_h, days))
+    if scenario.sdr and cfg.sdr_capacity_changes.enabled:  # route to SDRs at work; none works on days off
+        route = _route_to_active(
+            company.sdr_active, np.minimum(arrival, days - 1).astype(np.int64), u("route")
+        )
+        slots = slots * company.sdr_active
     handler[queued] = base + route[queued]
-    slots = _slots(company.business_day, rate * scenario.capacity)
     u_first = u("first_time")
     queues = [np.flatnonzero(queued & (route == h)) for h in range(n_h)]
     queues = [q[np.argsort(arrival[q], kind="stable")] for q in queues]
@@ -277,7 +245,7 @@ def run_sales(
         cfg.queue_discipline
     ]
     _work_queues_by_rank(queues, arrival, rank, slots, cfg.max_wait_days, u_first, first)
-    work_days = np.flatnonzero(slots)
+    work_days = np.flatnonzero(slots.any(axis=0))
     if work_days.size:  # never taken and too old on the last business day: dropped
         expired = queued & np.isnan(first) & (arrival < work_days[-1] - cfg.max_wait_days)
     # SDR-sourced leads: first contact is the prospecting conversation itself
@@ -371,7 +339,7 @@ def run_sales(
     disc = np.full(nL, np.nan)
     if scenario.ae:
         amount = np.round(amount_raw, -2)
-        slots_ae = _slots(company.business_day, cfg.ae_new_opportunities_per_day * scenario.capacity)
+        slots_ae = business_slots(company.business_day, cfg.ae_new_opportunities_per_day * scenario.capacity)
         u_disc = u("disc_time")
         for h in range(n_ae):
             q = np.flatnonzero(sql & (ae == h))
@@ -461,7 +429,7 @@ def run_sales(
     return Sales(lead=lead, opp=opp, activities=acts.columns(), treated=treated_ae, forecasts=forecasts)
 
 
-def _quarters(start: dt.date, days: int) -> list[tuple[str, int, int]]:
+def calendar_quarters(start: dt.date, days: int) -> list[tuple[str, int, int]]:
     """(period, first day, day after the end) of every full calendar quarter inside the period."""
     y, m = start.year, ((start.month - 1) // 3) * 3 + 1
     if dt.date(y, m, 1) < start:
@@ -480,7 +448,7 @@ def _forecasts(cfg: SimulationConfig, company: Company, streams: Streams, opp: d
     """Per AE per full quarter: commit / best case (actual bookings x the AE's bias x noise), open pipeline."""
     out = []
     closed_t = opp["enter"][:, 4]
-    for period, qs, qe in _quarters(cfg.start, cfg.days):
+    for period, qs, qe in calendar_quarters(cfg.start, cfg.days):
         sub = qs + 7 + WORK_START
         for a in range(company.n_ae):
             r = company.n_sdr + a

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 SCENARIO_HELP = (
-    "factual, marketing_off, channel_off:<channel>, queue_without:<channel>, sdr_off, ae_off, capacity:<factor>, "
+    "factual, marketing_off, channel_off:<channel>, queue_without:<channel>, sdr_off, sdr_outbound_off, ae_off, "
+    "capacity:<factor>, "
     "experiment_none, experiment_all, budget:<channel>*<factor>@<day>"
 )
 
@@ -20,6 +21,8 @@ class Scenario:
     marketing: bool = True
     channels_off: frozenset[str] = frozenset()
     sdr: bool = True
+    #: SDR outbound prospecting only (SDRs still work the inbound queue)
+    sdr_outbound: bool = True
     ae: bool = True
     capacity: float = 1.0
     #: channels whose marketing leads never enter the sales queue (never worked); nothing upstream changes
@@ -41,6 +44,8 @@ class Scenario:
             return cls(name, marketing=False)
         if key == "sdr_off" and not arg:
             return cls(name, sdr=False)
+        if key == "sdr_outbound_off" and not arg:
+            return cls(name, sdr_outbound=False)
         if key == "ae_off" and not arg:
             return cls(name, ae=False)
         if key == "experiment_none" and not arg:

@@ -35,7 +35,9 @@ def process_id(name: str) -> int:
 
 
 #: Processes that draw the company itself; a replicate keeps them and redraws everything else.
-COMPANY_PROCESSES = frozenset({"accounts", "contacts", "reps", "experiment", "campaigns"})
+COMPANY_PROCESSES = frozenset(
+    {"accounts", "contacts", "reps", "experiment", "campaigns", "flights", "capacity", "holdouts"}
+)
 
 
 class Streams:

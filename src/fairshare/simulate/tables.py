@@ -11,14 +11,17 @@ from fairshare import schema
 from fairshare.config import FunnelSettings
 from fairshare.simulate.company import _FIRST, _LAST, INDUSTRIES, PERSONAS, REGIONS, TITLES, Company
 from fairshare.simulate.config import SimulationConfig
-from fairshare.simulate.marketing import Marketing
-from fairshare.simulate.sales import PROSPECTING, SOURCE_TEAM, Sales
+from fairshare.simulate.marketing import ARRIVAL_CHANNELS, Marketing
+from fairshare.simulate.outbound import PROSPECTING
+from fairshare.simulate.sales import SOURCE_TEAM, Sales
 from fairshare.simulate.scenarios import Scenario
 
 FUNNEL = FunnelSettings()
 LEAD_STAGES = FUNNEL.lead_stages  # lead, MQL, SAL, SQL
 OPP_STAGES = [*FUNNEL.opportunity_stages, FUNNEL.won_stage, FUNNEL.lost_stage]
 EXPERIMENT_ID = "ae-lead-program"
+#: account holdouts (cfg.holdouts): from targeted marketing, from SDR prospecting
+HOLDOUT_IDS = ("marketing-holdout", "sdr-outbound-holdout")
 
 
 def timestamps(start: dt.date, t: np.ndarray) -> pd.Series:
@@ -68,13 +71,14 @@ class Ids:
         )
         self.rep = np.asarray([f"SDR{i + 1:02d}" for i in range(company.n_sdr)]
                               + [f"AE{i + 1:02d}" for i in range(company.n_ae)], dtype=object)  # fmt: skip
+        suffix = [f"-{REGIONS[r]}" if r >= 0 else "" for r in company.campaign_region.tolist()]
         self.campaign = np.asarray(
-            [f"CP-{c}-{k + 1:02d}" for c, k in zip(company.campaign_channel, company.campaign_index_in_channel,
-                                                    strict=True)], dtype=object)  # fmt: skip
+            [f"CP-{c}-{k + 1:02d}{x}" for c, k, x in zip(company.campaign_channel, company.campaign_index_in_channel,
+                                                         suffix, strict=True)], dtype=object)  # fmt: skip
 
     @staticmethod
     def leads(account: np.ndarray, day: np.ndarray, src: np.ndarray, prefix: str = "LD") -> np.ndarray:
-        letters = ("M", "S", "P")
+        letters = ("M", "S", "P", "O")
         return np.asarray([f"{prefix}{a + 1:05d}-{d:04d}{letters[s]}" for a, d, s in
                            zip(account.tolist(), day.tolist(), src.tolist(), strict=True)], dtype=object)  # fmt: skip
 
@@ -110,23 +114,32 @@ def canonical_tables(cfg: SimulationConfig, company: Company, mk: Marketing, sal
         "hired_at": timestamps(start, np.concatenate([company.rep_hired_day, [-2000, -2000]]) + 0.4),
         "hourly_cost": np.round(np.concatenate([company.rep_hourly_cost, [95.0, 120.0]]), 2),
     })  # fmt: skip
+    if cfg.sdr_capacity_changes.enabled:  # leavers (an HR fact): an extra column, kept by the importer
+        out["reps"]["left_at"] = timestamps(
+            start, np.concatenate([company.rep_left_day, [np.nan, np.nan]]) + 0.7
+        )
     on = np.asarray([scenario.channel_on(c) for c in company.campaign_channel])
     budget = np.concatenate([company.spend[c].sum(axis=1) for c in cfg.channels])
     out["campaigns"] = _frame("campaigns", {
         "campaign_id": ids.campaign[on],
-        "name": [f"{c.replace('_', ' ').title()} #{k + 1}" for c, k, o in
-                 zip(company.campaign_channel, company.campaign_index_in_channel, on, strict=True) if o],
+        "name": [f"{c.replace('_', ' ').title()} #{k + 1}" + (f" {REGIONS[r]}" if r >= 0 else "") for c, k, r, o in
+                 zip(company.campaign_channel, company.campaign_index_in_channel, company.campaign_region, on,
+                     strict=True) if o],
         "channel": np.asarray(company.campaign_channel, dtype=object)[on],
         "started_at": timestamps(start, company.campaign_start[on]),
         "ended_at": timestamps(start, company.campaign_end[on] + 0.9999),
         "budget": np.round(budget[on], 2),
     })  # fmt: skip
+    regional = bool((company.campaign_region >= 0).any())
+    if regional:  # regional budgets (budget_flights.regional): an extra column, kept by the importer
+        out["campaigns"]["region"] = np.asarray(REGIONS, dtype=object)[company.campaign_region[on]]
     rows = []
     base = 0
     for c in cfg.channels:
         s = mk.spend[c]
         camp, day = np.nonzero(s > 0)
-        rows.append((np.full(camp.size, c, dtype=object), ids.campaign[base + camp], day, s[camp, day]))
+        rows.append((np.full(camp.size, c, dtype=object), ids.campaign[base + camp], day, s[camp, day],
+                     company.campaign_region[base + camp]))  # fmt: skip
         base += s.shape[0]
     sp_channel = np.concatenate([r[0] for r in rows])
     sp_campaign = np.concatenate([r[1] for r in rows])
@@ -137,6 +150,10 @@ def canonical_tables(cfg: SimulationConfig, company: Company, mk: Marketing, sal
         "date": pd.Series(np.datetime64(start.isoformat(), "D") + sp_day[order].astype("timedelta64[D]")).dt.date,
         "channel": sp_channel[order], "campaign_id": sp_campaign[order], "amount": sp_amount[order],
     })  # fmt: skip
+    if regional:
+        out["spend"]["region"] = np.asarray(REGIONS, dtype=object)[
+            np.concatenate([r[4] for r in rows])[order]
+        ]
 
     channels = np.asarray(cfg.all_channels, dtype=object)
     order = np.lexsort((mk.touch_kind, mk.touch_channel, mk.touch_account, np.round(mk.touch_time * 86400)))
@@ -158,6 +175,11 @@ def canonical_tables(cfg: SimulationConfig, company: Company, mk: Marketing, sal
                            np.where(L["src"] == 1, "outbound", "partner"))  # fmt: skip
     src_channel = np.where(L["src"] == 1, np.asarray(PROSPECTING, dtype=object)[np.maximum(L["method"], 0)],
                            src_channel) if L["src"].size else src_channel  # fmt: skip
+    if (L["src"] == 3).any():  # unassisted arrivals: organic search, direct traffic, word of mouth
+        arrival_channel = np.asarray(ARRIVAL_CHANNELS, dtype=object)[
+            np.clip(L["channel"], 0, len(ARRIVAL_CHANNELS) - 1)
+        ]
+        src_channel = np.where(L["src"] == 3, arrival_channel, src_channel)
     lorder = np.argsort(L["created"], kind="stable")
     out["leads"] = _frame("leads", {
         "lead_id": lead_ids[lorder], "created_at": timestamps(start, L["created"][lorder]),
@@ -233,6 +255,14 @@ def canonical_tables(cfg: SimulationConfig, company: Company, mk: Marketing, sal
         })  # fmt: skip
     else:
         out["experiments"] = _frame("experiments", {c: [] for c in schema.table("experiments").column_names})
+    holdouts = [(HOLDOUT_IDS[0], company.holdout_marketing, cfg.holdouts.marketing_share),
+                (HOLDOUT_IDS[1], company.holdout_sdr, cfg.holdouts.sdr_share)]  # fmt: skip
+    for exp_id, held, share in holdouts:
+        if share > 0:  # randomized account holdouts, assigned the day before the period starts
+            out["experiments"] = pd.concat([out["experiments"], _frame("experiments", {
+                "experiment_id": np.full(n, exp_id), "unit_type": np.full(n, "account"), "unit_id": ids.account,
+                "arm": np.where(held, "holdout", "control"), "assigned_at": timestamps(start, np.full(n, -1.0)),
+            })], ignore_index=True)  # fmt: skip
     del n
     return {name: out[name] for name in schema.LOAD_ORDER}
 

@@ -8,7 +8,7 @@ import pandas as pd
 from fairshare.simulate.company import Company
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.marketing import Marketing
-from fairshare.simulate.sales import SOURCE_TEAM, Sales
+from fairshare.simulate.sales import SOURCE_TEAM, Sales, calendar_quarters
 from fairshare.simulate.scenarios import Scenario
 from fairshare.simulate.tables import EXPERIMENT_ID, Ids, timestamps
 
@@ -22,6 +22,12 @@ INCREMENTAL_COLUMNS = [
     "factual_expected_revenue", "counterfactual_expected_revenue", "incremental_expected_revenue",
     "incremental_deals", "incremental_pipeline", "incremental_leads",
     "replicates", "mean_incremental_revenue", "mean_incremental_expected_revenue", "se_incremental_expected_revenue",
+]  # fmt: skip
+
+QUARTER_COLUMNS = [
+    "unit", "scenario", "period", "factual_revenue", "counterfactual_revenue", "incremental_revenue",
+    "factual_expected_revenue", "counterfactual_expected_revenue", "incremental_expected_revenue",
+    "incremental_leads", "incremental_inbound_leads", "incremental_marketing_leads",
 ]  # fmt: skip
 
 
@@ -67,6 +73,8 @@ def unit_of(scenario: Scenario) -> str:
         return "queue_without:" + next(iter(scenario.queue_without))
     if not scenario.sdr:
         return "sdr"
+    if not scenario.sdr_outbound:
+        return "sdr_outbound"
     if not scenario.ae:
         return "ae"
     return scenario.name
@@ -168,3 +176,44 @@ def world_truth(cfg: SimulationConfig, company: Company, mk: Marketing, sales: S
         "revenue_effect": float("nan"), "expected_revenue_effect": float("nan"),
     }])  # fmt: skip
     return {"leads": leads, "events": events, "reps": reps, "accounts": accounts, "experiment": experiment}
+
+
+def quarter_summary(cfg: SimulationConfig, sales: Sales) -> pd.DataFrame:
+    """Per full calendar quarter: won revenue closed in it; expected revenue and leads of the leads created in it."""
+    L, OP = sales.lead, sales.opp
+    closed = OP["enter"][:, 4]
+    value = L["p_opp"] * L["p_win_given_opp"] * L["amount"]
+    inbound = (L["src"] == 0) | (
+        L["src"] == 3
+    )  # marketing-sourced and unassisted arrivals: all inbound demand
+    rows = []
+    for period, qs, qe in calendar_quarters(cfg.start, cfg.days):
+        made = (L["created"] >= qs) & (L["created"] < qe)
+        rows.append({
+            "period": period, "won_revenue": float(OP["amount"][OP["won"] & (closed >= qs) & (closed < qe)].sum()),
+            "expected_revenue": float(value[made].sum()), "n_leads": int(made.sum()),
+            "n_inbound_leads": int((made & inbound).sum()), "n_marketing_leads": int((made & (L["src"] == 0)).sum()),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def incremental_quarters(quarters: dict[str, pd.DataFrame], scenarios: dict[str, Scenario]) -> pd.DataFrame:
+    """factual − counterfactual per unit and quarter: revenue by close date, expected revenue and leads by creation."""
+    f = quarters["factual"].set_index("period")
+    frames = []
+    for name, q in quarters.items():
+        if name == "factual":
+            continue
+        c = q.set_index("period")
+        frames.append(pd.DataFrame({
+            "unit": unit_of(scenarios[name]), "scenario": name, "period": f.index,
+            "factual_revenue": f.won_revenue, "counterfactual_revenue": c.won_revenue,
+            "incremental_revenue": f.won_revenue - c.won_revenue,
+            "factual_expected_revenue": f.expected_revenue, "counterfactual_expected_revenue": c.expected_revenue,
+            "incremental_expected_revenue": f.expected_revenue - c.expected_revenue,
+            "incremental_leads": f.n_leads - c.n_leads, "incremental_inbound_leads": f.n_inbound_leads - c.n_inbound_leads,
+            "incremental_marketing_leads": f.n_marketing_leads - c.n_marketing_leads,
+        }).reset_index(drop=True))  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=QUARTER_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[QUARTER_COLUMNS]

@@ -16,7 +16,14 @@ from fairshare.simulate.sales import Sales, run_sales
 from fairshare.simulate.scenarios import Scenario
 from fairshare.simulate.streams import Streams
 from fairshare.simulate.tables import canonical_tables
-from fairshare.simulate.truth import SCENARIO_COLUMNS, incremental, scenario_summary, world_truth
+from fairshare.simulate.truth import (
+    SCENARIO_COLUMNS,
+    incremental,
+    incremental_quarters,
+    quarter_summary,
+    scenario_summary,
+    world_truth,
+)  # fmt: skip
 from fairshare.simulate.writer import FileFormat, write_world
 
 Progress = Callable[[str], None]
@@ -39,8 +46,14 @@ class World:
 
 
 def default_replays(cfg: SimulationConfig) -> tuple[str, ...]:
-    """marketing_off, every channel_off:<channel>, sdr_off, ae_off, and the experiment replays if enabled."""
-    names = ["marketing_off", *(f"channel_off:{c}" for c in cfg.all_channels), "sdr_off", "ae_off"]
+    """marketing_off, every channel_off:<channel>, sdr_off, sdr_outbound_off, ae_off, and the experiment replays."""
+    names = [
+        "marketing_off",
+        *(f"channel_off:{c}" for c in cfg.all_channels),
+        "sdr_off",
+        "sdr_outbound_off",
+        "ae_off",
+    ]
     if cfg.experiment:
         names += ["experiment_none", "experiment_all"]
     return tuple(names)
@@ -63,13 +76,13 @@ class _Simulator:
         return mk, run_sales(self.cfg, self.company, self.streams, scenario, mk)
 
 
-def _world(sim: _Simulator, seed: int, scenario: Scenario) -> tuple[World, dict]:
+def _world(sim: _Simulator, seed: int, scenario: Scenario) -> tuple[World, dict, Sales]:
     mk, sales = sim.run(scenario)
     tables = canonical_tables(sim.cfg, sim.company, mk, sales, scenario)
     truth = world_truth(sim.cfg, sim.company, mk, sales, scenario)
     summary = scenario_summary(sim.cfg, scenario, mk, sales)
     truth = {"scenarios": pd.DataFrame([summary], columns=SCENARIO_COLUMNS), **truth}
-    return World(sim.cfg, seed, scenario.name, tables, truth), summary
+    return World(sim.cfg, seed, scenario.name, tables, truth), summary, sales
 
 
 def simulate(
@@ -82,7 +95,7 @@ def simulate(
     """
     cfg = config or SimulationConfig()
     sc = Scenario.parse(scenario, cfg.all_channels)
-    world, _ = _world(_Simulator(cfg, seed), seed, sc)
+    world, _, _ = _world(_Simulator(cfg, seed), seed, sc)
     return world
 
 
@@ -104,13 +117,15 @@ def simulate_with_truth(config: SimulationConfig | None = None, seed: int = 0,
     sim = _Simulator(cfg, seed)
     if progress:
         progress("factual")
-    world, factual = _world(sim, seed, Scenario())
+    world, factual, factual_sales = _world(sim, seed, Scenario())
     summaries = [factual]
+    quarters = {"factual": quarter_summary(cfg, factual_sales)}
     for sc in parsed:
         if progress:
             progress(sc.name)
         mk, sales = sim.run(sc)
         summaries.append(scenario_summary(cfg, sc, mk, sales))
+        quarters[sc.name] = quarter_summary(cfg, sales)
         if keep_replays:
             world.replays[sc.name] = canonical_tables(cfg, sim.company, mk, sales, sc)
     world.truth["scenarios"] = pd.DataFrame(summaries, columns=SCENARIO_COLUMNS)
@@ -133,6 +148,7 @@ def simulate_with_truth(config: SimulationConfig | None = None, seed: int = 0,
         values[:, :, 1].std(axis=0, ddof=1) / np.sqrt(len(draws)) if len(draws) > 1 else np.nan
     )
     world.truth["incremental"] = inc
+    world.truth["incremental_quarters"] = incremental_quarters(quarters, lookup)
     by = {s["scenario"]: s for s in summaries}
     if "experiment_all" in by and "experiment_none" in by:
         exp = world.truth["experiment"].copy()

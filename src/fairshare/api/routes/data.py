@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fairshare.api import schemas
 from fairshare.api.auth import require_token
 from fairshare.api.snapshot import NoResults, Snapshot
-from fairshare.cli.output import records
+from fairshare.records import records
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_token)], tags=["results"])
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -19,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from fairshare.api.auth import COOKIE
 from fairshare.api.snapshot import NoResults
 from fairshare.web import STATIC, TEMPLATES, sections
-from fairshare.web.charts import format_cell
+from fairshare.web.kpis import kpi_cards
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
 
@@ -30,39 +29,6 @@ def plotly_js() -> bytes:
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs().encode("utf-8")
-
-
-SHARE_UNITS = ("share", "fraction")
-
-
-def kpi_value(value: Any, unit: str, signed: bool = False) -> str:
-    """A KPI number in its unit: shares as percent (changes in points), money and counts with separators."""
-    if value is None or pd.isna(value):
-        return "–"
-    number = float(value)
-    if unit in SHARE_UNITS:
-        return f"{number * 100:+.1f} pp" if signed else f"{number:.1%}"
-    text = format_cell(number)
-    if signed and number > 0:
-        text = "+" + text
-    return f"{text} {unit}" if unit and unit not in ("count", "ratio") else text
-
-
-def kpi_cards(scorecard: pd.DataFrame) -> list[dict[str, str]]:
-    """Scorecard rows as cards: label, value in its unit, interval, change vs the previous period."""
-    cards = []
-    for rec in scorecard.to_dict(orient="records"):
-        unit = str(rec.get("unit") or "")
-        low, high = rec.get("ci_low"), rec.get("ci_high")
-        change = rec.get("change")
-        has_interval = low is not None and high is not None and pd.notna(low) and pd.notna(high)
-        cards.append({
-            "label": str(rec.get("label") or rec.get("kpi")),
-            "value": kpi_value(rec.get("value"), unit),
-            "interval": f"{kpi_value(low, unit)} – {kpi_value(high, unit)}" if has_interval else "",
-            "change": kpi_value(change, unit, signed=True) if change is not None and pd.notna(change) else "",
-        })  # fmt: skip
-    return cards
 
 
 def _authorised(request: Request) -> bool:

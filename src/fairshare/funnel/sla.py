@@ -1,4 +1,4 @@
-"""Speed to lead, SLAs and stuck pipeline, over the funnel's lead and opportunity facts.
+"""Speed to lead, SLAs and stuck pipeline, over the lead and opportunity facts (`ws.facts`).
 
 SLA thresholds come from `[sla]` in `fairshare.toml`. What is still open (a lead not yet contacted,
 an MQL not yet decided, an open opportunity) is judged at the funnel's `as_of`, by default the
@@ -8,15 +8,20 @@ opportunities come into pandas.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from ibis import _
-from scipy import stats
 
 from fairshare.config import Definitions
-from fairshare.funnel import DAY, HOUR, Funnel, rate_interval, seconds
+from fairshare.intervals import rate_interval
+from fairshare.periods import DAY_SECONDS, HOUR_SECONDS, seconds
+
+if TYPE_CHECKING:
+    from fairshare.funnel.stages import Funnel
 
 #: Lead sources that create the lead while working it (no hand-over, so no first-contact clock).
 SALES_SOURCE_TEAMS = ("sdr", "ae")
@@ -31,20 +36,6 @@ SPEED_COLUMNS = ["source_team", "leads", "due", "contacted", "never_contacted", 
                  "ci_high", "median_hours", "p75_hours", "p90_hours", "within_sla_share"]  # fmt: skip
 
 
-def median_interval(values, level: float = 0.9) -> tuple[float, float]:
-    """Distribution-free interval for a median: order statistics x_(j) and x_(n−j+1), with j the
-    largest rank such that P(B ≤ j−1) < (1−level)/2 for B ~ Binomial(n, ½); covers the median with
-    probability ≥ `level`. Below ~5 values (90%) no pair of ranks reaches `level`: (min, max). NaN
-    without values."""
-    x = np.sort(np.asarray(values, dtype=float))
-    x = x[~np.isnan(x)]
-    n = x.size
-    if n == 0:
-        return np.nan, np.nan
-    j = max(int(stats.binom.ppf((1.0 - level) / 2, n, 0.5)), 1)
-    return float(x[j - 1]), float(x[n - j])
-
-
 class ServiceLevels:
     """Speed to lead, SLA summary and breaches, stuck pipeline of one funnel (its workspace, `as_of`
     and interval level)."""
@@ -54,7 +45,6 @@ class ServiceLevels:
         self.definitions: Definitions = funnel.definitions
         self.as_of = funnel.as_of
         self.level = funnel.level
-        self._sla_facts: ir.Table | None = None
 
     def lead_sla_facts(self, cached: bool = True) -> ir.Table:
         """Lead facts plus SLA columns: handed_over, contact_hours, contact_breach/pending/judged,
@@ -62,9 +52,9 @@ class ServiceLevels:
         `Funnel.opportunity_facts`)."""
         if not cached:
             return self._sla_columns(self.funnel.lead_facts(cached=False))
-        if self._sla_facts is None:
-            self._sla_facts = self.funnel.temporary.materialize(self._sla_columns(self.funnel.lead_facts()))
-        return self._sla_facts
+        return self.funnel.facts.materialize(
+            ("lead_sla", self.as_of), lambda: self._sla_columns(self.funnel.lead_facts())
+        )
 
     def _sla_columns(self, lf: ir.Table) -> ir.Table:
         sla = self.definitions.sla
@@ -74,10 +64,10 @@ class ServiceLevels:
         mql_at = lf[f"at_{mql_k}"]
         decided_at = ibis.least(lf.accepted_at, lf.rejected_at)
         decision_at = ibis.coalesce(decided_at, lf.accepted_at, lf.rejected_at)
-        contact_due = seconds(lf.created_at) + sla.first_contact_hours * HOUR
-        decision_due = seconds(mql_at) + sla.mql_decision_days * DAY
+        contact_due = seconds(lf.created_at) + sla.first_contact_hours * HOUR_SECONDS
+        decision_due = seconds(mql_at) + sla.mql_decision_days * DAY_SECONDS
         now = seconds(as_of)
-        contact_hours = (seconds(lf.first_contact_at) - seconds(lf.created_at)) / HOUR
+        contact_hours = (seconds(lf.first_contact_at) - seconds(lf.created_at)) / HOUR_SECONDS
         self_sourced = [*self.definitions.teams.marketing_source_teams, *SALES_SOURCE_TEAMS]
         handed_over = mql_at.notnull() | ~lf.source_team.fill_null("other").isin(self_sourced)
         return lf.mutate(
@@ -189,7 +179,7 @@ class ServiceLevels:
                 entity_id=stuck.opportunity_id,
                 rep_id=stuck.owner_rep_id,
                 started_at=(stuck.idle_since).cast("timestamp(6)"),
-                due_s=seconds(stuck.idle_since) + sla.stuck_opportunity_days * DAY,
+                due_s=seconds(stuck.idle_since) + sla.stuck_opportunity_days * DAY_SECONDS,
                 resolved_at=(ibis.null("timestamp(6)")).cast("timestamp(6)"),
                 end_s=as_of_s,
                 amount=stuck.amount,
@@ -197,7 +187,7 @@ class ServiceLevels:
             )
         )
         expr = ibis.union(*parts)
-        expr = expr.mutate(overdue_hours=(expr.end_s - expr.due_s) / HOUR)
+        expr = expr.mutate(overdue_hours=(expr.end_s - expr.due_s) / HOUR_SECONDS)
         frame = expr.execute()
         frame["due_at"] = pd.to_datetime(frame["due_s"], unit="s")
         frame = frame.sort_values(["sla", "started_at", "entity_id"], kind="stable")
@@ -205,13 +195,13 @@ class ServiceLevels:
 
     def _stuck_expr(self) -> ir.Table:
         of = self.funnel.opportunity_facts()
-        limit = self.definitions.sla.stuck_opportunity_days * DAY
+        limit = self.definitions.sla.stuck_opportunity_days * DAY_SECONDS
         idle_since = ibis.coalesce(ibis.greatest(of.last_activity_at, of.created_at), of.created_at)
         now = seconds(ibis.timestamp(self.as_of))
         opened = of.filter(~of.is_closed & (of.created_at <= ibis.timestamp(self.as_of)))
         opened = opened.mutate(idle_since=idle_since, stage=of.current_stage)
-        opened = opened.mutate(days_idle=(now - seconds(opened.idle_since)) / DAY)
-        return opened.filter(opened.days_idle >= limit / DAY)
+        opened = opened.mutate(days_idle=(now - seconds(opened.idle_since)) / DAY_SECONDS)
+        return opened.filter(opened.days_idle >= limit / DAY_SECONDS)
 
     def stuck_pipeline(self) -> pd.DataFrame:
         """Open opportunities with no activity for sla.stuck_opportunity_days as of `as_of`
