@@ -47,7 +47,8 @@ DEAL_COLUMNS = ["opportunity_id", "rep_id", "stage_index", "age_days", "amount",
 NUMERIC = ["days_in_stage", "stage_overdue", "age_days", "log_amount", "activities_recent", "activities_total",
            "account_activities", "days_since_activity", "contacts_active", "stakeholders_engaged", "rep_win_logit",
            "rep_open_deals"]  # fmt: skip
-GRID_ORIGIN = pd.Timestamp("2000-01-03")  # snapshot times are on one weekly grid, so backtests reuse them
+GRID_ORIGIN = pd.Timestamp("2000-01-03")
+MAX_TRAIN_ROWS = 20_000  # snapshot times are on one weekly grid, so backtests reuse them
 
 
 class DealForecast(BaseEstimator):
@@ -98,39 +99,53 @@ class DealForecast(BaseEstimator):
             cache[key] = history.snapshot(s)
         return cache[key]
 
-    def _training(self, history: DealHistory, at: pd.Timestamp) -> pd.DataFrame:
-        """Snapshot rows with windows that ended by `at`; `group` = snapshot time of the period-end windows."""
+    def _window(self, history: DealHistory, s: pd.Timestamp, h: float, n_stages: int):
+        """Design rows and labels (won within h days of s) of the deals open at `s` (cached per window:
+        they do not depend on the forecast's as-of, only on events up to s + h)."""
+        cache = history.__dict__.setdefault("_windows", {})
+        key = (s, h, tuple(self.extra_blocks))
+        if key not in cache:
+            snap = self._snapshot(history, s)
+            if snap.empty:
+                cache[key] = None
+            else:
+                if "_won_at" not in history.__dict__:  # close time of every won deal, once per history
+                    history.__dict__["_won_at"] = history.opps[history.opps["is_won"]].set_index(
+                        "opportunity_id"
+                    )["closed_at"]
+                won = history.__dict__["_won_at"]
+                closed = pd.to_datetime(won.reindex(snap["opportunity_id"]).to_numpy())
+                frame = snap.assign(horizon_days=h, curve=history.curve_probability(s, snap, h))
+                label = np.asarray((closed > s) & (closed <= s + h * DAY))
+                cache[key] = (self._design(frame, n_stages), label)
+        return cache[key]
+
+    def _training(self, history: DealHistory, at: pd.Timestamp, n_stages: int):
+        """Design rows, labels and group (snapshot number of the period-end windows, -1 for the fixed
+        ones) of the snapshot windows that ended by `at`."""
         first = history.opps["created_at"].min()
         if pd.isna(first):
-            return pd.DataFrame()
+            return np.zeros((0, 1)), np.zeros(0, bool), np.zeros(0, int)
         step = pd.Timedelta(days=self.snapshot_days)
         k0 = int(np.ceil((first - GRID_ORIGIN) / step))
         k1 = int(np.floor((at - GRID_ORIGIN) / step))
-        rows = []
-        won = history.opps[history.opps["is_won"]].set_index("opportunity_id")["closed_at"]
+        xs, ys, gs = [], [], []
         for k in range(k0, k1 + 1):
             s = GRID_ORIGIN + k * step
             _, _, end = forecast_period(s, self.period, 0.0)
-            windows = [(h, False) for h in self.horizons] + [((pd.Timestamp(end) - s) / DAY, True)]
-            snap = None
-            for h, period_end in windows:
+            windows = [(float(h), -1) for h in self.horizons] + [((pd.Timestamp(end) - s) / DAY, k)]
+            for h, group in windows:
                 if s + h * DAY > at or h <= 0:
                     continue
-                if snap is None:
-                    snap = self._snapshot(history, s)
-                    if snap.empty:
-                        break
-                    closed = pd.Series(
-                        pd.to_datetime(won.reindex(snap["opportunity_id"]).to_numpy()), index=snap.index
-                    )
-                part = snap.assign(
-                    horizon_days=h,
-                    curve=history.curve_probability(s, snap, h),
-                    won=((closed > s) & (closed <= s + h * DAY)).to_numpy(),
-                    group=s if period_end else pd.NaT,
-                )
-                rows.append(part)
-        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+                rows = self._window(history, s, h, n_stages)
+                if rows is None:
+                    break
+                xs.append(rows[0])
+                ys.append(rows[1])
+                gs.append(np.full(len(rows[1]), group))
+        if not xs:
+            return np.zeros((0, 1)), np.zeros(0, bool), np.zeros(0, int)
+        return np.vstack(xs), np.concatenate(ys), np.concatenate(gs)
 
     def _design(self, frame: pd.DataFrame, n_stages: int) -> np.ndarray:
         x = [np.log1p(frame[c].clip(lower=0).to_numpy(float)) if c not in ("rep_win_logit",) else
@@ -167,16 +182,17 @@ class DealForecast(BaseEstimator):
         window = max((end - max(at, start)) / DAY, 0.0)  # days of the period still to book
 
         snap = self._snapshot(history, at)
-        train = self._training(history, at)
         n_stages = len(history.stage_names)
-        self.train_rows_ = len(train)
-        positives = int(train["won"].sum()) if len(train) else 0
+        X, y, groups = self._training(history, at, n_stages)
+        self.train_rows_ = len(y)
         model = None
-        if positives >= self.min_train_wins and not snap.empty:
-            X = self._design(train, n_stages)
+        if int(y.sum()) >= self.min_train_wins and not snap.empty:
+            if len(y) > MAX_TRAIN_ROWS:  # large books: a fixed random subset keeps the fit fast
+                keep = np.sort(np.random.default_rng(0).choice(len(y), MAX_TRAIN_ROWS, replace=False))
+                X, y, groups = X[keep], y[keep], groups[keep]
             mean, sd = X.mean(axis=0), X.std(axis=0) + 1e-9
-            model = LogisticRegression(C=self.C, max_iter=2000).fit((X - mean) / sd, train["won"].to_numpy())
-            sigma = _random_intercept_sd(train, model.predict_proba((X - mean) / sd)[:, 1])
+            model = LogisticRegression(C=self.C, max_iter=2000).fit((X - mean) / sd, y)
+            sigma = _random_intercept_sd(y, groups, model.predict_proba((X - mean) / sd)[:, 1])
             self.method_ = "deal model"
         else:
             sigma = 0.3
@@ -286,18 +302,20 @@ def stretch(draws: np.ndarray, scale: float, floor: np.ndarray | float = 0.0) ->
     return np.maximum(median + scale * (draws - median), floor)
 
 
-def _random_intercept_sd(train: pd.DataFrame, fitted: np.ndarray, grid: np.ndarray | None = None) -> float:
+def _random_intercept_sd(
+    won: np.ndarray, groups: np.ndarray, fitted: np.ndarray, grid: np.ndarray | None = None
+) -> float:
     """The sd σ of a shared logit shift per snapshot window (period-end windows) maximising the
     marginal likelihood of their wins (Gauss–Hermite over the shift); 0 when there are < 3 groups."""
-    mask = train["group"].notna().to_numpy()
-    if mask.sum() == 0 or train.loc[mask, "group"].nunique() < 3:
+    mask = groups >= 0
+    if mask.sum() == 0 or np.unique(groups[mask]).size < 3:
         return 0.0
-    grid = np.linspace(0.0, 1.5, 31) if grid is None else grid
+    grid = np.linspace(0.0, 1.5, 16) if grid is None else grid
     nodes, weights = np.polynomial.hermite_e.hermegauss(21)
     weights = weights / weights.sum()
-    y = train["won"].to_numpy(float)[mask]
+    y = won.astype(float)[mask]
     lo = logit(np.clip(fitted[mask], 1e-6, 1 - 1e-6))
-    g = pd.factorize(train.loc[mask, "group"])[0]
+    g = pd.factorize(groups[mask])[0]
     best, best_ll = 0.0, -np.inf
     for sigma in grid:
         p = expit(lo[:, None] + sigma * nodes[None, :])

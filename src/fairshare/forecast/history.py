@@ -101,6 +101,10 @@ class DealHistory:
             stages["at"].max(),
         ]
         latest = max((pd.Timestamp(x) for x in times if pd.notna(x)), default=FLOOR)
+        for frame in (opps, stages, activities, engagement, opp_contacts):  # plain objects: fast isin/groupby
+            for col in ("opportunity_id", "entity_id", "account_id", "contact_id", "rep_id"):
+                if col in frame:
+                    frame[col] = frame[col].astype(object)
         return cls(opps, stages, activities, engagement, opp_contacts, stage_names, latest)
 
     # --- what is known at s ----------------------------------------------------------------------------
