@@ -132,7 +132,7 @@ def test_forecast_without_lifecycle_rows_uses_the_pooled_curve_from_creation(tmp
 
     ws = Workspace.init(tmp_path / "ws")
     ws.import_(_minimal(tmp_path / "in"))
-    model = PipelineForecast(rng=0, n_draws=200).fit(ws)
+    model = PipelineForecast(random_state=0, n_draws=200).fit(ws)
     ws.close()
     assert model.open_["opportunity_id"].tolist() == ["O2"]
     assert (model.open_["curve"] == "creation").all() and model.open_["probability"].between(0, 1).all()

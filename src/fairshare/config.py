@@ -198,18 +198,39 @@ class RoutingSettings(_Section):
     )
 
 
-class ForecastSettings(_Section):
-    """The bookings forecast: how far back the run-rate of new opportunities looks."""
-
-    lookback_days: float = Field(
-        90.0, gt=0, le=MAX_DAYS, description="days of opportunity creation that set each rep's run-rate"
-    )
-
-
 class RepSettings(_Section):
     """Rep quality: who gets a rank."""
 
     min_leads: int = Field(20, ge=0, le=1_000_000, description="reps with fewer leads than this get no rank")
+
+
+class ForecastSettings(_Section):
+    """The bookings forecast: which period, the run-rate window, and how wide its interval is."""
+
+    lookback_days: float = Field(
+        90.0, gt=0, le=MAX_DAYS, description="days of opportunity creation that set each rep's run-rate"
+    )
+    min_remaining_days: float = Field(
+        7.0,
+        ge=0,
+        le=MAX_DAYS,
+        description="forecast the next period when fewer days than this are left in the current one",
+    )
+    interval_scale: float = Field(
+        1.5,
+        gt=0,
+        le=100,
+        description="stretch of the P10-P90 around the P50 until the backtest has enough forecasts",
+    )
+    calibration_min_forecasts: int = Field(
+        4,
+        ge=1,
+        le=10_000,
+        description="backtest forecasts (with known outcome) needed to fit the stretch from the data",
+    )
+    backtest_offsets: list[int] = Field(
+        [10, 30, 45, 60], description="days into each past period at which the backtest forecasts it"
+    )
 
 
 class TeamSettings(_Section):
@@ -438,6 +459,11 @@ lookback_days = 180             # touches and activities this many days before s
 
 [forecast]
 lookback_days = 90              # days of opportunity creation that set each rep's run-rate
+min_remaining_days = 7          # forecast the next period when fewer days than this are left in this one
+interval_scale = 1.5            # stretch of the P10-P90 around the P50 until the backtest can fit it
+                                # (1.5: what the deal model needed on the simulator grid, docs/forecast.md)
+calibration_min_forecasts = 4   # past forecasts with a known outcome needed to fit the stretch from the data
+backtest_offsets = [10, 30, 45, 60]   # days into each past period at which `forecast backtest` forecasts it
 
 [reps]
 min_leads = 20                  # reps with fewer leads get no rank (not ranked on noise)

@@ -96,8 +96,9 @@ def forecast_row(upstream: dict[str, pd.DataFrame], cur: str) -> dict:
     """This period's bookings forecast (P50, interval P10–P90) from the upstream `forecast` table."""
     row = {"kpi": "forecast_p50", "label": "Bookings forecast (P50)", "unit": cur, "previous_value": np.nan,
            "value": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-           "definition": "median of the pipeline Monte Carlo of this period's bookings (booked to date + open "
-                         "opportunities by stage and age + new pipeline at the run-rate); interval = the forecast's ci_low–ci_high (90%)",
+           "definition": "median of the deal Monte Carlo of the bookings of the period open at the latest event "
+                             "(booked to date + open deals' win probabilities + new pipeline at the run-rate); interval = "
+                             "the forecast's ci_low–ci_high (90%), stretched to the backtest's coverage",
            "source": "upstream result table `forecast` where rep_id = 'all'", "note": ""}  # fmt: skip
     forecast = upstream.get("forecast")
     if forecast is None or not {"rep_id", "p10", "p50", "p90"} <= set(forecast.columns):

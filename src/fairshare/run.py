@@ -78,7 +78,7 @@ AREAS: tuple[Area, ...] = (
     Area("diagnose", diagnose.results, ("diagnosis", "diagnosis_evidence", "diagnosis_recommendations")),
     Area("reps", reps.results, ("reps",)),
     Area("economics", economics.results, ("economics", "prospecting")),
-    Area("forecast", forecast.results, ("forecast",)),
+    Area("forecast", forecast.results, ("forecast", "forecast_backtest", "forecast_whatif")),
     Area("scorecard", scorecard.results, ("scorecard",)),
 )
 

@@ -203,12 +203,11 @@ class Workspace:
     def forecast(
         self, period: str = "quarter", as_of: datetime | str | None = None, level: float = 0.9
     ) -> pd.DataFrame:
-        """This period's bookings P10/P50/P90 per rep and in total (`fairshare.forecast.PipelineForecast`)."""
-        from fairshare.forecast import PipelineForecast
+        """Bookings P10/P50/P90 per rep and in total of the period open at `as_of` (the deal forecast,
+        calibrated by its backtest: `fairshare.forecast.forecast`)."""
+        from fairshare.forecast import forecast
 
-        lookback = self.definitions.forecast.lookback_days
-        model = PipelineForecast(period=period, level=level, lookback_days=lookback)
-        return model.fit(self, as_of=as_of).result_
+        return forecast(self, as_of=as_of, period=period, level=level)[0].result_
 
     def run(
         self, progress: Callable[[str, int, int], None] | None = None, truth_dir: str | Path | None = None

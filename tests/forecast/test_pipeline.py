@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from fairshare import Workspace
-from fairshare.forecast import FORECAST_COLUMNS, PipelineForecast, results
+from fairshare.forecast import BACKTEST_COLUMNS, FORECAST_COLUMNS, PipelineForecast, results
 from fairshare.forecast.pipeline import OPEN_COLUMNS, STAGE_COLUMNS, WinCurve
 from fairshare.scorecard import Scorecard
 
@@ -66,7 +66,7 @@ def test_win_curve_by_hand():
 def test_point_in_time_and_contract(sim_workspace):
     ws = sim_workspace.workspace
     as_of = pd.Timestamp("2025-08-15")
-    f = PipelineForecast(n_draws=2000, rng=3).fit(ws, as_of=as_of)
+    f = PipelineForecast(n_draws=2000, random_state=3).fit(ws, as_of=as_of)
     r = f.result_
     assert list(r.columns) == FORECAST_COLUMNS and list(f.open_.columns) == OPEN_COLUMNS
     assert list(f.stages_.columns) == STAGE_COLUMNS
@@ -98,15 +98,19 @@ def test_point_in_time_and_contract(sim_workspace):
         assert total.loc[rep, "commit"] == value
         assert total.loc[rep, "commit_gap"] == pytest.approx(value - total.loc[rep, "p50"])
     assert total.loc["all", "commit"] == pytest.approx(commits.sum())
-    early = PipelineForecast(n_draws=500, rng=3).fit(ws, as_of="2025-07-05").result_  # before the commits
+    early = (
+        PipelineForecast(n_draws=500, random_state=3).fit(ws, as_of="2025-07-05").result_
+    )  # before the commits
     assert early["commit"].isna().all() and early["commit_percentile"].isna().all()
     # at the last moment of the quarter nothing is left to win: the forecast is what is booked
     last = (
-        PipelineForecast(n_draws=500, rng=3).fit(ws, as_of="2025-09-30T23:59:59").result_.set_index("rep_id")
+        PipelineForecast(n_draws=500, random_state=3)
+        .fit(ws, as_of="2025-09-30T23:59:59")
+        .result_.set_index("rep_id")
     )
     assert last.loc["all", "p10"] == pytest.approx(last.loc["all", "p90"], rel=1e-3)
     # same seed, same figures
-    again = PipelineForecast(n_draws=2000, rng=3).fit(ws, as_of=as_of).result_
+    again = PipelineForecast(n_draws=2000, random_state=3).fit(ws, as_of=as_of).result_
     pd.testing.assert_frame_equal(again, r)
 
 
@@ -114,7 +118,7 @@ def test_backtest_covers_the_booked_amount_and_spots_optimists(backtest_worlds):
     rows = []
     for ws, truth in backtest_worlds:
         for q in QUARTERS:  # as of the quarter's 8th day, with only the data known then
-            f = PipelineForecast(rng=1).fit(ws, as_of=pd.Timestamp(q) + AFTER_COMMITS)
+            f = PipelineForecast(random_state=1).fit(ws, as_of=pd.Timestamp(q) + AFTER_COMMITS)
             actual = _actual(ws, *f.bounds_)
             out = f.result_.copy()
             out["actual"] = [actual.sum() if x == "all" else actual.get(x, 0.0) for x in out["rep_id"]]
@@ -136,7 +140,11 @@ def test_backtest_covers_the_booked_amount_and_spots_optimists(backtest_worlds):
 def test_results_and_the_scorecard_kpi(sim_workspace):
     ws = sim_workspace.workspace
     out = results(ws, {})
-    assert set(out) == {"forecast"} and list(out["forecast"].columns) == FORECAST_COLUMNS
+    assert (
+        set(out) == {"forecast", "forecast_backtest", "forecast_whatif"}
+        and list(out["forecast"].columns) == FORECAST_COLUMNS
+    )
+    assert list(out["forecast_backtest"].columns) == BACKTEST_COLUMNS
     forecast = out["forecast"]
     total = forecast[forecast["rep_id"] == "all"].iloc[0]
     card = Scorecard(with_sql=False).fit(ws, upstream={"forecast": forecast}).result_.set_index("kpi")

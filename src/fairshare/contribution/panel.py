@@ -292,7 +292,7 @@ def holdout(ws: Workspace, experiment_id: str, level: float, settings: Contribut
     y, cap = winsorized(group["won_revenue"].to_numpy(float), settings.winsor_percentile)
     group["won_revenue"] = y
     covariates = ["pre_won_revenue"] if group["pre_won_revenue"].std() > 0 else []
-    res = ExperimentAnalysis(covariates=covariates, level=level).fit(group, "arm", "won_revenue").result_
+    res = ExperimentAnalysis(covariates=covariates, level=level, outcome="won_revenue").fit(group).result_
     row = res.loc[res["arm"] == "worked"].iloc[0]
     reached = n_accounts - int(counts["control"])
     return strategy("holdout", row["estimate"] * reached, row["ci_low"] * reached, row["ci_high"] * reached, True,

@@ -123,6 +123,13 @@ class WinCurve(BaseEstimator):
             p = np.where(s > 1e-9, gain / s, 0.0)
         return np.clip(p, 0.0, 1.0)
 
+    def cif(self, days: np.ndarray) -> np.ndarray:
+        """Cumulative incidence of a win `days` after entry (0 for days <= 0)."""
+        d = np.asarray(days, float)
+        if self.times_.size == 0:
+            return np.zeros_like(d)
+        return np.where(d > 0, self._at(self.won_, d, 0.0), 0.0)
+
     def mean_won_within(self, horizon: float, steps: int = 200) -> float:
         """∫₀ᴴ CIF(H − u) du / H: the share of deals created uniformly over the next H days won by H."""
         if horizon <= 0 or self.times_.size == 0:
@@ -131,7 +138,19 @@ class WinCurve(BaseEstimator):
         return float(self._at(self.won_, horizon - u, 0.0).mean())
 
 
-class PipelineForecast:
+def latest_commits(ws: Workspace, label: str, at: pd.Timestamp) -> pd.DataFrame:
+    """The latest commit and best-case amount per rep for the period, submitted by `at`."""
+    fc = ws.table("forecasts")
+    fc = fc.filter(
+        (fc.period == label) & (fc.submitted_at <= ibis.timestamp(pd.Timestamp(at).to_pydatetime()))
+    )
+    fc = fc.filter(fc.category.isin(["commit", "best_case"]))
+    frame = fc.group_by("rep_id", "category").aggregate(amount=_.amount.argmax(_.submitted_at)).execute()
+    wide = frame.pivot(index="rep_id", columns="category", values="amount") if len(frame) else None
+    return pd.DataFrame(wide, columns=["commit", "best_case"], dtype=float)
+
+
+class PipelineForecast(BaseEstimator):
     """Monte Carlo forecast of this period's bookings per rep and in total (see the module docstring).
 
     p10/p50/p90 are always the 10th/50th/90th percentiles; `level` sets ci_low/ci_high, the
@@ -144,7 +163,7 @@ class PipelineForecast:
         self,
         level: float = 0.9,
         n_draws: int = 5000,
-        rng: np.random.Generator | int | None = None,
+        random_state: int | None = None,
         period: str = "quarter",
         lookback_days: float = 90.0,
         min_spells: int = 20,
@@ -156,7 +175,7 @@ class PipelineForecast:
     ):
         self.level = level
         self.n_draws = n_draws
-        self.rng = rng
+        self.random_state = random_state
         self.period = period
         self.lookback_days = lookback_days
         self.min_spells = min_spells
@@ -192,15 +211,6 @@ class PipelineForecast:
             won=won,
         )
         return opps[~undated].reset_index(drop=True), entries.execute()
-
-    def _commits(self, ws: Workspace, label: str, at: pd.Timestamp) -> pd.DataFrame:
-        """The latest commit and best-case amount per rep for the period, submitted by `at`."""
-        fc = ws.table("forecasts")
-        fc = fc.filter((fc.period == label) & (fc.submitted_at <= ibis.timestamp(at.to_pydatetime())))
-        fc = fc.filter(fc.category.isin(["commit", "best_case"]))
-        frame = fc.group_by("rep_id", "category").aggregate(amount=_.amount.argmax(_.submitted_at)).execute()
-        wide = frame.pivot(index="rep_id", columns="category", values="amount") if len(frame) else None
-        return pd.DataFrame(wide, columns=["commit", "best_case"], dtype=float)
 
     # --- model --------------------------------------------------------------------------------------
 
@@ -321,7 +331,7 @@ class PipelineForecast:
         first one, `as_of` gives an all-zero forecast)."""
         if self.period not in PERIODS or self.period == "all":
             raise ValueError(f"unknown period {self.period!r}; known: quarter, month, year")
-        rng = self.rng if isinstance(self.rng, np.random.Generator) else np.random.default_rng(self.rng)
+        rng = np.random.default_rng(self.random_state)
         funnel = funnel if funnel is not None else Funnel().fit(ws)
         as_of = naive_utc(as_of) if as_of is not None else funnel.as_of_
         at = pd.Timestamp(as_of)
@@ -337,7 +347,7 @@ class PipelineForecast:
             )
         pooled, curves = self._curves(ws, opps, entries, remaining)
         self.open_ = self._open(ws, opps, entries, pooled, curves, at, remaining)
-        commits = self._commits(ws, label, at)
+        commits = latest_commits(ws, label, at)
         booked = (
             opps[opps["won"] & (opps["closed_at"] >= pd.Timestamp(start))].groupby("rep_id")["amount"].sum()
         )
@@ -390,33 +400,39 @@ class PipelineForecast:
             np.hstack([draws, draws.sum(axis=1, keepdims=True)]), columns=[*reps, TOTAL]
         )
         self.as_of_, self.period_, self.bounds_ = as_of, label, (start, end)
-        self.result_ = self._summary(commits, base, expected_open, expected_new, remaining)
+        by_rep = self.open_.groupby("rep_id")["amount"].agg(["size", "sum"])
+        self.result_ = summarize(self.draws_, commits, base, expected_open, expected_new, by_rep, label, at,
+                                 remaining, self.level)  # fmt: skip
         return self
 
-    def _summary(self, commits, base, expected_open, expected_new, remaining: float) -> pd.DataFrame:
-        lo_q, hi_q = (1 - self.level) / 2, (1 + self.level) / 2
-        rows = []
-        for j, r in enumerate(self.draws_.columns):
-            sims = self.draws_.iloc[:, j].to_numpy()
-            total = r == TOTAL
-            mine = self.open_ if total else self.open_[self.open_["rep_id"] == r]
-            booked, from_open, from_new = (
-                float(v.sum() if total else v[j]) for v in (base, expected_open, expected_new)
-            )
-            if total:
-                commit, best = (float(commits[c].sum()) if commits[c].notna().any() else np.nan
-                                for c in ("commit", "best_case"))  # fmt: skip
-            else:
-                commit, best = (float(commits[c].get(r, np.nan)) for c in ("commit", "best_case"))
-            p10, p50, p90, ci_low, ci_high = np.quantile(sims, [0.1, 0.5, 0.9, lo_q, hi_q])
-            has = pd.notna(commit)
-            rows.append({
-                "rep_id": r, "period": self.period_, "as_of": pd.Timestamp(self.as_of_), "remaining_days": remaining,
-                "booked_to_date": booked, "open_opportunities": len(mine),
-                "open_pipeline": float(mine["amount"].sum()), "expected_from_open": from_open,
-                "expected_from_new": from_new, "p10": p10, "p50": p50, "p90": p90,
-                "mean": float(sims.mean()), "ci_low": ci_low, "ci_high": ci_high, "commit": commit, "best_case": best,
-                "commit_gap": commit - p50 if has else np.nan,
-                "commit_percentile": (np.mean(sims < commit) + np.mean(sims <= commit)) / 2 if has else np.nan,
-            })  # fmt: skip
-        return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
+
+def summarize(draws: pd.DataFrame, commits: pd.DataFrame, base, expected_open, expected_new, open_by_rep: pd.DataFrame,
+              label: str, as_of, remaining: float, level: float) -> pd.DataFrame:  # fmt: skip
+    """FORECAST_COLUMNS rows from simulated bookings (`draws`: one column per rep and a last `all`
+    column); `open_by_rep`: open deals (`size`) and their amount (`sum`) per rep."""
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    rows = []
+    for j, r in enumerate(draws.columns):
+        sims = draws.iloc[:, j].to_numpy()
+        total = r == TOTAL
+        n_open = int(open_by_rep["size"].sum()) if total else int(open_by_rep["size"].get(r, 0))
+        pipe = float(open_by_rep["sum"].sum()) if total else float(open_by_rep["sum"].get(r, 0.0))
+        booked, from_open, from_new = (
+            float(np.sum(v) if total else v[j]) for v in (base, expected_open, expected_new)
+        )
+        if total:
+            commit, best = (float(commits[c].sum()) if commits[c].notna().any() else np.nan
+                            for c in ("commit", "best_case"))  # fmt: skip
+        else:
+            commit, best = (float(commits[c].get(r, np.nan)) for c in ("commit", "best_case"))
+        p10, p50, p90, ci_low, ci_high = np.quantile(sims, [0.1, 0.5, 0.9, lo_q, hi_q])
+        has = pd.notna(commit)
+        rows.append({
+            "rep_id": r, "period": label, "as_of": pd.Timestamp(as_of), "remaining_days": remaining,
+            "booked_to_date": booked, "open_opportunities": n_open, "open_pipeline": pipe,
+            "expected_from_open": from_open, "expected_from_new": from_new, "p10": p10, "p50": p50, "p90": p90,
+            "mean": float(sims.mean()), "ci_low": ci_low, "ci_high": ci_high, "commit": commit, "best_case": best,
+            "commit_gap": commit - p50 if has else np.nan,
+            "commit_percentile": (np.mean(sims < commit) + np.mean(sims <= commit)) / 2 if has else np.nan,
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=FORECAST_COLUMNS)

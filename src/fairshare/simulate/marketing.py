@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fairshare.schema import TOUCH_KINDS
+from fairshare.simulate.budget import budget_plan, budget_touches
 from fairshare.simulate.company import REGION_SHARE, Company, _sigmoid
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.scenarios import Scenario
@@ -127,55 +128,66 @@ def _push_touches(cfg: SimulationConfig, company: Company, streams: Streams, sce
     for ci, (name, spec) in enumerate(cfg.channels.items()):
         if not scenario.channel_on(name):
             continue
-        rng = streams.generator(f"touches:{name}")
-        eps = rng.normal(0, 1, n)
-        weight = np.exp(
-            spec.fit_targeting * company.fit_observed
-            + cfg.targeting_noise * eps
-            + cfg.targeting_confounding * company.fit_hidden_noise
-        )
-        if company.holdout_marketing.any():
-            weight = np.where(company.holdout_marketing, 0.0, weight)
-        s_camp = company.spend[name]
-        s_day = s_camp.sum(axis=0)
-        budget = spec.daily_budget * cfg.scale
-        rows = s_camp.shape[0]
-        if not regional and intent is None:
-            volume = spec.touches_per_day * cfg.scale * (s_day / budget) ** spec.spend_elasticity
-            per_day = rng.poisson(volume)
-            total = int(per_day.sum())
-            account = rng.choice(n, size=total, p=weight / weight.sum())
-            day = np.repeat(np.arange(days), per_day)
-            time = day + rng.random(total)
-            share = np.cumsum(s_camp[:, day] / np.maximum(s_day[day], 1e-12), axis=0)
-            local = np.minimum((rng.random(total)[None, :] > share).sum(axis=0), rows - 1)
-        else:  # per (region, day) volumes from regional spend; targeting that follows the buying window
-            row_region = np.maximum(
-                company.campaign_region[campaign_base[name] : campaign_base[name] + rows], 0
+
+        def touches_under(s_camp: np.ndarray, name: str = name, spec=spec) -> dict[str, np.ndarray]:
+            """The channel's touches under the spend plan `s_camp` (campaigns × days)."""
+            rng = streams.generator(f"touches:{name}")
+            eps = rng.normal(0, 1, n)
+            weight = np.exp(
+                spec.fit_targeting * company.fit_observed
+                + cfg.targeting_noise * eps
+                + cfg.targeting_confounding * company.fit_hidden_noise
             )
-            s_group = np.stack([s_camp[row_region == g].sum(axis=0) for g in range(planned.size)])
-            volume = (spec.touches_per_day * cfg.scale * planned[:, None]
-                      * (s_group / (budget * planned[:, None])) ** spec.spend_elasticity)  # fmt: skip
-            account, day, group = _targeted_accounts(rng, volume, weight, group_of, intent)
-            total = account.size
-            time = day + rng.random(total)
-            s_cell = s_camp[:, day] * (row_region[:, None] == group[None, :])
-            share = np.cumsum(s_cell / np.maximum(s_cell.sum(axis=0), 1e-12), axis=0)
-            local = np.minimum((rng.random(total)[None, :] > share).sum(axis=0), rows - 1)
-            last = rows - 1 - np.argmax(s_cell[::-1] > 0, axis=0)  # rounding: stay in the touch's region
-            local = np.where(s_cell[local, np.arange(total)] > 0, local, last)
-        kinds = list(spec.kinds)
-        kind = np.asarray([KIND_CODE[k] for k in kinds])[
-            rng.choice(len(kinds), size=total, p=np.asarray(list(spec.kinds.values())))
-        ]
-        has_contact = rng.random(total) < spec.contact_share
-        pick = company.contact_offset[account] + np.floor(
-            rng.random(total) * company.n_contacts[account]
-        ).astype(np.int64)
-        contact = np.where(has_contact, pick, -1)
-        cell = local * days + day
-        counts = np.bincount(cell, minlength=rows * days)
-        cost = s_camp.ravel()[cell] / np.maximum(counts[cell], 1)
+            if company.holdout_marketing.any():
+                weight = np.where(company.holdout_marketing, 0.0, weight)
+            s_day = s_camp.sum(axis=0)
+            budget = spec.daily_budget * cfg.scale
+            rows = s_camp.shape[0]
+            if not regional and intent is None:
+                volume = spec.touches_per_day * cfg.scale * (s_day / budget) ** spec.spend_elasticity
+                per_day = rng.poisson(volume)
+                total = int(per_day.sum())
+                account = rng.choice(n, size=total, p=weight / weight.sum())
+                day = np.repeat(np.arange(days), per_day)
+                time = day + rng.random(total)
+                share = np.cumsum(s_camp[:, day] / np.maximum(s_day[day], 1e-12), axis=0)
+                local = np.minimum((rng.random(total)[None, :] > share).sum(axis=0), rows - 1)
+            else:  # per (region, day) volumes from regional spend; targeting that follows the buying window
+                row_region = np.maximum(
+                    company.campaign_region[campaign_base[name] : campaign_base[name] + rows], 0
+                )
+                s_group = np.stack([s_camp[row_region == g].sum(axis=0) for g in range(planned.size)])
+                volume = (spec.touches_per_day * cfg.scale * planned[:, None]
+                          * (s_group / (budget * planned[:, None])) ** spec.spend_elasticity)  # fmt: skip
+                account, day, group = _targeted_accounts(rng, volume, weight, group_of, intent)
+                total = account.size
+                time = day + rng.random(total)
+                s_cell = s_camp[:, day] * (row_region[:, None] == group[None, :])
+                share = np.cumsum(s_cell / np.maximum(s_cell.sum(axis=0), 1e-12), axis=0)
+                local = np.minimum((rng.random(total)[None, :] > share).sum(axis=0), rows - 1)
+                last = rows - 1 - np.argmax(s_cell[::-1] > 0, axis=0)  # rounding: stay in the touch's region
+                local = np.where(s_cell[local, np.arange(total)] > 0, local, last)
+            kinds = list(spec.kinds)
+            kind = np.asarray([KIND_CODE[k] for k in kinds])[
+                rng.choice(len(kinds), size=total, p=np.asarray(list(spec.kinds.values())))
+            ]
+            has_contact = rng.random(total) < spec.contact_share
+            pick = company.contact_offset[account] + np.floor(
+                rng.random(total) * company.n_contacts[account]
+            ).astype(np.int64)
+            contact = np.where(has_contact, pick, -1)
+            cell = local * days + day
+            counts = np.bincount(cell, minlength=rows * days)
+            cost = s_camp.ravel()[cell] / np.maximum(counts[cell], 1)
+            return {"time": time, "account": account, "contact": contact, "local": local, "kind": kind,
+                    "cost": cost}  # fmt: skip
+
+        touch = touches_under(company.spend[name])
+        if scenario.budget:  # from the change day on, the touches of the changed spend plan
+            touch = budget_touches(touch, scenario, name, company.spend[name], touches_under)
+        time, account, contact, local, kind, cost = (touch[k] for k in ("time", "account", "contact", "local",
+                                                                       "kind", "cost"))  # fmt: skip
+        total = time.size
         parts["time"].append(time)
         parts["account"].append(account)
         parts["contact"].append(contact)
@@ -323,7 +335,8 @@ def run_marketing(cfg: SimulationConfig, company: Company, streams: Streams, sce
         "kind": np.concatenate([t_kind, np.full(lead_account.size, KIND_CODE["form"])]),
         "cost": np.concatenate([t_cost, np.zeros(lead_account.size)]),
     }
-    spend = {c: (s if scenario.channel_on(c) else np.zeros_like(s)) for c, s in company.spend.items()}
+    plan = budget_plan(company.spend, scenario)
+    spend = {c: (s if scenario.channel_on(c) else np.zeros_like(s)) for c, s in plan.items()}
     a_acc = np.concatenate(arrived) if arrived else _empty_int()
     a_day = np.concatenate(arrived_day) if arrived else _empty_int()
     u_ch = streams.uniform("arrival_channel", a_acc, a_day)

@@ -9,7 +9,7 @@ from typing import Literal
 SCENARIO_HELP = (
     "factual, marketing_off, channel_off:<channel>, queue_without:<channel>, sdr_off, sdr_outbound_off, ae_off, "
     "capacity:<factor>, "
-    "experiment_none, experiment_all"
+    "experiment_none, experiment_all, budget:<channel>*<factor>@<day>"
 )
 
 
@@ -28,6 +28,8 @@ class Scenario:
     #: channels whose marketing leads never enter the sales queue (never worked); nothing upstream changes
     queue_without: frozenset[str] = frozenset()
     experiment: Literal["assigned", "none", "all"] = "assigned"
+    #: (channel, spend factor, first day) budget changes (simulate/budget.py)
+    budget: tuple[tuple[str, float, int], ...] = ()
 
     @classmethod
     def parse(cls, name: str | Scenario, channels: Iterable[str] = ()) -> Scenario:
@@ -62,6 +64,10 @@ class Scenario:
                     f"unknown channel {arg!r} in scenario {name!r}; channels: {', '.join(known)}"
                 )
             return cls(name, queue_without=frozenset([arg]))
+        if key == "budget":
+            from fairshare.simulate.budget import parse_budget
+
+            return cls(name, budget=parse_budget(arg, known))
         if key == "capacity":
             try:
                 factor = float(arg)

@@ -69,7 +69,7 @@ class _Simulator:
         self._marketing: dict[tuple, Marketing] = {}
 
     def run(self, scenario: Scenario) -> tuple[Marketing, Sales]:
-        mk_key = (scenario.marketing, scenario.channels_off)
+        mk_key = (scenario.marketing, scenario.channels_off, scenario.budget)
         if mk_key not in self._marketing:
             self._marketing[mk_key] = run_marketing(self.cfg, self.company, self.streams, scenario)
         mk = self._marketing[mk_key]

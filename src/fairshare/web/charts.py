@@ -157,6 +157,43 @@ def forecast_chart(forecast: pd.DataFrame, currency: str = "") -> go.Figure | No
                    height=max(300, 60 + 22 * len(frame)), margin={"l": 100, "r": 20, "t": 48, "b": 40})  # fmt: skip
 
 
+def backtest_chart(backtest: pd.DataFrame, currency: str = "") -> go.Figure | None:
+    """Past periods as forecast then: P10–P90 band and P50 at each as-of date, the actual bookings and the
+    reps' commit, so a reader sees how often the range held the actual and whether the P50 beat the commit."""
+    if backtest.empty or not {"as_of", "p10", "p50", "p90", "actual"} <= set(backtest.columns):
+        return None
+    frame = backtest.sort_values("as_of")
+    x = pd.to_datetime(frame["as_of"])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=frame["p50"], mode="markers", name="forecast P50 (P10–P90)",
+                             marker={"color": PALETTE[0], "size": 8},
+                             error_y={"type": "data", "symmetric": False, "array": frame["p90"] - frame["p50"],
+                                      "arrayminus": frame["p50"] - frame["p10"]}))  # fmt: skip
+    if "commit" in frame and frame["commit"].notna().any():
+        fig.add_trace(go.Scatter(x=x, y=frame["commit"], mode="markers", name="reps' commit",
+                                 marker={"color": PALETTE[1], "symbol": "diamond", "size": 8}))  # fmt: skip
+    fig.add_trace(go.Scatter(x=x, y=frame["actual"], mode="markers", name="actual bookings of the period",
+                             marker={"color": PALETTE[2], "symbol": "x", "size": 9},
+                             text=frame.get("period")))  # fmt: skip
+    return _layout(fig, f"Backtest: each past period forecast N days in ({currency}) vs what was booked",
+                   xaxis={"title": "as of"})  # fmt: skip
+
+
+def whatif_chart(whatif: pd.DataFrame, currency: str = "") -> go.Figure | None:
+    """Bookings per period under today's budget and under each change (P50 with P10–P90)."""
+    if whatif.empty or not {"period", "change", "p50", "base_p50"} <= set(whatif.columns):
+        return None
+    fig = go.Figure()
+    base = whatif.drop_duplicates("period")
+    fig.add_bar(name="today's budget", x=base["period"], y=base["base_p50"],
+                error_y=_errors(base, "base_p50", "base_p10", "base_p90"))  # fmt: skip
+    for change, rows in whatif.groupby("change", sort=False):
+        fig.add_bar(
+            name=str(change), x=rows["period"], y=rows["p50"], error_y=_errors(rows, "p50", "p10", "p90")
+        )
+    return _layout(fig, f"Spend what-if: bookings per period ({currency}), P50 with P10–P90", barmode="group")
+
+
 def _dimension(frame: pd.DataFrame, prefer: str = "channel") -> tuple[pd.DataFrame, str]:
     """Rows of one dimension (channel first) of a table with a `dimension` column."""
     if "dimension" not in frame or frame.empty:

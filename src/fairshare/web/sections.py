@@ -133,6 +133,25 @@ def scorecard(tables: Tables, currency: str) -> list[Section]:
     ]  # fmt: skip
 
 
+def forecast(tables: Tables, currency: str) -> list[Section]:
+    now, backtest, whatif = tables("forecast"), tables("forecast_backtest"), tables("forecast_whatif")
+    return [
+        Section("Bookings forecast", "The period still open at the latest event (the next one when it is nearly "
+                "over): per-deal win probabilities from stage, time in stage, activity, stakeholders and rep, plus "
+                "pipeline not created yet; P10-P90 stretched so that 80% of past forecasts held the actual.",
+                figure=charts.figure_json(charts.forecast_chart(now, currency)),
+                table=charts.as_table(now, 100), missing=_missing(now, "forecast")),
+        Section("Backtest", "Every past period forecast 10, 30, 45 and 60 days in with only the data known then, "
+                "against what was booked and the reps' latest commit.",
+                figure=charts.figure_json(charts.backtest_chart(backtest, currency)),
+                table=charts.as_table(backtest, 100), missing=_missing(backtest, "forecast_backtest")),
+        Section("Spend what-if", "Bookings of the next periods if one channel's budget changes by the stated share "
+                "from now on (spend -> leads -> opportunities -> wins, each link from this workspace's history).",
+                figure=charts.figure_json(charts.whatif_chart(whatif, currency)),
+                table=charts.as_table(whatif, 100), missing=_missing(whatif, "forecast_whatif")),
+    ]  # fmt: skip
+
+
 def funnel(tables: Tables, currency: str) -> list[Section]:
     stages, sla = tables("funnel"), tables("sla")
     breaches, stuck = tables("sla_breaches"), tables("stuck_pipeline")
@@ -280,6 +299,7 @@ def validation(tables: Tables, currency: str) -> list[Section]:
 
 PAGES: tuple[Page, ...] = (
     Page("scorecard", "Scorecard", scorecard),
+    Page("forecast", "Forecast", forecast),
     Page("funnel", "Funnel & SLAs", funnel),
     Page("attribution", "Attribution", attribution),
     Page("contribution", "Contribution", contribution),
