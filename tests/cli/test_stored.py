@@ -1,14 +1,16 @@
 """Result commands show the last run's stored table while data and definitions are unchanged."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 from typer.testing import CliRunner
 
-from conftest import TINY
 from fairshare import Workspace, results
 from fairshare.cli import app
 from fairshare.config import CONFIG_NAME, definitions_hash
+
+TINY = Path(__file__).resolve().parents[2] / "examples" / "tiny"
 
 
 def _fake_run(ws: Workspace, version: int | None) -> None:
