@@ -29,6 +29,8 @@ SOURCES = {
     "reps": ("reps", "/api/reps", "rows"),
     "economics": ("economics", "/api/economics", "economics"),
     "validation": ("validation", "/api/validation", "rows"),
+    "forecast": ("forecast", "/api/forecast", "rows"),
+    "queue": ("queue", "/api/queue?limit=50", "rows"),
 }
 
 
@@ -49,7 +51,26 @@ def _stored(ws, slug: str) -> pd.DataFrame:
     frame = ws.result(SOURCES[slug][0])
     if slug == "leads":
         frame = frame.sort_values("value", ascending=False, kind="stable").head(50)
+    if slug == "queue":
+        frame = frame[frame["rank"] <= 50]
     return frame.reset_index(drop=True)
+
+
+def _shown(ws, slug: str, stored: pd.DataFrame) -> pd.DataFrame:
+    """The rows and columns of the stored table that the page (and the report) print, as the section builders pick them."""
+    from fairshare.web.sections import QUEUE_SHOWN, _contribution_views
+
+    if slug == "contribution":
+        return _contribution_views(stored)[0].head(50)
+    if slug == "leads":  # the page lists the open leads of the work queue by value per hour
+        return ws.result("queue").sort_values("value_per_hour", ascending=False).head(50)
+    if slug == "queue":
+        queue = ws.result("queue")
+        return pd.concat([queue[queue["rep_id"] == rep].sort_values("rank").reindex(columns=QUEUE_SHOWN).head(15)
+                          for rep in sorted(queue["rep_id"].dropna().unique())])  # fmt: skip
+    if slug == "forecast":
+        return stored.head(100)
+    return stored.head(50 if slug not in ("reps", "validation", "scorecard") else 200)
 
 
 def _numbers(frame: pd.DataFrame) -> list[str]:
@@ -71,7 +92,7 @@ def test_api_dashboard_and_report_show_the_stored_figures(ran_workspace, surface
             assert (mine is None or math.isnan(mine)) == (theirs is None or pd.isna(theirs)), (slug, col)
             if theirs is not None and not pd.isna(theirs):
                 assert theirs == pytest.approx(mine, rel=1e-9, abs=1e-9), (slug, col)
-    shown = stored.head(50 if slug not in ("reps", "validation", "scorecard") else 200)
+    shown = _shown(ran_workspace, slug, stored)
     cells = {format_cell(v) for c in _numbers(shown) for v in shown[c]} - {""}
     for surface in (surfaces["pages"][slug], surfaces["report"]):
         missing = sorted(c for c in cells if f">{c}<" not in surface)
