@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -56,6 +58,8 @@ def test_serve_prints_a_one_off_token_when_none_is_configured(tmp_path, monkeypa
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, log_level: calls.update(app=app, host=host))
     monkeypatch.delenv("FAIRSHARE_API_TOKEN", raising=False)
     ws = Workspace.init(tmp_path / "ws")
+    ws.import_(Path(__file__).resolve().parents[1] / "examples" / "tiny")  # serve needs a workspace with data
+    ws.close()
     result = CliRunner().invoke(app, ["serve", "--workspace", str(ws.path)])
     assert result.exit_code == 0, result.output
     assert "one-off token" in result.output and calls["host"] == "127.0.0.1"

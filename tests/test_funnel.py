@@ -81,6 +81,11 @@ def test_size_bands_from_the_definitions(tmp_path):
     )
     pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "account_id": ["A1", "A2", "A3"],
                   "created_at": ["2026-01-01T10:00:00Z"] * 3}).to_csv(folder / "leads.csv", index=False)  # fmt: skip
+    # the required tables (import refuses a folder without them): one opportunity, one touch
+    pd.DataFrame({"opportunity_id": ["O1"], "account_id": ["A1"], "created_at": ["2026-01-02T10:00:00Z"],
+                  "amount": [1000.0]}).to_csv(folder / "opportunities.csv", index=False)  # fmt: skip
+    pd.DataFrame({"touch_id": ["T1"], "at": ["2026-01-01T09:00:00Z"], "account_id": ["A1"],
+                  "channel": ["email"]}).to_csv(folder / "touches.csv", index=False)  # fmt: skip
     ws = Workspace.init(tmp_path / "ws")
     ws.import_(folder)
     fn = Funnel().fit(ws)  # keep the funnel: its temporary fact tables live as long as it does

@@ -58,4 +58,5 @@ def test_report_command(stored, tmp_path):
     assert out.exists() and "wrote" in result.output
     empty = Workspace.init(tmp_path / "empty")
     result = CliRunner().invoke(app, ["report", "--out", str(out), "--workspace", str(empty.path)])
-    assert result.exit_code == 1 and "fairshare run" in result.output
+    # no data yet: one line that says what to do first (import, then run)
+    assert result.exit_code == 1 and "fairshare import" in result.output

@@ -118,12 +118,17 @@ def test_budget_changes_parse_and_explain():
 
 
 def test_cli_backtest_and_whatif_rows(sim_workspace, tmp_path):
+    import shutil
+
     from typer.testing import CliRunner
 
     import fairshare.cli.forecast  # noqa: F401  (registers the command)
     from fairshare.cli import app
 
-    path = str(sim_workspace.workspace.path)
+    # the CLI opens its own (read-only) connection, which DuckDB refuses while this process holds the
+    # session fixture's writer: run it on a checkpointed copy
+    sim_workspace.workspace.con.raw_sql("CHECKPOINT")
+    path = str(shutil.copytree(sim_workspace.workspace.path, tmp_path / "ws"))
     runner = CliRunner()
     res = runner.invoke(app, ["forecast", "backtest", "--offsets", "30", "--draws", "300", "--format", "json",
                               "--workspace", path])  # fmt: skip

@@ -170,8 +170,8 @@ def holdout_lifts(ws: Workspace, model, level: float = 0.9) -> pd.DataFrame | No
             continue
         covariates = ["pre_won_revenue"] if group["pre_won_revenue"].std() > 0 else []
         res = (
-            ExperimentAnalysis(control=CONTROL_ARM, covariates=covariates, level=level)
-            .fit(group, "arm", "won_revenue")
+            ExperimentAnalysis(control=CONTROL_ARM, covariates=covariates, level=level, outcome="won_revenue")
+            .fit(group)
             .result_
         )
         r = res.iloc[-1]  # the adjusted estimate when there is one
