@@ -107,7 +107,8 @@ def test_contribution_command_on_a_simulated_workspace(tmp_path):
     channels = [r for r in rows if r["unit"] == "channel"]
     assert len(channels) >= 4
     for r in channels:
-        # without a marketing-mix strategy only the touch-dose spline exists: reported, never identifying
+        # no strategy identifies a channel here (the mix model finds no spend variation; the touch-dose spline
+        # is reported, never identifying)
         naive = [s for s in r["strategies"] if s["name"].endswith("queue_displacement")]
         assert naive and not any(s["identified"] for s in r["strategies"])
         assert r["identified"] is False and r["method"] == "not_identified" and r["estimate"] is None

@@ -119,13 +119,10 @@ QUEUE = ("who is contacted, and how fast, is decided by queue capacity (arrival 
 
 
 def _mix_rows(ws, level: float, random_state: int) -> list[dict]:
-    """Marketing-mix strategies (branch `mix`: `fairshare.contribution.mix.mix_strategies`), if available."""
-    try:
-        from fairshare.contribution.mix import mix_strategies
-    except ImportError:
-        return []
-    rows = mix_strategies(ws, level=level, random_state=random_state)
-    return rows.to_dict(orient="records") if isinstance(rows, pd.DataFrame) else list(rows)
+    """Marketing-mix strategies (`fairshare.contribution.mix.mix_strategies`) as row dicts."""
+    from fairshare.contribution.mix import mix_strategies
+
+    return mix_strategies(ws, level=level, random_state=random_state).to_dict(orient="records")
 
 
 MIX_ALONE = ("mix model alone is reported, not identifying: on the simulator grid (benchmarks/mix_check.py) its "
