@@ -197,7 +197,10 @@ class LeadScorer(BaseEstimator):
     interval level), `n_reasons`, `cv` (folds of the calibration), `monotone` ({feature: -1 or +1}:
     known directions on P(win); None = `fairshare.toml` [scoring] defaults, {} = none), `random_state`.
 
-    Learned: `model_` (lightgbm / small-data logistic / prior only), `features_`, `opportunity_`,
+    `fit(features, outcomes)` learns from the resolved leads and scores every lead of `features` into
+    `result_` (the lead table); `score(features)` makes the same table for other leads.
+
+    Learned: `result_`, `model_` (lightgbm / small-data logistic / prior only), `features_`, `opportunity_`,
     `win_` (calibrated classifiers, or None), `amount_`, `effort_` (regressions of log amount and
     log hours, or None), `amount_smearing_`, `effort_smearing_`, `base_rates_`, `conformal_`,
     `leaky_` ({feature: why} left out because it alone predicts winning with AUC > 0.95),
@@ -279,7 +282,8 @@ class LeadScorer(BaseEstimator):
         return model, smearing, fallback
 
     def fit(self, features: pd.DataFrame, outcomes: pd.DataFrame) -> LeadScorer:
-        """Fit on the resolved leads of `outcomes` (columns opportunity, won, won_amount, effort_hours, resolved)."""
+        """Fit on the resolved leads of `outcomes` (columns opportunity, won, won_amount, effort_hours, resolved);
+        `result_` is the lead table of every lead in `features`, open or resolved."""
         data = features.join(outcomes, how="inner")
         if "resolved" in data:
             data = data[data["resolved"].astype(bool)]
@@ -319,6 +323,7 @@ class LeadScorer(BaseEstimator):
         if self.effort_mean_ == 0.0:
             self.effort_mean_ = float(np.mean(hours[hours > 0])) if (hours > 0).any() else 1.0
         self._fit_conformal(X, data, won)
+        self.result_ = self.score(features)
         return self
 
     def _directions(self, X: pd.DataFrame, won: np.ndarray) -> dict[str, dict]:
