@@ -1,8 +1,8 @@
 """The house rules on imports, read from the source (AST), so a violation fails the suite.
 
 Layers flow one way: ingest → warehouse → facts → models → run/scorecard → interfaces (cli, api,
-web, report). Every import counts, also the ones inside functions; only `if TYPE_CHECKING:`
-imports (type hints, never executed) are left out.
+web: pages, KPI cards and the HTML report). Every import counts, also the ones inside functions;
+only `if TYPE_CHECKING:` imports (type hints, never executed) are left out.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ PACKAGE = "fairshare"
 #: Model areas: they compute, and never reach up into the run, the CLI, the API or the web pages.
 MODELS = ("attribution", "contribution", "scoring", "forecast", "reps", "funnel", "economics", "facts",
           "journeys", "notes", "diagnose", "routing")  # fmt: skip
-INTERFACES = ("run", "cli", "api", "web", "report")
+INTERFACES = ("run", "cli", "api", "web")
 
 
 def _module_name(path: Path) -> str:
@@ -130,7 +130,7 @@ def test_no_import_cycle():
     assert _cycles() == []
 
 
-@pytest.mark.parametrize("interface", ["run", "cli", "api", "web", "report"])
+@pytest.mark.parametrize("interface", INTERFACES)
 def test_models_never_import_an_interface(interface):
     assert _violations(MODELS, (interface,)) == []
 
@@ -139,5 +139,10 @@ def test_api_imports_nothing_from_cli():
     assert _violations(("api",), ("cli",)) == []
 
 
-def test_report_and_web_do_not_import_api_routes():
-    assert _violations(("report", "web"), ("api.routes",)) == []
+def test_web_and_the_report_do_not_import_api_routes():
+    assert _violations(("web",), ("api.routes",)) == []
+
+
+def test_the_report_is_an_interface():
+    """The HTML report is built from the web pages' sections, in `web/`, not beside the models."""
+    assert "fairshare.web.report" in GRAPH and "fairshare.report" not in GRAPH

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fairshare import Workspace
-from fairshare.report import write_report
+from fairshare.web.report import write_report
 from fairshare.web.sections import PAGES
 from sample_results import sample_tables
 

@@ -19,7 +19,7 @@ import uvicorn
 from playwright.sync_api import sync_playwright
 
 from fairshare.api import create_app
-from fairshare.report import write_report
+from fairshare.web.report import write_report
 from fairshare.web.sections import PAGES
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -39,8 +39,8 @@ def make_demo(
 ) -> Demo:
     """With `init` (`Workspace.init`): simulate `accounts` accounts (with the truth and the DEMO_SCENARIOS replays), import them into a
     new workspace at `path` (marked as a demo), run every model against the truth, write report.html."""
-    from fairshare.report import write_report
     from fairshare.simulate import SimulationConfig, simulate_with_truth
+    from fairshare.web.report import write_report
 
     path = Path(path)
     tell = progress or (lambda *_: None)

@@ -36,7 +36,7 @@ SOURCES = {
 
 @pytest.fixture(scope="module")
 def surfaces(ran_workspace, tmp_path_factory):
-    from fairshare.report import write_report
+    from fairshare.web.report import write_report
 
     report = write_report(ran_workspace.path, tmp_path_factory.mktemp("report") / "report.html").read_text()
     with TestClient(create_app(ran_workspace.path, tokens=[TOKEN])) as c:

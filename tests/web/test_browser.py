@@ -104,7 +104,7 @@ def test_every_dashboard_page_renders_charts(server, browser, shots, web_token):
 
 
 def test_report_opens_offline_with_charts(results_workspace, browser, shots, tmp_path):
-    from fairshare.report import write_report
+    from fairshare.web.report import write_report
 
     out = write_report(results_workspace.path, tmp_path / "report.html")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)

@@ -93,7 +93,7 @@ def report(
 ) -> None:
     """Write one self-contained HTML report of the last run (opens offline; nothing from a CDN)."""
     from fairshare.api.snapshot import NoResults
-    from fairshare.report import write_report
+    from fairshare.web.report import write_report
 
     open_workspace(workspace, connect=False)  # a missing workspace is one line, not "no results"
     try:

@@ -136,61 +136,29 @@ class ServiceLevels(BaseEstimator):
         sla = self.definitions_.sla
         t = self.lead_sla_facts()
         as_of_s = seconds(ibis.timestamp(self.as_of_))
-        first = t.filter(t.contact_breach).select(
-            sla=ibis.literal("first_contact"),
-            entity=ibis.literal("lead"),
-            entity_id=t.lead_id,
-            rep_id=t.first_contact_rep_id,
-            started_at=(t.created_at).cast("timestamp(6)"),
-            due_s=t.contact_due,
-            resolved_at=(t.first_contact_at).cast("timestamp(6)"),
-            end_s=ibis.coalesce(seconds(t.first_contact_at), as_of_s),
-            amount=t.pipeline,
-            detail=ibis.ifelse(t.first_contact_at.isnull(), "never contacted", "contacted late"),
-        )
-        decision = t.filter(t.decision_breach).select(
-            sla=ibis.literal("mql_decision"),
-            entity=ibis.literal("lead"),
-            entity_id=t.lead_id,
-            rep_id=t.first_contact_rep_id,
-            started_at=(t.mql_at).cast("timestamp(6)"),
-            due_s=t.decision_due,
-            resolved_at=(t.decision_at).cast("timestamp(6)"),
-            end_s=ibis.coalesce(seconds(t.decision_at), as_of_s),
-            amount=t.pipeline,
-            detail=ibis.ifelse(t.decision_at.isnull(), "not decided", "decided late"),
-        )
-        parts = [first, decision]
+        none = ibis.null("timestamp(6)")
+
+        def lead(flag, name, started, due_s, resolved, end_s, detail) -> ir.Table:
+            return _breach_rows(t.filter(flag), name, "lead", t.lead_id, t.first_contact_rep_id, started, due_s,
+                                resolved, end_s, t.pipeline, detail)  # fmt: skip
+
+        parts = [
+            lead(t.contact_breach, "first_contact", t.created_at, t.contact_due, t.first_contact_at,
+                 ibis.coalesce(seconds(t.first_contact_at), as_of_s),
+                 ibis.ifelse(t.first_contact_at.isnull(), "never contacted", "contacted late")),
+            lead(t.decision_breach, "mql_decision", t.mql_at, t.decision_due, t.decision_at,
+                 ibis.coalesce(seconds(t.decision_at), as_of_s),
+                 ibis.ifelse(t.decision_at.isnull(), "not decided", "decided late")),
+        ]  # fmt: skip
         if sla.rejection_requires_reason:
-            parts.append(
-                t.filter(t.reason_breach).select(
-                    sla=ibis.literal("rejection_reason"),
-                    entity=ibis.literal("lead"),
-                    entity_id=t.lead_id,
-                    rep_id=t.first_contact_rep_id,
-                    started_at=(t.rejected_at).cast("timestamp(6)"),
-                    due_s=seconds(t.rejected_at),
-                    resolved_at=(ibis.null("timestamp(6)")).cast("timestamp(6)"),
-                    end_s=seconds(t.rejected_at),
-                    amount=t.pipeline,
-                    detail=ibis.literal("rejected without a reason"),
-                )
-            )
+            parts.append(lead(t.reason_breach, "rejection_reason", t.rejected_at, seconds(t.rejected_at), none,
+                              seconds(t.rejected_at), ibis.literal("rejected without a reason")))  # fmt: skip
         stuck = self._stuck_expr()
         parts.append(
-            stuck.select(
-                sla=ibis.literal("stuck_opportunity"),
-                entity=ibis.literal("opportunity"),
-                entity_id=stuck.opportunity_id,
-                rep_id=stuck.owner_rep_id,
-                started_at=(stuck.idle_since).cast("timestamp(6)"),
-                due_s=seconds(stuck.idle_since) + sla.stuck_opportunity_days * DAY_SECONDS,
-                resolved_at=(ibis.null("timestamp(6)")).cast("timestamp(6)"),
-                end_s=as_of_s,
-                amount=stuck.amount,
-                detail=ibis.literal("no activity, stage ") + stuck.stage.fill_null("?"),
-            )
-        )
+            _breach_rows(stuck, "stuck_opportunity", "opportunity", stuck.opportunity_id, stuck.owner_rep_id,
+                         stuck.idle_since, seconds(stuck.idle_since) + sla.stuck_opportunity_days * DAY_SECONDS,
+                         none, as_of_s, stuck.amount, ibis.literal("no activity, stage ") + stuck.stage.fill_null("?"))
+        )  # fmt: skip
         expr = ibis.union(*parts)
         expr = expr.mutate(overdue_hours=(expr.end_s - expr.due_s) / HOUR_SECONDS)
         frame = expr.execute()
@@ -295,3 +263,11 @@ class ServiceLevels(BaseEstimator):
             frame["compliance"] = np.where(n > 0, ok / n, np.nan)
         frame["ci_low"], frame["ci_high"] = rate_interval(np.clip(ok, 0, None), n, self.level_)
         return frame[SLA_COLUMNS]
+
+
+def _breach_rows(rows: ir.Table, sla: str, entity: str, entity_id, rep_id, started, due_s, resolved, end_s, amount,
+                 detail) -> ir.Table:  # fmt: skip
+    """One breach per row of `rows` in the breach columns (due_at and overdue_hours are added after the union)."""
+    return rows.select(sla=ibis.literal(sla), entity=ibis.literal(entity), entity_id=entity_id, rep_id=rep_id,
+                       started_at=started.cast("timestamp(6)"), due_s=due_s, resolved_at=resolved.cast("timestamp(6)"),
+                       end_s=end_s, amount=amount, detail=detail)  # fmt: skip
