@@ -91,3 +91,29 @@ def _url(ws: Path, url: str, file: bytes | None = None) -> None:
     (ws / "fairshare.toml").write_text(f'[workspace]\nwarehouse = "{url}"\n')
     if file is not None:
         (ws / "notes.txt").write_bytes(file)
+
+
+def test_a_rejected_first_import_leaves_no_warehouse_behind(tmp_path):
+    """A failed import into a new workspace once left empty canonical tables: the next command then
+    asked for opportunities.csv instead of saying there is no data yet."""
+    ws, bad = tmp_path / "ws", tmp_path / "bad"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    bad.mkdir()
+    (bad / "reps.csv").write_text("rep_id,name,team\nR1,Ann,AE\n")  # the required tables are missing
+    result = _invoke(["import", str(bad)], ws)
+    assert "nothing was imported" in result.output
+    assert _files(ws) == {Path("fairshare.toml")}
+    again = _invoke(["scorecard"], ws)
+    assert "no data in this workspace yet" in again.output, again.output
+
+
+def test_a_rejected_later_import_keeps_the_warehouse(tmp_path):
+    """Only a warehouse the failed import itself created goes; an imported one stays as it was."""
+    ws, bad = tmp_path / "ws", tmp_path / "bad"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    assert runner.invoke(app, ["import", str(TINY), "--workspace", str(ws)]).exit_code == 0
+    bad.mkdir()
+    (bad / "reps.csv").write_text("rep_id,name,team\n,Ann,AE\n")  # a rep without its id
+    assert "nothing was imported" in _invoke(["import", str(bad)], ws).output
+    status = runner.invoke(app, ["status", "--format", "json", "--workspace", str(ws)])
+    assert status.exit_code == 0 and '"opportunities": 2' in status.stdout, status.output
