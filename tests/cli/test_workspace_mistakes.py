@@ -68,13 +68,28 @@ def test_every_reader_on_a_workspace_without_data_creates_no_warehouse(tmp_path,
         (lambda ws: (ws / "fairshare.toml").mkdir(), "is a folder, not a file"),
         (lambda ws: _url(ws, "duckdb:///{workspace}/notes.txt", b"hello"), "is not a DuckDB database file"),
         (lambda ws: _url(ws, "postgres://user:secret@localhost:1/db"), "needs its driver"),
-        (lambda ws: _url(ws, "nonsense"), "cannot open the warehouse"),
+        (lambda ws: _url(ws, "nonsense"), "is not a URL"),
+        (lambda ws: _url(ws, "nosuch://host/db"), "cannot open the warehouse"),
+        (lambda ws: _url(ws, ""), "warehouse in fairshare.toml is empty"),
+        (lambda ws: _url(ws, "duckdb://"), "in-memory database"),
+        (lambda ws: _url(ws, "sqlite:///{workspace}/w.db"), "sqlite:// is not supported"),
         (
             lambda ws: (ws / "fairshare.toml").write_text("[attribution]\nu_shape = [nan, 0.5, 0.5]\n"),
             "u_shape",
         ),
     ],
-    ids=["latin1-toml", "toml-folder", "not-a-database", "postgres-no-driver", "bad-url", "nan-weights"],
+    ids=[
+        "latin1-toml",
+        "toml-folder",
+        "not-a-database",
+        "postgres-no-driver",
+        "no-scheme",
+        "unknown-scheme",
+        "empty-url",
+        "in-memory",
+        "sqlite",
+        "nan-weights",
+    ],  # fmt: skip
 )
 def test_definitions_and_warehouse_mistakes_are_one_clear_line(tmp_path, setup, message):
     ws = tmp_path / "ws"
@@ -117,3 +132,22 @@ def test_a_rejected_later_import_keeps_the_warehouse(tmp_path):
     assert "nothing was imported" in _invoke(["import", str(bad)], ws).output
     status = runner.invoke(app, ["status", "--format", "json", "--workspace", str(ws)])
     assert status.exit_code == 0 and '"opportunities": 2' in status.stdout, status.output
+
+
+def test_every_command_on_a_sqlite_warehouse_is_one_line_and_creates_nothing(tmp_path):
+    """A sqlite:// warehouse once gave read commands a TableNotFound traceback (and `status` created
+    the database file): now each command names the URL as the problem before opening anything."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    _url(ws, "sqlite:///{workspace}/w.db")
+    for args in COMMANDS:
+        if args[0] == "validate":
+            continue
+        result = _invoke(args, ws)
+        assert (
+            "sqlite:// is not supported" in result.output and len(result.output.strip().splitlines()) == 1
+        ), (
+            args,
+            result.output,
+        )
+    assert _files(ws) == {Path("fairshare.toml")}
