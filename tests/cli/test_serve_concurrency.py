@@ -96,4 +96,4 @@ def test_serve_while_importing_running_and_reading(tmp_path, monkeypatch):
     assert len(answers) >= 20
     assert set(answers) == {200}, sorted(set(answers))
     manifest = Workspace(ws.path, read_only=True).results_manifest()
-    assert manifest["run_id"] == 2 and "reps" in manifest["tables"]  # the server now serves the real run
+    assert manifest["run_id"] == 2 and "funnel" in manifest["tables"]  # the server now serves the real run

@@ -56,7 +56,7 @@ def _touches(ws: Workspace) -> str:
     return ws.table("touches").execute().sort_values("touch_id").to_csv()
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(st.sampled_from(FILES), st.integers(0, 20), st.integers(0, 12), cells),
                       min_size=1, max_size=4))  # fmt: skip
 def test_random_bad_cells(tmp_path_factory, imported, edits):
