@@ -494,6 +494,7 @@ def edges(args, tmp: Path) -> list[Row]:
         with Workspace(ws_n, read_only=True) as ws:
             kept = len(ws.table("touches").columns)
         wide.lost += result.exit_code != 0 or kept < 8 + n
+        wide.clear += result.exit_code == 0 and kept >= 8 + n  # clear = imported whole
         wide.note += f"{n:,} extra columns: {seconds:.1f} s, {kept - 8:,} kept; "
     long = [f"a_very_long_extra_column_name_{i:06d}_" + "x" * 40 for i in range(1_200)]  # ~100 KB header
     text = "\n".join([lines[0] + "," + ",".join(long), *(x + "," * len(long) + "" for x in lines[1:])])
@@ -504,12 +505,13 @@ def edges(args, tmp: Path) -> list[Row]:
     wide.tried += 1
     wide.tracebacks += traceback
     wide.lost += result.exit_code != 0 or not set(long) <= kept
+    wide.clear += result.exit_code == 0 and set(long) <= kept
     wide.note += f"{len(text.splitlines()[0]) // 1024} KB header: {len(set(long) & kept):,} of {len(long):,} columns kept"
     rows.append(wide)
 
     toml = Row("fairshare.toml and warehouse URL mistakes")
     settings = {
-        "latin-1 toml": b'[workspace]\ncurrency = "\x80"\n', "BOM toml": "\ufeff[sla]\nfirst_contact_hours = 24\n".encode(),
+        "latin-1 toml": b'[workspace]\ncurrency = "\x80"\n',
         "nan weights": b"[attribution]\nu_shape = [nan, 0.5, 0.5]\n", "huge lookback": b"[attribution]\nlookback_days = 99999999999\n",
         "horizon 1e308": b"[forecast]\nhorizon_days = 1e308\n", "inf hours": b"[sla]\nfirst_contact_hours = inf\n",
         "typo": b"[atribution]\n", "not toml": b"[sla\n",
@@ -533,6 +535,12 @@ def edges(args, tmp: Path) -> list[Row]:
             toml.lost += "secret" in result.output or sorted(p.name for p in ws_t.iterdir()) != files
     toml.note = f"{len(settings)} toml x 4 commands, {len(urls)} URLs x 4; lost = a password printed or a file created"
     rows.append(toml)
+    bom = tmp / "toml-bom"
+    bom.mkdir()
+    (bom / "fairshare.toml").write_bytes("\ufeff[sla]\nfirst_contact_hours = 24\n".encode())
+    _, traceback, result = _cli(["import", str(TINY)], bom)  # a BOM is valid UTF-8 text: read, not rejected
+    rows.append(Row("BOM at the start of fairshare.toml", 1, int(result.exit_code == 0), int(traceback),
+                    int(result.exit_code != 0), "clear = read as UTF-8 and the import works"))  # fmt: skip
     return rows
 
 
