@@ -219,6 +219,7 @@ def kill_imports(args, tmp: Path) -> list[Row]:
             row.lost += 1  # torn
         shutil.rmtree(workspace)
     row.note = f"{outcomes['old']} left the old contents, {outcomes['new']} the complete import; lost = torn"
+    row.clear = row.tried - row.lost  # survived
     return [row]
 
 
@@ -265,6 +266,7 @@ def kill_runs(args, tmp: Path) -> list[Row]:
         f"; after the next run: {'one folder, results/ = last run' if ok else 'LEFTOVERS ' + str(left)}"
     )
     row.lost += not ok
+    row.clear = row.tried - min(row.lost, row.tried)  # survived
     return [row]
 
 
