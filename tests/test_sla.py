@@ -25,6 +25,7 @@ def test_tiny_speed_to_lead_and_sla(tiny_ws):
     assert speed["median_hours"] == pytest.approx((16 + 53) / 2)
     sla = fn.table()
     assert list(sla.columns) == SLA_COLUMNS
+    assert (sla["target"] == 0.9).all()  # [sla] compliance_target, stored with the run for the chart
     first = only_row(sla, sla="first_contact")
     assert (first["applicable"], first["breaches"]) == (2, 1)
     decision = only_row(sla, sla="mql_decision")

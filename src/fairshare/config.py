@@ -80,6 +80,12 @@ class SLASettings(_Section):
     stuck_opportunity_days: float = Field(
         30.0, gt=0, le=MAX_DAYS, description="open opportunity with no activity for"
     )
+    compliance_target: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="share of each SLA's cases met on time both teams aim for (chart: green at or above)",
+    )
 
 
 class AttributionSettings(_Section):
@@ -423,6 +429,7 @@ first_contact_hours = 24        # first sales activity after a lead is created
 mql_decision_days = 2           # an MQL is accepted or rejected within this many days
 rejection_requires_reason = true
 stuck_opportunity_days = 30     # open opportunity with no activity for this long is stuck
+compliance_target = 0.9         # share of each SLA met on time that both teams aim for (green at or above)
 
 [attribution]
 lookback_days = 180             # touches older than this before the opportunity do not count

@@ -42,6 +42,7 @@ class Workspace:
         self.url = warehouse.resolve_url(self.definitions.workspace.warehouse, self.path)
         self._con: ibis.BaseBackend | None = None
         self._facts: Facts | None = None
+        self._created: Path | None = None  # the warehouse file this object created (see import_)
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
@@ -63,6 +64,9 @@ class Workspace:
         """The open warehouse connection (opened on first use; canonical tables ensured)."""
         if self._con is None:
             # readers connect read-only: they never create the file and other readers may share it
+            file = warehouse.duckdb_path(self.url)
+            if file is not None and not file.exists() and not self.read_only:
+                self._created = file
             self._con = warehouse.connect(self.url, read_only=self.read_only)
             if not self.read_only:
                 warehouse.ensure_canonical_tables(self._con)
@@ -114,6 +118,31 @@ class Workspace:
         With `mapping` (`salesforce`, `hubspot` or a mapping TOML file) the folder holds CRM exports,
         translated into canonical files first; problems then name the export file they came from.
         """
+        try:
+            return self._import(folder, progress, mapping)
+        except BaseException:
+            self._forget_created()
+            raise
+
+    def _forget_created(self) -> None:
+        """After a failed first import, remove the warehouse file this object created for it: a
+        rejected folder leaves no empty tables behind (the next command still says "no data")."""
+        file = self._created
+        if file is None or self._con is None:
+            return
+        try:
+            if results.data_version(self) is not None:
+                return
+        except Exception:  # noqa: BLE001 (a broken connection: leave the file for the user to see)
+            return
+        self.close()
+        for leftover in (file, file.with_name(file.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        self._created = None
+
+    def _import(
+        self, folder: str | Path, progress: Progress | None, mapping: str | Path | None
+    ) -> ImportReport:
         ingest = self.definitions.ingest
         years = (ingest.earliest_year, ingest.latest_year)
         if mapping is None:

@@ -115,3 +115,47 @@ def test_cli_reps_prints_the_stored_figures_sdr_expected_revenue_included(ran_wo
             )
     sdr = cli[cli["team"] == "SDR"]["expected_revenue"].astype(float).sum()
     assert sdr > 0  # refitting without the run's lead values gave 0 here
+
+
+#: CLI command → (API page whose rows it prints, columns that identify a row)
+CLI_SOURCES = {
+    ("scorecard",): ("scorecard", ["kpi", "period"]),
+    ("funnel",): ("funnel", ["stage"]),
+    ("economics", "--by", "channel"): ("economics", ["dimension", "key"]),
+}
+
+
+@pytest.mark.parametrize("command", list(CLI_SOURCES), ids=lambda c: c[0])
+def test_cli_result_commands_print_the_stored_figures(ran_workspace, surfaces, command):
+    """`scorecard`, `funnel` and `economics` read the run the API shows instead of fitting again."""
+    from fairshare.cli import app
+
+    page, keys = CLI_SOURCES[command]
+    result = CliRunner().invoke(app, [*command, "--format", "json", "--workspace", str(ran_workspace.path)])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    cli = pd.DataFrame(printed["kpis"] if page == "scorecard" else printed)
+    api = pd.DataFrame(surfaces["api"][page])
+    if page == "economics":
+        api = api[api["dimension"] == "channel"]
+    assert len(cli) == len(api) > 0
+    merged = cli.merge(api, on=keys, suffixes=("_cli", "_api"), validate="one_to_one")
+    assert len(merged) == len(api)
+    for col in _numbers(api.drop(columns=keys, errors="ignore")):
+        mine, theirs = merged[f"{col}_cli"].astype(float), merged[f"{col}_api"].astype(float)
+        assert mine.isna().tolist() == theirs.isna().tolist(), (page, col)
+        assert mine.fillna(0).tolist() == pytest.approx(theirs.fillna(0).tolist(), rel=1e-9, abs=1e-9), (
+            page,
+            col,
+        )
+
+
+def test_cli_fits_again_when_the_options_differ_from_the_run(ran_workspace):
+    """Another --level is not the stored run's: the CLI says it fits now (and still answers)."""
+    from fairshare.cli import app
+
+    result = CliRunner().invoke(app, ["funnel", "--level", "0.8", "--workspace", str(ran_workspace.path)])
+    assert result.exit_code == 0, result.output
+    assert "fitting now (these options differ" in result.stderr
+    stored = CliRunner().invoke(app, ["funnel", "--workspace", str(ran_workspace.path)])
+    assert "results of run" in stored.stderr

@@ -51,8 +51,9 @@ def test_bad_import_exits_nonzero_with_lines_and_no_traceback(tmp_path):
     assert "opportunities.csv:2: amount: not a number: '4.8k'" in result.stderr
     assert "nothing was imported" in result.stderr and "hint:" in result.stderr
     assert "Traceback" not in result.output + result.stderr
-    status = json.loads(run("status", "-w", str(ws), "-f", "json").stdout)
-    assert sum(status["tables"].values()) == 0
+    status = run("status", "-w", str(ws), "-f", "json")  # the rejected first import left no warehouse
+    assert status.exit_code == 1 and "no data in this workspace yet" in status.stderr
+    assert sorted(p.name for p in ws.iterdir()) == ["fairshare.toml"]
 
 
 def test_validate_writes_nothing(tmp_path, monkeypatch):

@@ -68,13 +68,28 @@ def test_every_reader_on_a_workspace_without_data_creates_no_warehouse(tmp_path,
         (lambda ws: (ws / "fairshare.toml").mkdir(), "is a folder, not a file"),
         (lambda ws: _url(ws, "duckdb:///{workspace}/notes.txt", b"hello"), "is not a DuckDB database file"),
         (lambda ws: _url(ws, "postgres://user:secret@localhost:1/db"), "needs its driver"),
-        (lambda ws: _url(ws, "nonsense"), "cannot open the warehouse"),
+        (lambda ws: _url(ws, "nonsense"), "is not a URL"),
+        (lambda ws: _url(ws, "nosuch://host/db"), "cannot open the warehouse"),
+        (lambda ws: _url(ws, ""), "warehouse in fairshare.toml is empty"),
+        (lambda ws: _url(ws, "duckdb://"), "in-memory database"),
+        (lambda ws: _url(ws, "sqlite:///{workspace}/w.db"), "sqlite:// is not supported"),
         (
             lambda ws: (ws / "fairshare.toml").write_text("[attribution]\nu_shape = [nan, 0.5, 0.5]\n"),
             "u_shape",
         ),
     ],
-    ids=["latin1-toml", "toml-folder", "not-a-database", "postgres-no-driver", "bad-url", "nan-weights"],
+    ids=[
+        "latin1-toml",
+        "toml-folder",
+        "not-a-database",
+        "postgres-no-driver",
+        "no-scheme",
+        "unknown-scheme",
+        "empty-url",
+        "in-memory",
+        "sqlite",
+        "nan-weights",
+    ],  # fmt: skip
 )
 def test_definitions_and_warehouse_mistakes_are_one_clear_line(tmp_path, setup, message):
     ws = tmp_path / "ws"
@@ -91,3 +106,48 @@ def _url(ws: Path, url: str, file: bytes | None = None) -> None:
     (ws / "fairshare.toml").write_text(f'[workspace]\nwarehouse = "{url}"\n')
     if file is not None:
         (ws / "notes.txt").write_bytes(file)
+
+
+def test_a_rejected_first_import_leaves_no_warehouse_behind(tmp_path):
+    """A failed import into a new workspace once left empty canonical tables: the next command then
+    asked for opportunities.csv instead of saying there is no data yet."""
+    ws, bad = tmp_path / "ws", tmp_path / "bad"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    bad.mkdir()
+    (bad / "reps.csv").write_text("rep_id,name,team\nR1,Ann,AE\n")  # the required tables are missing
+    result = _invoke(["import", str(bad)], ws)
+    assert "nothing was imported" in result.output
+    assert _files(ws) == {Path("fairshare.toml")}
+    again = _invoke(["scorecard"], ws)
+    assert "no data in this workspace yet" in again.output, again.output
+
+
+def test_a_rejected_later_import_keeps_the_warehouse(tmp_path):
+    """Only a warehouse the failed import itself created goes; an imported one stays as it was."""
+    ws, bad = tmp_path / "ws", tmp_path / "bad"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    assert runner.invoke(app, ["import", str(TINY), "--workspace", str(ws)]).exit_code == 0
+    bad.mkdir()
+    (bad / "reps.csv").write_text("rep_id,name,team\n,Ann,AE\n")  # a rep without its id
+    assert "nothing was imported" in _invoke(["import", str(bad)], ws).output
+    status = runner.invoke(app, ["status", "--format", "json", "--workspace", str(ws)])
+    assert status.exit_code == 0 and '"opportunities": 2' in status.stdout, status.output
+
+
+def test_every_command_on_a_sqlite_warehouse_is_one_line_and_creates_nothing(tmp_path):
+    """A sqlite:// warehouse once gave read commands a TableNotFound traceback (and `status` created
+    the database file): now each command names the URL as the problem before opening anything."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    _url(ws, "sqlite:///{workspace}/w.db")
+    for args in COMMANDS:
+        if args[0] == "validate":
+            continue
+        result = _invoke(args, ws)
+        assert (
+            "sqlite:// is not supported" in result.output and len(result.output.strip().splitlines()) == 1
+        ), (
+            args,
+            result.output,
+        )
+    assert _files(ws) == {Path("fairshare.toml")}

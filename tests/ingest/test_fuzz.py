@@ -6,6 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,10 +44,22 @@ cells = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> tuple[Path, dict, str]:
+    """The tiny example imported once (copied per example): its folder, row counts and touches."""
+    with Workspace.init(tmp_path_factory.mktemp("imported") / "ws") as ws:
+        ws.import_(TINY)
+        return ws.path, ws.status()["tables"], _touches(ws)
+
+
+def _touches(ws: Workspace) -> str:
+    return ws.table("touches").execute().sort_values("touch_id").to_csv()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(st.sampled_from(FILES), st.integers(0, 20), st.integers(0, 12), cells),
                       min_size=1, max_size=4))  # fmt: skip
-def test_random_bad_cells(tmp_path_factory, edits):
+def test_random_bad_cells(tmp_path_factory, imported, edits):
     folder = Path(shutil.copytree(TINY, tmp_path_factory.mktemp("fuzz") / "in"))
     for file, row, col, value in edits:
         rows = list(csv.reader(io.StringIO((folder / file).read_text())))
@@ -56,10 +69,8 @@ def test_random_bad_cells(tmp_path_factory, edits):
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(rows)
         (folder / file).write_text(out.getvalue())
-    with Workspace.init(tmp_path_factory.mktemp("ws")) as ws:
-        ws.import_(TINY)
-        before = {k: v for k, v in ws.status()["tables"].items()}
-        before_touches = ws.table("touches").execute().sort_values("touch_id").to_csv()
+    pristine, before, before_touches = imported
+    with Workspace(shutil.copytree(pristine, tmp_path_factory.mktemp("ws") / "ws")) as ws:
         try:
             report = ws.import_(folder)
         except ImportFailed as e:
@@ -67,6 +78,6 @@ def test_random_bad_cells(tmp_path_factory, edits):
             for p in e.report.problems:
                 assert LINE.match(str(p)), str(p)
             assert ws.status()["tables"] == before
-            assert ws.table("touches").execute().sort_values("touch_id").to_csv() == before_touches
+            assert _touches(ws) == before_touches
         else:
             assert report.ok and report.written

@@ -9,18 +9,36 @@ from fairshare.web.charts import PALETTE, scorecard_chart, sla_chart
 GREEN, RED = PALETTE[2], PALETTE[3]
 
 
-def test_sla_chart_gives_each_stage_its_own_bar_and_colours_by_compliance():
-    sla = pd.DataFrame({
+def _sla(target: float | None) -> pd.DataFrame:
+    frame = pd.DataFrame({
         "sla": ["first_contact", "mql_decision", *["stuck_opportunity"] * 5],
         "stage": [None, "MQL", "discovery", "demo", "proposal", "negotiation", "all"],
         "compliance": [0.14, 0.95, 1.0, 1.0, 0.9, 1.0, 0.98],
         "ci_low": [0.1, 0.9, 0.4, 0.4, 0.4, 0.4, 0.7], "ci_high": [0.18, 0.97, 1.0, 1.0, 1.0, 1.0, 1.0],
     })  # fmt: skip
+    if target is not None:
+        frame["target"] = target
+    return frame
+
+
+def test_sla_chart_gives_each_stage_its_own_bar_and_colours_by_compliance():
+    sla = _sla(0.9)
     bar = sla_chart(sla).data[0]
     assert len(set(bar.x)) == len(sla)  # five stuck rows no longer share one x (stacked to 490%)
     assert max(bar.y) <= 1.0
     colours = dict(zip(bar.x, bar.marker.color, strict=True))
     assert colours["first_contact"] == RED and colours["mql_decision"] == GREEN  # 14% is not green
+
+
+def test_sla_colours_follow_the_agreed_target_not_fixed_numbers():
+    """Colours once came from fixed 50%/90% cut-offs; now from [sla] compliance_target as the run stored it."""
+    strict = dict(zip(*(lambda b: (b.x, b.marker.color))(sla_chart(_sla(0.99)).data[0]), strict=True))
+    assert strict["mql_decision"] == RED and strict["stuck_opportunity · proposal"] == RED  # 95%, 90% < 99%
+    lenient = sla_chart(_sla(0.1))
+    assert set(lenient.data[0].marker.color) == {GREEN}  # even 14% meets a 10% target
+    assert "10% target" in lenient.layout.title.text
+    unknown = sla_chart(_sla(None)).data[0]
+    assert set(unknown.marker.color) == {PALETTE[8]}  # no target stored: no verdict
 
 
 def test_scorecard_colours_follow_each_kpis_good_direction():

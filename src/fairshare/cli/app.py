@@ -55,6 +55,30 @@ def default_workspace() -> Path:
     return Path(os.environ.get("FAIRSHARE_WORKSPACE", "."))
 
 
+#: Warehouse URL schemes fairshare cannot use, and why (imports stage through DuckDB; the models
+#: need window functions and transactions SQLite's Ibis backend does not give them).
+UNSUPPORTED = {"sqlite": "SQLite cannot hold a fairshare warehouse (imports stage through DuckDB and runs "
+                         "need transactions it does not give)"}  # fmt: skip
+DEFAULT_URL = "duckdb:///{workspace}/fairshare.duckdb"
+
+
+def warehouse_mistake(url: str) -> str | None:
+    """One line on what is wrong with a warehouse URL before anything is opened, or None."""
+    scheme, sep, rest = url.partition("://")
+    if not url.strip():
+        return f"[workspace] warehouse in fairshare.toml is empty; the default is {DEFAULT_URL}"
+    if not sep:
+        return (f"[workspace] warehouse {url!r} is not a URL (no scheme://); for a DuckDB file write "
+                f"duckdb:///{url.lstrip('/')} (the default is {DEFAULT_URL})")  # fmt: skip
+    if scheme == "duckdb" and rest.strip("/") in ("", ":memory:"):
+        return (f"[workspace] warehouse {url} is an in-memory database, which keeps nothing between commands; "
+                f"point it at a file (the default is {DEFAULT_URL})")  # fmt: skip
+    if scheme in UNSUPPORTED:
+        return (f"[workspace] warehouse {scheme}:// is not supported: {UNSUPPORTED[scheme]}; "
+                f"use {DEFAULT_URL} (the default)")  # fmt: skip
+    return None
+
+
 def open_workspace(path: Path | None, read_only: bool = False, connect: bool = True, create: bool = False):
     """The workspace at `path`, checked before anything is opened or created.
 
@@ -77,12 +101,23 @@ def open_workspace(path: Path | None, read_only: bool = False, connect: bool = T
              "or pass --workspace FOLDER")  # fmt: skip
     try:
         ws = Workspace(path, read_only=read_only)
+        mistake = warehouse_mistake(ws.definitions.workspace.warehouse)
+        if mistake:
+            fail(mistake)
         file = duckdb_path(ws.url)
         if not create and file is not None and not file.exists():
             raise NoWarehouse(f"no data in this workspace yet (no {file.name}); "
                               f"import a folder first: fairshare import FOLDER --workspace {path}")  # fmt: skip
         if connect:
             ws.con  # noqa: B018 (open now, so a missing or held warehouse is reported here)
+            if (
+                file is None
+                and not create
+                and not ({"accounts", "opportunities"} & set(ws.con.list_tables()))
+            ):
+                ws.close()
+                raise NoWarehouse(f"no data in this warehouse yet (no canonical tables); "
+                                  f"import a folder first: fairshare import FOLDER --workspace {path}")  # fmt: skip
         return ws
     except DefinitionsError as e:
         fail(str(e), hint=f"fix the key in {CONFIG_NAME}; `fairshare init --force` writes a fresh default")

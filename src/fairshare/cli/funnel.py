@@ -12,6 +12,7 @@ import typer
 from fairshare.cli.app import FormatOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, err_console, fail, records, render, short_number
+from fairshare.cli.stored import RefitOption, stored_table
 
 LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
 AsOfOption = Annotated[
@@ -41,6 +42,10 @@ class Period(StrEnum):
     all = "all"
 
 
+#: the interval level `fairshare run` fits the funnel, economics and scorecard at (their classes' default)
+RUN_LEVEL = 0.9
+
+
 def _upstream(ws) -> dict:
     """Model results of the last `fairshare run` (attribution, contribution, forecast), when there is one."""
     out = {}
@@ -64,37 +69,52 @@ def funnel_command(
     ] = False,
     speed: Annotated[bool, typer.Option("--speed", help="speed to lead and never-contacted share")] = False,
     as_of: AsOfOption = None,
-    level: LevelOption = 0.9,
+    level: LevelOption = RUN_LEVEL,
+    refit: RefitOption = False,
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Stage conversion (90% intervals) and velocity; with --sla/--breaches/--stuck/--speed the SLAs."""
+    """Stage conversion (90% intervals) and velocity; with --sla/--breaches/--stuck/--speed the SLAs.
+
+    Reads the last run's stored tables while data and definitions are unchanged (as the API,
+    dashboard and report do); another --as-of or --level, or --refit, fits the funnel now."""
     from fairshare.funnel import Funnel
     from fairshare.funnel.sla import ServiceLevels
 
+    if breaches:
+        name, title = "sla_breaches", "SLA breaches as of {:%Y-%m-%d %H:%M}"
+    elif stuck:
+        name, title = "stuck_pipeline", "stuck pipeline as of {:%Y-%m-%d %H:%M}"
+    elif sla:
+        name, title = "sla", "SLAs as of {:%Y-%m-%d %H:%M}"
+    elif speed:
+        name, title = "speed_to_lead", "speed to lead (handed-over leads)"
+    elif by is not None:
+        name, title = "funnel_breakdown", f"funnel by {by.value}"
+    else:
+        name, title = "funnel", "funnel"
     ws = open_workspace(workspace, read_only=True)
     try:
-        fn = Funnel(as_of=as_of, level=level).fit(ws)
-        levels = ServiceLevels().fit(fn)
-        if breaches:
-            table, title = levels.breaches(), f"SLA breaches as of {fn.as_of_:%Y-%m-%d %H:%M}"
-        elif stuck:
-            table, title = levels.stuck_pipeline(), f"stuck pipeline as of {fn.as_of_:%Y-%m-%d %H:%M}"
-        elif sla:
-            table, title = levels.table(), f"SLAs as of {fn.as_of_:%Y-%m-%d %H:%M}"
-            if fmt is Format.table:
-                table = table.drop(columns=["definition"])
-        elif speed:
-            table, title = levels.speed_to_lead(), "speed to lead (handed-over leads)"
-        elif by is not None:
-            table, title = fn.breakdown(by.value), f"funnel by {by.value}"
+        same = as_of is None and level == RUN_LEVEL
+        table = stored_table(ws, name, refit, same_options=same, say=fmt is Format.table)
+        if table is not None:
+            if by is not None and name == "funnel_breakdown":
+                table = table[table["dimension"] == by.value].reset_index(drop=True)
+            when = ws.facts.latest_event_time if "{" in title else None
         else:
-            table, title = fn.stages(), "funnel"
+            fn = Funnel(as_of=as_of, level=level).fit(ws)
+            levels = ServiceLevels().fit(fn)
+            table = {"sla_breaches": levels.breaches, "stuck_pipeline": levels.stuck_pipeline,
+                     "sla": levels.table, "speed_to_lead": levels.speed_to_lead,
+                     "funnel_breakdown": lambda: fn.breakdown(by.value), "funnel": fn.stages}[name]()  # fmt: skip
+            when = fn.as_of_
     except ValueError as e:
         fail(str(e))
     finally:
         ws.close()
-    render(table, fmt, title=title)
+    if name == "sla" and fmt is Format.table:
+        table = table.drop(columns=["definition"])
+    render(table, fmt, title=title.format(when))
 
 
 @app.command("economics")
@@ -108,23 +128,32 @@ def economics_command(
     model: Annotated[
         str | None, typer.Option("--model", help="attribution model for the attributed ROI (default markov)")
     ] = None,
-    level: LevelOption = 0.9,
+    level: LevelOption = RUN_LEVEL,
+    refit: RefitOption = False,
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Cost (media spend + sales time), CAC, pipeline and revenue per $ and per rep-hour, ROI three ways."""
+    """Cost (media spend + sales time), CAC, pipeline and revenue per $ and per rep-hour, ROI three ways.
+
+    Reads the last run's stored table while data and definitions are unchanged; another --model or
+    --level, or --refit, fits now."""
     from fairshare.economics import Economics
 
+    name = "prospecting" if prospecting else "economics"
+    title = "revenue per rep-hour by program" if prospecting else f"economics by {by.value}"
     ws = open_workspace(workspace, read_only=True)
     try:
-        econ = Economics(level=level).fit(ws)
-        if prospecting:
-            table, title = econ.prospecting(), "revenue per rep-hour by program"
-        else:
-            table, title = (
-                econ.table(by.value, _upstream(ws), attribution_model=model),
-                f"economics by {by.value}",
+        same = model is None and level == RUN_LEVEL
+        table = stored_table(ws, name, refit, same_options=same, say=fmt is Format.table)
+        if table is None:
+            econ = Economics(level=level).fit(ws)
+            table = (
+                econ.prospecting()
+                if prospecting
+                else econ.table(by.value, _upstream(ws), attribution_model=model)
             )
+        elif not prospecting:
+            table = table[table["dimension"] == by.value].reset_index(drop=True)
     finally:
         ws.close()
     if fmt is Format.table and not prospecting:
@@ -161,23 +190,48 @@ def _scorecard_display(table, level: float, currency: str):
                          "previous": fmt("previous_value"), "change": change})  # fmt: skip
 
 
+def _stored_periods(table) -> tuple[str, str | None]:
+    """The stored scorecard's period and previous period (most rows are this quarter's KPIs; the
+    whole-history model rows carry their own period)."""
+    if table.empty:
+        return "", None
+    current = str(table["period"].astype(str).mode().iloc[0])
+    previous = table.loc[table["period"].astype(str) == current, "previous_period"].dropna()
+    return current, (str(previous.iloc[0]) if len(previous) else None)
+
+
 @app.command("scorecard")
 def scorecard_command(
     period: Annotated[Period, typer.Option("--period", help="quarter, month, year or all")] = Period.quarter,
     as_of: AsOfOption = None,
-    level: LevelOption = 0.9,
+    level: LevelOption = RUN_LEVEL,
+    refit: RefitOption = False,
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """The KPIs both teams agree on, this period vs the previous one, each with its definition and SQL."""
+    """The KPIs both teams agree on, this period vs the previous one, each with its definition and SQL.
+
+    Reads the last run's stored scorecard (this quarter) while data and definitions are unchanged, as
+    the API, dashboard and report do; another --period, --as-of or --level, or --refit, fits now."""
     from fairshare.scorecard import Scorecard
 
     ws = open_workspace(workspace, read_only=True)
     try:
-        card = Scorecard(period=period.value, as_of=as_of, level=level, with_sql=fmt is not Format.table).fit(
-            ws, upstream=_upstream(ws)
-        )
-        table = card.result_
+        same = period is Period.quarter and as_of is None and level == RUN_LEVEL
+        table = stored_table(ws, "scorecard", refit, same_options=same, say=fmt is Format.table)
+        if table is not None:
+            when = ws.facts.latest_event_time
+            current, previous = _stored_periods(table)
+        else:
+            card = Scorecard(
+                period=period.value, as_of=as_of, level=level, with_sql=fmt is not Format.table
+            ).fit(ws, upstream=_upstream(ws))
+            table, when, current, previous = (
+                card.result_,
+                card.as_of_,
+                card.current_label_,
+                card.previous_label_,
+            )
     except ValueError as e:
         fail(str(e))
     finally:
@@ -185,9 +239,9 @@ def scorecard_command(
     if fmt is Format.json:
         render(
             {
-                "as_of": card.as_of_.isoformat(),
-                "period": card.current_label_,
-                "previous_period": card.previous_label_,
+                "as_of": when.isoformat(),
+                "period": current,
+                "previous_period": previous,
                 "currency": ws.definitions.workspace.currency,
                 "kpis": records(table),
             },
@@ -196,12 +250,10 @@ def scorecard_command(
     elif fmt is Format.csv:
         render(table, fmt)
     else:
-        title = f"scorecard {card.current_label_}" + (
-            f" vs {card.previous_label_}" if card.previous_label_ else ""
-        )
+        title = f"scorecard {current}" + (f" vs {previous}" if previous else "")
         currency = ws.definitions.workspace.currency
         # whole-history model results (incremental contribution) never sit under the quarter's title
-        other = table["period"].astype(str) != str(card.current_label_)
+        other = table["period"].astype(str) != str(current)
         render(
             _scorecard_display(table.loc[~other], level, currency),
             fmt,

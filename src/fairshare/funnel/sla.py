@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #: Lead sources that create the lead while working it (no hand-over, so no first-contact clock).
 SALES_SOURCE_TEAMS = ("sdr", "ae")
 
-SLA_COLUMNS = ["sla", "stage", "applicable", "breaches", "pending", "compliance", "ci_low", "ci_high",
+SLA_COLUMNS = ["sla", "stage", "applicable", "breaches", "pending", "compliance", "ci_low", "ci_high", "target",
                "amount", "threshold", "threshold_unit", "definition"]  # fmt: skip
 BREACH_COLUMNS = ["sla", "entity", "entity_id", "rep_id", "started_at", "due_at", "resolved_at",
                   "overdue_hours", "amount", "detail"]  # fmt: skip
@@ -262,6 +262,7 @@ class ServiceLevels(BaseEstimator):
         with np.errstate(invalid="ignore", divide="ignore"):
             frame["compliance"] = np.where(n > 0, ok / n, np.nan)
         frame["ci_low"], frame["ci_high"] = rate_interval(np.clip(ok, 0, None), n, self.level_)
+        frame["target"] = s.compliance_target  # the agreed share, stored with the run for its chart
         return frame[SLA_COLUMNS]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -59,7 +60,8 @@ def funnel_chart(funnel: pd.DataFrame) -> go.Figure | None:
 
 
 def sla_chart(sla: pd.DataFrame) -> go.Figure | None:
-    """Compliance per SLA rule (and stage), 0–100%, coloured by how much of the rule is met."""
+    """Compliance per SLA rule (and stage), 0–100%: green where it meets the agreed target (the run's
+    `target` column, [sla] compliance_target in fairshare.toml), red where it misses, grey without one."""
     if sla.empty:
         return None
     rule = _first(sla, ("sla", "rule", "name"), numeric=False)
@@ -70,17 +72,24 @@ def sla_chart(sla: pd.DataFrame) -> go.Figure | None:
     if "stage" in sla and labels.duplicated().any():  # one bar per row: repeated rules never stack
         stage = sla["stage"].astype("string").fillna("")
         labels = labels.where(~labels.duplicated(keep=False), labels + " · " + stage)
+    target = sla["target"] if "target" in sla else pd.Series(np.nan, index=sla.index)
     fig = go.Figure(go.Bar(x=labels, y=sla[value].clip(0, 1), error_y=_errors(sla, value),
-                           marker={"color": [_goodness(v) for v in sla[value]]}))  # fmt: skip
-    return _layout(fig, f"SLA compliance ({value}; green = met, red = missed)",
+                           marker={"color": [_against_target(v, t) for v, t in zip(sla[value], target, strict=True)]}))  # fmt: skip
+    known = target.dropna()
+    goal = (
+        f"green = at or above the {known.iloc[0]:.0%} target, red = below"
+        if len(known)
+        else "no target stored"
+    )
+    return _layout(fig, f"SLA compliance ({value}; {goal})",
                    yaxis={"tickformat": ".0%", "range": [0, 1.05]}, barmode="group")  # fmt: skip
 
 
-def _goodness(share: float) -> str:
-    """Red (0% met) through amber to green (100% met): colour says how good a compliance share is."""
-    if share is None or pd.isna(share):
+def _against_target(share: float, target: float) -> str:
+    """Green when a compliance share meets its agreed target, red when it misses, grey when either is unknown."""
+    if share is None or target is None or pd.isna(share) or pd.isna(target):
         return PALETTE[8]
-    return PALETTE[3] if share < 0.5 else (PALETTE[6] if share < 0.9 else PALETTE[2])
+    return PALETTE[2] if share >= target else PALETTE[3]
 
 
 def attribution_chart(attribution: pd.DataFrame, by: str | None = None) -> go.Figure | None:
