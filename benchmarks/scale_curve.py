@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,7 @@ def one_size(accounts: int, out: Path, seed: int = 0) -> dict:
     from fairshare.simulate import SimulationConfig, simulate_with_truth
 
     seconds: dict[str, float] = {}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix=f"scale-{accounts}-") as tmp, Sampler() as sampler:
         t0 = time.perf_counter()
         sampler.enter("simulate")
@@ -111,6 +113,8 @@ def one_size(accounts: int, out: Path, seed: int = 0) -> dict:
         "cpu_seconds": {k: v for k, v in sampler.cpu.items() if k not in ("start", "end")},
         "peak_mb": {k: v for k, v in sampler.peaks.items() if k != "end"},
         "total_seconds": sum(seconds.values()),
+        # 1, 5 and 15 minute load averages: the machine is shared, so wall times depend on them
+        "load_average": {"before": load_before, "after": os.getloadavg()},
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{accounts}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
