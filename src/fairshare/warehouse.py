@@ -1,7 +1,8 @@
 """The warehouse: an Ibis connection by URL (DuckDB by default), canonical DDL, derived views.
 
 Backend-specific code lives here and nowhere else. Derived views are Ibis expressions so the
-same definitions run on DuckDB, PostgreSQL, BigQuery or Snowflake.
+same definitions run on DuckDB, PostgreSQL, BigQuery or Snowflake. Ibis is imported where it is
+used: `fairshare status` reads a DuckDB file's row counts with plain DuckDB (`row_counts`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-
-import ibis
-import ibis.expr.types as ir
-from ibis import _
+from typing import TYPE_CHECKING, Any
 
 from fairshare import schema
+
+if TYPE_CHECKING:
+    import ibis
+    import ibis.expr.types as ir
 
 IMPORTS_TABLE = "_imports"
 RUNS_TABLE = "_runs"
@@ -58,6 +60,8 @@ def connect(url: str, read_only: bool = False) -> ibis.BaseBackend:
     """
     if url.startswith("duckdb://"):
         return _connect_duckdb(duckdb_path(url), read_only)
+    import ibis
+
     scheme = url.split("://", 1)[0] if "://" in url else ""
     try:
         return ibis.connect(url)
@@ -71,7 +75,7 @@ def connect(url: str, read_only: bool = False) -> ibis.BaseBackend:
         ) from None
 
 
-def _connect_duckdb(path: Path | None, read_only: bool) -> ibis.BaseBackend:
+def _check_duckdb_file(path: Path | None, read_only: bool) -> None:
     if path is not None:
         if read_only and not path.exists():
             raise NoWarehouse(f"no data in this workspace yet (no {path.name}); "
@@ -80,21 +84,60 @@ def _connect_duckdb(path: Path | None, read_only: bool) -> ibis.BaseBackend:
             raise WarehouseError(f"the warehouse {path} is a folder, not a DuckDB file; "
                                  "fix [workspace] warehouse in fairshare.toml")  # fmt: skip
         path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _open_failed(path: Path | None, e: Exception) -> WarehouseError:
+    """One line saying why DuckDB would not open `path` (held by another process, not a database)."""
+    text = str(e)
+    if "lock" in text.lower():
+        return WarehouseBusy(
+            f"the warehouse {path} is in use by another fairshare process (an import or a run); "
+            "wait for it to finish"
+        )
+    if "not a valid DuckDB database" in text:
+        return WarehouseError(f"{path} is not a DuckDB database file; point [workspace] warehouse "
+                              "in fairshare.toml at a .duckdb file, or move that file away")  # fmt: skip
+    return WarehouseError(f"cannot open the warehouse {path}: {text.splitlines()[0]}")
+
+
+def _connect_duckdb(path: Path | None, read_only: bool) -> ibis.BaseBackend:
+    import ibis
+
+    _check_duckdb_file(path, read_only)
     try:
         con = ibis.duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
     except Exception as e:  # noqa: BLE001 (duckdb.IOException and friends)
-        text = str(e)
-        if "lock" in text.lower():
-            raise WarehouseBusy(
-                f"the warehouse {path} is in use by another fairshare process (an import or a run); "
-                "wait for it to finish"
-            ) from None
-        if "not a valid DuckDB database" in text:
-            raise WarehouseError(f"{path} is not a DuckDB database file; point [workspace] warehouse "
-                                 "in fairshare.toml at a .duckdb file, or move that file away") from None  # fmt: skip
-        raise WarehouseError(f"cannot open the warehouse {path}: {text.splitlines()[0]}") from None
+        raise _open_failed(path, e) from None
     con.raw_sql("SET TimeZone='UTC'")
     return con
+
+
+def row_counts(path: Path) -> tuple[dict[str, int], dict[str, Any] | None]:
+    """Row counts of the canonical tables (0 when absent) and the last import of a DuckDB file,
+    read read-only with plain DuckDB: what `status` shows, without Ibis or pandas."""
+    import duckdb
+
+    _check_duckdb_file(path, read_only=True)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except Exception as e:  # noqa: BLE001 (duckdb.IOException and friends)
+        raise _open_failed(path, e) from None
+    try:
+        con.execute("SET TimeZone='UTC'")
+        present = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        counts = {
+            name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] if name in present else 0
+            for name in schema.TABLES
+        }
+        last_import = None
+        if IMPORTS_TABLE in present:
+            row = con.execute(f'SELECT import_id, "at", folder FROM "{IMPORTS_TABLE}" '
+                              "ORDER BY import_id DESC LIMIT 1").fetchone()  # fmt: skip
+            if row is not None:
+                last_import = {"import_id": int(row[0]), "at": row[1].isoformat(), "folder": row[2]}
+    finally:
+        con.close()
+    return {name: int(n) for name, n in counts.items()}, last_import
 
 
 def _redacted(url: str) -> str:
@@ -108,6 +151,8 @@ def is_duckdb(con: ibis.BaseBackend) -> bool:
 
 def ensure_canonical_tables(con: ibis.BaseBackend) -> None:
     """Create every canonical table (empty) and the bookkeeping tables if they do not exist."""
+    import ibis
+
     existing = set(con.list_tables())
     for t in schema.TABLES.values():
         if t.name not in existing:
@@ -177,6 +222,9 @@ def transaction(con: ibis.BaseBackend) -> Iterator[None]:
 
 def touches_with_account(con: ibis.BaseBackend) -> ir.Table:
     """Touches with `account_id` filled from the contact when the touch names only a contact."""
+    import ibis
+    from ibis import _
+
     touches = con.table("touches")
     contacts = con.table("contacts").select(c_contact_id=_.contact_id, c_account_id=_.account_id)
     joined = touches.left_join(contacts, touches.contact_id == contacts.c_contact_id)
@@ -187,6 +235,9 @@ def touches_with_account(con: ibis.BaseBackend) -> ir.Table:
 
 def activities_with_account(con: ibis.BaseBackend) -> ir.Table:
     """Activities with `account_id` resolved through the opportunity, lead or contact they name."""
+    import ibis
+    from ibis import _
+
     acts = con.table("activities")
     opps = con.table("opportunities").select(o_id=_.opportunity_id, o_account=_.account_id)
     leads = con.table("leads").select(l_id=_.lead_id, l_account=_.account_id, l_contact=_.contact_id)
@@ -201,6 +252,9 @@ def activities_with_account(con: ibis.BaseBackend) -> ir.Table:
 
 def leads_with_account(con: ibis.BaseBackend) -> ir.Table:
     """Leads with `account_id` filled from their contact."""
+    import ibis
+    from ibis import _
+
     leads = con.table("leads")
     contacts = con.table("contacts").select(c_id=_.contact_id, c_account=_.account_id)
     j = leads.left_join(contacts, leads.contact_id == contacts.c_id)

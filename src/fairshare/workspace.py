@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from fairshare import results, schema, snapshots, warehouse
+from fairshare import results, schema, snapshots, status, warehouse
 from fairshare.config import CONFIG_NAME, DEFAULT_TOML, Definitions, definitions_hash, load_definitions
 from fairshare.facts import Facts, facts_of
 from fairshare.ingest import ImportReport, import_folder, validate_folder
@@ -177,29 +177,7 @@ class Workspace:
 
     def status(self) -> dict[str, Any]:
         """Tables with row counts, the last import and run, and where the warehouse is."""
-        con = self.con
-        tables = set(con.list_tables())
-        counts = {t: int(con.table(t).count().execute()) if t in tables else 0 for t in schema.TABLES}
-        last_import = None
-        if warehouse.IMPORTS_TABLE in tables:
-            imports = con.table(warehouse.IMPORTS_TABLE).order_by(ibis.desc("import_id")).limit(1).execute()
-            if len(imports):
-                row = imports.iloc[0]
-                last_import = {
-                    "import_id": int(row["import_id"]),
-                    "at": row["at"].isoformat(),
-                    "folder": row["folder"],
-                }
-        manifest = self.results_manifest()
-        return {
-            "workspace": str(self.path.resolve()),
-            "warehouse": self.url,
-            "currency": self.definitions.workspace.currency,
-            "definitions_hash": definitions_hash(self.path / CONFIG_NAME),
-            "tables": counts,
-            "last_import": last_import,
-            "last_run": {k: manifest[k] for k in ("run_id", "at", "definitions_hash")} if manifest else None,
-        }
+        return status.describe(self.path, self.definitions, self.url, self.con)
 
     # --- tasks: one method per task, each a thin call into its area ------------------------------
 

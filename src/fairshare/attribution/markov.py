@@ -28,7 +28,7 @@ import pandas as pd
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-from fairshare.attribution import markov_bootstrap
+from fairshare.attribution import markov_bootstrap, markov_visits
 from fairshare.attribution.markov_bootstrap import dense_removal_effects
 from fairshare.attribution.model import AttributionModel
 from fairshare.attribution.paths import Paths
@@ -51,7 +51,7 @@ class _Chain:
     pair_index: np.ndarray  # per transition made by a row: which distinct transition it is
     pair_row: np.ndarray  # per transition made by a row: the row
     last_state: np.ndarray  # per row
-    along: sp.csr_matrix | None = None  # large chains: distinct transitions × rows (how often a row makes it)
+    along: sp.csc_matrix | None = None  # large chains: distinct transitions × rows (how often a row makes it)
 
 
 def _distinct(values: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +168,7 @@ class MarkovAttribution(AttributionModel):
         if n_states + 1 > DENSE_LIMIT:  # each resample's transition counts become one sparse product
             import scipy.sparse as sp
 
-            along = sp.csr_matrix(
+            along = sp.csc_matrix(  # CSC: a product reads the paths in order and scatters into transitions
                 (np.ones(len(pair_index)), (pair_index, win_row)), shape=(len(pairs), paths.n_rows)
             )
         return _Chain(
@@ -285,10 +285,16 @@ class MarkovAttribution(AttributionModel):
     def _bootstrap(
         self, prepared: _Chain, paths: Paths, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Large path tables with a small chain: resamples drawn in the chain's statistic space
-        (`markov_bootstrap`), milliseconds instead of one multinomial over every path per resample."""
+        """Large path tables: with a small chain, resamples drawn in the chain's statistic space
+        (`markov_bootstrap`); with a large one, Poisson resamples solved in batches (`markov_visits`)."""
         if markov_bootstrap.applies(prepared, paths):
             return markov_bootstrap.credits(prepared, paths, self.bootstrap, rng)
+        if markov_visits.applies(prepared, paths):  # large chains: batched sparse systems
+
+            def exact(c: np.ndarray, v: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                return self._credit(prepared, c, v, u)
+
+            return markov_visits.credits(prepared, paths, self.bootstrap, rng, exact)
         return super()._bootstrap(prepared, paths, rng)
 
     def _credit(self, prepared: _Chain, conversions, value, nulls) -> tuple[np.ndarray, np.ndarray]:

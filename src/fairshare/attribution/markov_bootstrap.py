@@ -9,8 +9,9 @@ the central limit theorem's error, negligible at `NORMAL_JOURNEYS` journeys and 
 resample is one draw of T (a few hundred numbers) instead of a multinomial over every distinct
 path, and all resamples' chains are solved in one batched dense solve: 200 resamples of an
 order-1 chain on a million journeys take milliseconds. `dense_removal_effects` (every removal of a
-batch of small chains in one solve) serves the point estimate too. Smaller tables, journey tables with
-accounts (the account bootstrap) and large chains keep the exact resampling of `intervals`.
+batch of small chains in one solve) serves the point estimate too. Large chains are resampled in
+batches by `markov_visits`; smaller tables and journey tables with accounts (the account bootstrap)
+keep the exact resampling of `intervals`.
 """
 
 from __future__ import annotations

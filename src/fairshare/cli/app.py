@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -79,17 +81,10 @@ def warehouse_mistake(url: str) -> str | None:
     return None
 
 
-def open_workspace(path: Path | None, read_only: bool = False, connect: bool = True, create: bool = False):
-    """The workspace at `path`, checked before anything is opened or created.
-
-    A missing folder, a folder without fairshare.toml, bad definitions, no warehouse yet (for
-    readers) or a held warehouse each end the command with one line saying what to run; only
-    `init` creates a workspace, and only `import` (`create`) the warehouse file in it. Readers open
-    the warehouse read-only and close it when done.
-    """
-    from fairshare.config import CONFIG_NAME, DefinitionsError
-    from fairshare.warehouse import NoWarehouse, WarehouseError, duckdb_path
-    from fairshare.workspace import Workspace
+def checked_folder(path: Path | None) -> Path:
+    """The workspace folder, or end the command with one line saying what to run (no folder, no
+    fairshare.toml): the checks every command makes before anything is opened."""
+    from fairshare.config import CONFIG_NAME
 
     path = path or default_workspace()
     where = "this folder" if str(path) == "." else str(path)
@@ -99,7 +94,36 @@ def open_workspace(path: Path | None, read_only: bool = False, connect: bool = T
     if not (path / CONFIG_NAME).exists():
         fail(f"{where} is not a fairshare workspace (no {CONFIG_NAME}); create one with `fairshare init {path}`, "
              "or pass --workspace FOLDER")  # fmt: skip
+    return path
+
+
+@contextlib.contextmanager
+def workspace_errors() -> Iterator[None]:
+    """Bad definitions and an unopenable warehouse end the command with one line and a hint."""
+    from fairshare.config import CONFIG_NAME, DefinitionsError
+    from fairshare.warehouse import WarehouseError
+
     try:
+        yield
+    except DefinitionsError as e:
+        fail(str(e), hint=f"fix the key in {CONFIG_NAME}; `fairshare init --force` writes a fresh default")
+    except WarehouseError as e:
+        fail(str(e))
+
+
+def open_workspace(path: Path | None, read_only: bool = False, connect: bool = True, create: bool = False):
+    """The workspace at `path`, checked before anything is opened or created.
+
+    A missing folder, a folder without fairshare.toml, bad definitions, no warehouse yet (for
+    readers) or a held warehouse each end the command with one line saying what to run; only
+    `init` creates a workspace, and only `import` (`create`) the warehouse file in it. Readers open
+    the warehouse read-only and close it when done.
+    """
+    from fairshare.warehouse import NoWarehouse, duckdb_path
+    from fairshare.workspace import Workspace
+
+    path = checked_folder(path)
+    with workspace_errors():
         ws = Workspace(path, read_only=read_only)
         mistake = warehouse_mistake(ws.definitions.workspace.warehouse)
         if mistake:
@@ -119,7 +143,3 @@ def open_workspace(path: Path | None, read_only: bool = False, connect: bool = T
                 raise NoWarehouse(f"no data in this warehouse yet (no canonical tables); "
                                   f"import a folder first: fairshare import FOLDER --workspace {path}")  # fmt: skip
         return ws
-    except DefinitionsError as e:
-        fail(str(e), hint=f"fix the key in {CONFIG_NAME}; `fairshare init --force` writes a fresh default")
-    except WarehouseError as e:
-        fail(str(e))
