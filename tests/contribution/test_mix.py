@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairshare.contribution.mix import RESULT_COLUMNS, MixModel, calibrate, geometric_adstock, mix_strategies
+from fairshare.contribution.mix import RESULT_COLUMNS, MixModel, geometric_adstock, mix_strategies
+from fairshare.contribution.mix_calibration import calibrate
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 PYMC = DATA / "pymc_mmm_example"

@@ -16,6 +16,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from fairshare.contribution.mix_calibration import CALIBRATED
 from fairshare.contribution.panel import strategy
 
 ASSUMPTION = "assumption"
@@ -145,7 +146,7 @@ def _mix_strategy(rows: list[dict], unit: str, key: str) -> list[dict]:
         if r["unit"] != unit or str(r["key"]) != key:
             continue
         method = str(r.get("method") or "mix")
-        calibrated = method.endswith("+lift_test")
+        calibrated = method.endswith(CALIBRATED)
         reason = str(r.get("reason") or "")
         if bool(r["identified"]) and not calibrated:
             reason = f"{reason}; {MIX_ALONE}" if reason else MIX_ALONE
