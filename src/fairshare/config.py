@@ -129,12 +129,15 @@ class ContributionSettings(_Section):
         0.5, ge=0, le=1, description="share of SDR-contacted inbound revenue credited to SDRs"
     )
     level: float = Field(0.9, gt=0, lt=1, description="interval level")
-    panel_period_days: int = Field(28, ge=7, description="length of one account-period of the SDR panel")
+    panel_period_days: int = Field(14, ge=7, description="length of one account-period of the SDR panel")
     panel_window_days: int = Field(
-        56, ge=7, description="outcome window after a period starts (opportunities created in it)"
+        14, ge=7, description="outcome window after a period starts (opportunities created in it)"
     )
     panel_lookback_days: int = Field(
-        28, ge=0, description="an account enters a sequence when it had no outbound in this many days"
+        0,
+        ge=0,
+        description="> 0: treatment = entering a sequence after this many days without outbound; "
+        "0: any outbound in the period",
     )
     winsor_percentile: float = Field(
         99.5, gt=50, le=100, description="outcomes are capped at this percentile of the positive ones"
@@ -449,9 +452,9 @@ ae_baseline_amount_factor = 0.5 # ... and at this share of today's deal size
 ae_baseline_range = [0.05, 0.3] # plausible retained self-serve share (win x amount factor): the AE interval
 sdr_inbound_share = 0.5         # share of SDR-contacted inbound revenue credited to SDRs (0..1 bound)
 level = 0.9                     # interval level
-panel_period_days = 28          # SDR panel: one row per account and period of this length
-panel_window_days = 56          # outcome: won revenue of opportunities created in this window after the period starts
-panel_lookback_days = 28        # an account enters an outbound sequence after this many days without outbound
+panel_period_days = 14          # SDR panel: one row per account and period of this length
+panel_window_days = 14          # outcome: won revenue of opportunities created in this window after the period starts
+panel_lookback_days = 0         # 0: treatment = any outbound in the period; > 0: entering after this many days without
 winsor_percentile = 99.5        # outcomes capped at this percentile of the positive ones (heavy-tailed deals)
 large_deal_share = 0.2          # warn, naming the deal, when one deal is this share of all won revenue
 capacity_min_variation = 0.1    # capacity design: coefficient of variation of SDR capacity across periods

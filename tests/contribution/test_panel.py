@@ -47,9 +47,8 @@ def test_entry_outcome_window_and_controls_by_hand():
     # B: never reached, 200 won created in period 0. Window 84 days = 3 periods, lookback 28 days = 1 period.
     events = _events(outbound=[("A", 1, 3), ("A", 2, 2)], won=[("A", 3, 500.0), ("B", 0, 200.0)],
                      touches=[("A", 0, 4), ("A", 2, 1)], leads=[("A", 3, 1)])  # fmt: skip
-    panel = account_periods(events, ContributionSettings(panel_window_days=84)).set_index(
-        ["account_id", "period"]
-    )
+    entering = ContributionSettings(panel_period_days=28, panel_window_days=84, panel_lookback_days=28)
+    panel = account_periods(events, entering).set_index(["account_id", "period"])
     # A in periods 2 and 3 had outbound in the period before: inside a sequence, not at risk of entering one
     assert ("A", 2) not in panel.index and ("A", 3) not in panel.index and ("A", 1) in panel.index
     assert panel.loc[("A", 1), "entered"] == 1 and panel["entered"].sum() == 1
@@ -62,6 +61,20 @@ def test_entry_outcome_window_and_controls_by_hand():
     assert panel.loc[("A", 1), "prior_leads"] == 0 and panel.loc[("A", 4), "prior_leads"] == 1
     assert panel.loc[("A", 1), "prior_outbound"] == 0 and panel.loc[("A", 4), "prior_outbound"] == 5
     assert panel.loc[("A", 1), "age_days"] == pytest.approx(38)  # created 10 days before the data, +28
+
+
+def test_default_treatment_is_any_outbound_in_the_period_with_the_periods_own_outcome():
+    # lookback 0: every account-period is a row and outbound in it is the treatment (A in 1 and 2); the
+    # window is the period itself, so A's 500 (period 3) is the outcome of period 3 only: no period's work
+    # is counted twice, and A's outbound of period 2 is a start-of-period control of period 3
+    events = _events(outbound=[("A", 1, 3), ("A", 2, 2)], won=[("A", 3, 500.0), ("B", 0, 200.0)])
+    settings = ContributionSettings(panel_period_days=28, panel_window_days=28)
+    panel = account_periods(events, settings).set_index(["account_id", "period"])
+    assert len(panel) == 2 * 6 and panel["entered"].sum() == 2
+    assert panel.loc[("A", 1), "entered"] == 1 and panel.loc[("A", 2), "entered"] == 1
+    assert panel.loc[("A", 3), "won_revenue"] == 500 and panel["won_revenue"].sum() == 700
+    assert panel.loc[("A", 3), "recent_outbound"] == 2 and panel.loc[("A", 2), "recent_outbound"] == 3
+    assert panel.loc[("A", 3), "prior_outbound"] == 5
 
 
 def test_heavy_deal_is_named_and_capped():

@@ -37,6 +37,24 @@ def test_nothing_identified_gives_the_logical_bounds_and_no_number():
     assert (out["ci_low"], out["ci_high"]) == (0.0, 500.0)
 
 
+def test_a_channel_not_identified_keeps_a_negative_effect_inside_its_bounds():
+    # removing one channel frees the sales queue for the others (displacement): its true removal effect can be
+    # below zero, so its logical bounds are -won .. won; marketing as a whole keeps 0 .. won
+    won = np.r_[np.zeros(80), np.full(20, 10_000.0)]
+    naive = [strategy("dml_plr_spline", 1.0, 0.0, 2.0, False, "naive")]
+    row = {
+        "unit": "channel",
+        "key": "paid_search",
+        "method": "dml_plr_spline",
+        "assumptions": "",
+        "estimate": 1.0,
+    }
+    out = reported(row, naive, 2e5, "all history a..b", won)
+    assert (out["ci_low"], out["ci_high"]) == (-2e5, 2e5) and "displacement" in out["assumptions"]
+    out = reported(dict(row, unit="marketing", key="all"), naive, 2e5, "all history a..b", won)
+    assert (out["ci_low"], out["ci_high"]) == (0.0, 2e5)
+
+
 def test_no_estimate_or_bound_above_the_won_revenue():
     out = combine([strategy("panel_dml", 450.0, 300.0, 700.0, True, "")], bound=500.0)
     assert out["estimate"] == pytest.approx(450.0) and out["ci_high"] == 500.0 and "capped" in out["note"]

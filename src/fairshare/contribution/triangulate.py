@@ -16,12 +16,16 @@ import json
 import numpy as np
 import pandas as pd
 
+from fairshare.contribution.mix_calibration import CALIBRATED
 from fairshare.contribution.panel import strategy
 
 ASSUMPTION = "assumption"
 NOT_IDENTIFIED = "not_identified"
 #: Share of accounts a proposed holdout sets aside.
 HOLDOUT_SHARE = 0.2
+DISPLACEMENT = ("displacement: without one channel its leads no longer take the sales queue's time, so the other "
+                "leads are worked sooner and can win more; the removal effect can be negative, down to minus the "
+                "won revenue")  # fmt: skip
 
 
 def period_label(start: pd.Timestamp, end: pd.Timestamp) -> str:
@@ -48,18 +52,20 @@ def proposal(unit: str, key: str, won: np.ndarray, alpha: float = 0.1) -> str:
             f"in total) with 80% power at alpha {alpha:g} (fairshare experiment design --sd {sd:,.0f})")  # fmt: skip
 
 
-def combine(strategies: list[dict], bound: float) -> dict:
+def combine(strategies: list[dict], bound: float, floor: float = 0.0) -> dict:
     """Reported estimate, interval, identified flag and a note from the strategies of one unit.
 
     Estimate: inverse-variance weighted mean of the identified strategies (variance from the interval
     width); interval: from the lowest identified low to the highest identified high. Estimate and upper
-    bound are capped at `bound` (the won revenue the removal effect refers to).
+    bound are capped at `bound` (the won revenue the removal effect refers to). Not identified: the
+    logical bounds `floor` .. `bound` (`floor` < 0 where removing the unit can raise others' revenue).
     """
     ok = [s for s in strategies if s["identified"] and s["estimate"] is not None and s["ci_low"] is not None]
     if not ok:
-        return {"estimate": np.nan, "ci_low": 0.0, "ci_high": bound, "identified": False,
+        why = f" ({DISPLACEMENT})" if floor < 0 else ""
+        return {"estimate": np.nan, "ci_low": floor, "ci_high": bound, "identified": False,
                 "note": "not identified from this data: no strategy uses variation the outcome does not drive; "
-                        f"interval = logical bounds 0 .. won revenue {bound:,.0f}"}  # fmt: skip
+                        f"interval = logical bounds {floor:,.0f} .. won revenue {bound:,.0f}{why}"}  # fmt: skip
     width = np.array([max(s["ci_high"] - s["ci_low"], 1e-9) for s in ok])
     weight = 1 / width**2
     estimate = float(np.sum(weight * [s["estimate"] for s in ok]) / weight.sum())
@@ -92,8 +98,10 @@ def from_row(row: dict, reason: str) -> dict:
 
 
 def reported(row: dict, strategies: list[dict], bound: float, period: str, won: np.ndarray) -> dict:
-    """`row` with the triangulated estimate, interval, identified flag, strategies, period and proposal."""
-    out = combine(strategies, bound)
+    """`row` with the triangulated estimate, interval, identified flag, strategies, period and proposal.
+
+    A channel's logical bounds run from -`bound` (`DISPLACEMENT`) to `bound`."""
+    out = combine(strategies, bound, floor=-bound if row["unit"] == "channel" else 0.0)
     row = dict(row)
     row.update(estimate=out["estimate"], ci_low=out["ci_low"], ci_high=out["ci_high"], identified=out["identified"],
                strategies=json.dumps(strategies), period=period, proposal="")  # fmt: skip
@@ -138,7 +146,7 @@ def _mix_strategy(rows: list[dict], unit: str, key: str) -> list[dict]:
         if r["unit"] != unit or str(r["key"]) != key:
             continue
         method = str(r.get("method") or "mix")
-        calibrated = method.endswith("+lift_test")
+        calibrated = method.endswith(CALIBRATED)
         reason = str(r.get("reason") or "")
         if bool(r["identified"]) and not calibrated:
             reason = f"{reason}; {MIX_ALONE}" if reason else MIX_ALONE
@@ -209,6 +217,8 @@ def triangulated_table(
         r["warnings"] = warn
         if np.isfinite(r.get("ci_high", np.nan)) and r["ci_high"] > bound:
             r["ci_high"] = bound
+        if np.isfinite(r.get("ci_low", np.nan)) and r["ci_low"] < -bound:
+            r["ci_low"] = -bound
     frame = pd.DataFrame(out, columns=CONTRIBUTION_COLUMNS)
     frame.attrs = dict(table.attrs, period=period, won_revenue=bound)
     return frame
