@@ -278,7 +278,7 @@ def api(args, tmp: Path) -> list[Row]:
 
     from fairshare import Workspace
     from fairshare.api import create_app
-    from fairshare.report import write_report
+    from fairshare.web.report import write_report
     from fairshare.web.sections import PAGES
     from sample_results import sample_tables
 
