@@ -210,6 +210,12 @@ class ForecastSettings(_Section):
     lookback_days: float = Field(
         90.0, gt=0, le=MAX_DAYS, description="days of opportunity creation that set each rep's run-rate"
     )
+    run_rate_half_life_days: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_DAYS,
+        description="weight of a deal in the run-rate halves every this many days of age (none: equal weights)",
+    )
     min_remaining_days: float = Field(
         7.0,
         ge=0,
@@ -459,6 +465,7 @@ lookback_days = 180             # touches and activities this many days before s
 
 [forecast]
 lookback_days = 90              # days of opportunity creation that set each rep's run-rate
+# run_rate_half_life_days = 45  # weight recent deal creation more in the run-rate (unset: equal weights)
 min_remaining_days = 7          # forecast the next period when fewer days than this are left in this one
 interval_scale = 1.5            # stretch of the P10-P90 around the P50 until the backtest can fit it
                                 # (1.5: what the deal model needed on the simulator grid, docs/forecast.md)

@@ -168,6 +168,7 @@ class DealForecast(BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         scale = settings.interval_scale if self.interval_scale is None else self.interval_scale
         self.lookback_days_ = settings.lookback_days if self.lookback_days is None else self.lookback_days
+        self.half_life_days_ = settings.run_rate_half_life_days
         if history is None:
             history = DealHistory.of(ws)
         if history.opps.empty and int(ws.table("opportunities").count().execute()) == 0:
@@ -277,13 +278,19 @@ class DealForecast(BaseEstimator):
             return empty
         span = min(self.lookback_days_, max((at - opps["created_at"].min()) / DAY, 1.0))
         recent = opps[opps["created_at"] > at - span * DAY]
+        half = self.half_life_days_
+        age = ((at - recent["created_at"]) / DAY).to_numpy(float)
+        weight = pd.Series(0.5 ** (age / half) if half else np.ones(age.size), index=recent.index)
+        exposure = half / np.log(2) * (1 - 0.5 ** (span / half)) if half else span  # weighted days
         weekly = np.histogram(((at - opps["created_at"]) / DAY).to_numpy(float),
                               np.arange(0, max(span, 7.0) + 7, 7.0))[0].astype(float)  # fmt: skip
         m, v = weekly.mean(), weekly.var(ddof=1) if weekly.size > 1 else 0.0
         phi = max(0.0, (v - m) / m**2) if m > 0 else 0.0  # NB: var = m + phi m^2
         draw_of, owners, expected = [], [], {}
         for _, rows in recent.groupby("source"):
-            rate = rng.gamma(len(rows) + 0.5, 1.0 / span, size=n)  # the run-rate is itself uncertain
+            rate = rng.gamma(
+                weight[rows.index].sum() + 0.5, 1.0 / exposure, size=n
+            )  # the run-rate is uncertain
             lam = rate * (window + lead) * share * np.exp(z - self.sigma_**2 / 2)
             if phi > 0:
                 lam = lam * rng.gamma(1 / phi, phi, size=n)
