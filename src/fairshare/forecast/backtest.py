@@ -1,9 +1,11 @@
 """Backtest: every past period forecast as it would have been made `offset` days into it, with only
 the data known then, against what was booked, next to the reps' latest commit known then.
 
-Scores per period and overall: coverage of P10–P90 (nominal 80%), mean absolute % error of the P50
-and of the commit, CRPS (from the Monte Carlo draws) and the mean pinball loss of P10/P50/P90, both
-as a share of the actual.
+A forecast made before `[forecast] backtest_min_wins` deals had been won is left out (counted in
+`skipped_`): with no win yet there is no win rate or amount to learn, and its P50 of 0 would only
+measure that. Scores per period and overall: coverage of P10–P90 (nominal 80%), mean absolute %
+error of the P50 and of the commit, CRPS (from the Monte Carlo draws) and the mean pinball loss of
+P10/P50/P90, both as a share of the actual.
 """
 
 from __future__ import annotations
