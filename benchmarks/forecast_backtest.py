@@ -28,17 +28,29 @@ CONFIGS = {
 }
 
 
+def world_config(name: str, accounts: int, days: int):
+    """A named config of CONFIGS, or `grid:<name>` of the contribution grid (`fairshare.simulate.grid`)."""
+    from fairshare.simulate import SimulationConfig
+    from fairshare.simulate.grid import grid_config
+
+    if name.startswith("grid:"):
+        return grid_config(name[5:], accounts=accounts, days=days)
+    return SimulationConfig(accounts=accounts, days=days, **CONFIGS[name])
+
+
 def one_world(name: str, accounts: int, seed: int, days: int, root: Path, models: list[str]) -> pd.DataFrame:
     from fairshare import Workspace
     from fairshare.forecast.backtest import Backtest
-    from fairshare.simulate import SimulationConfig, simulate_with_truth
+    from fairshare.simulate import simulate_with_truth
 
-    cfg = SimulationConfig(accounts=accounts, days=days, **CONFIGS[name])
-    world = simulate_with_truth(cfg, seed=seed, scenarios=())
-    folder = root / f"{name}-{seed}"
-    world.write(folder / "company", format="parquet")
-    ws = Workspace.init(folder / "ws")
-    ws.import_(folder / "company")
+    folder = root / f"{name.replace(':', '_')}-{accounts}-{seed}-{days}"
+    if (folder / "ws").exists():  # a --cache folder: the same world, imported once
+        ws = Workspace(folder / "ws")
+    else:
+        world = simulate_with_truth(world_config(name, accounts, days), seed=seed, scenarios=())
+        world.write(folder / "company", format="parquet")
+        ws = Workspace.init(folder / "ws")
+        ws.import_(folder / "company")
     out = []
     for model in models:
         t = time.perf_counter()
@@ -58,14 +70,17 @@ def main() -> None:
     ap.add_argument("--models", default="deals,pipeline")
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--out", default="", help="write every backtest row to this CSV")
+    ap.add_argument("--cache", default="", help="keep the simulated workspaces here and reuse them")
+    ap.add_argument("--first-seed", type=int, default=1)
     args = ap.parse_args()
     models = args.models.split(",")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.cache or tmp)
         for name in args.configs.split(","):
-            for seed in range(1, args.seeds + 1):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 t = time.perf_counter()
-                rows.append(one_world(name, args.accounts, seed, args.days, Path(tmp), models))
+                rows.append(one_world(name, args.accounts, seed, args.days, root, models))
                 print(f"{name} seed {seed}: {time.perf_counter() - t:.0f} s", flush=True)
     bt = pd.concat(rows, ignore_index=True)
     if args.out:

@@ -219,6 +219,13 @@ class ForecastSettings(_Section):
     lookback_days: float = Field(
         90.0, gt=0, le=MAX_DAYS, description="days of opportunity creation that set each rep's run-rate"
     )
+    run_rate_half_life_days: float | None = Field(
+        60.0,
+        gt=0,
+        le=MAX_DAYS,
+        description="deal model: a created deal's weight in the run-rate halves every this many days, over the last "
+        "three half-lives (none: equal weights over lookback_days)",
+    )
     min_remaining_days: float = Field(
         7.0,
         ge=0,
@@ -236,6 +243,13 @@ class ForecastSettings(_Section):
         ge=1,
         le=10_000,
         description="backtest forecasts (with known outcome) needed to fit the stretch from the data",
+    )
+    backtest_min_wins: int = Field(
+        5,
+        ge=0,
+        le=10_000,
+        description="the backtest scores a forecast only when this many deals had been won by its as-of "
+        "(before that there are no win rates or amounts to learn from)",
     )
     backtest_offsets: list[int] = Field(
         [10, 30, 45, 60], description="days into each past period at which the backtest forecasts it"
@@ -469,11 +483,14 @@ lookback_days = 180             # touches and activities this many days before s
 
 [forecast]
 lookback_days = 90              # days of opportunity creation that set each rep's run-rate
+run_rate_half_life_days = 60    # deal model: a deal's weight in the run-rate halves every 60 days of age, over
+                                # the last 180 days (the simulator grid, docs/forecast.md); remove for lookback_days
 min_remaining_days = 7          # forecast the next period when fewer days than this are left in this one
 interval_scale = 1.5            # stretch of the P10-P90 around the P50 until the backtest can fit it
                                 # (1.5: what the deal model needed on the simulator grid, docs/forecast.md)
 calibration_min_forecasts = 4   # past forecasts with a known outcome needed to fit the stretch from the data
 backtest_offsets = [10, 30, 45, 60]   # days into each past period at which `forecast backtest` forecasts it
+backtest_min_wins = 5           # the backtest skips forecasts made before this many deals had been won
 
 [reps]
 min_leads = 20                  # reps with fewer leads get no rank (not ranked on noise)

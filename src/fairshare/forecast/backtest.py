@@ -1,9 +1,11 @@
 """Backtest: every past period forecast as it would have been made `offset` days into it, with only
 the data known then, against what was booked, next to the reps' latest commit known then.
 
-Scores per period and overall: coverage of P10–P90 (nominal 80%), mean absolute % error of the P50
-and of the commit, CRPS (from the Monte Carlo draws) and the mean pinball loss of P10/P50/P90, both
-as a share of the actual.
+A forecast made before `[forecast] backtest_min_wins` deals had been won is left out (counted in
+`skipped_`): with no win yet there is no win rate or amount to learn, and its P50 of 0 would only
+measure that. Scores per period and overall: coverage of P10–P90 (nominal 80%), mean absolute %
+error of the P50 and of the commit, CRPS (from the Monte Carlo draws) and the mean pinball loss of
+P10/P50/P90, both as a share of the actual.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ class Backtest(BaseEstimator):
     had ended by its `as_of` (the calibration a user would have had then). After `fit(ws)`:
     `result_` (BACKTEST_COLUMNS, one row per period and offset), `summary_` (SUMMARY_COLUMNS, one row
     per period and a last row `period = "all"`), `scale_` (the stretch fitted on all of them: the one
-    for a forecast made today).
+    for a forecast made today), `skipped_` (forecasts left out: made before `[forecast]
+    backtest_min_wins` deals had been won).
     """
 
     def __init__(
@@ -121,7 +124,9 @@ class Backtest(BaseEstimator):
             raise ValueError(f"offsets must be days >= 0 into the period, got {offsets}")
         if history is None:
             history = DealHistory.of(ws)
-        rows, raw = [], []
+        settings = ws.definitions.forecast
+        won_at = np.sort(history.opps.loc[history.opps["is_won"], "closed_at"].dropna().to_numpy())
+        rows, raw, self.skipped_ = [], [], 0
         for label, start, end in past_periods(
             history, self.period, None if until is None else pd.Timestamp(until)
         ):
@@ -130,12 +135,14 @@ class Backtest(BaseEstimator):
                 at = start + offset * DAY
                 if at >= end:
                     continue
+                if np.searchsorted(won_at, at.to_datetime64(), side="right") < settings.backtest_min_wins:
+                    self.skipped_ += 1  # no won deal to learn win rates and amounts from yet
+                    continue
                 f = self._forecast(ws, history, at)
                 total = f.result_.set_index("rep_id").loc[TOTAL]
                 raw.append((f.draws_[TOTAL].to_numpy(), float(total["booked_to_date"])))
                 rows.append({"period": label, "as_of": at, "offset_days": offset, "actual": actual,
                              "commit": total["commit"], "end": end})  # fmt: skip
-        settings = ws.definitions.forecast
         ends = [row.pop("end") for row in rows]
         actuals = [row["actual"] for row in rows]
         for i, row in enumerate(rows):  # each forecast stretched by what the earlier, settled ones showed

@@ -10,9 +10,11 @@
    by days in stage) known at the snapshot is one of the features; with fewer than
    `min_train_wins` positive rows it is the probability.
 2. **Pipeline not created yet.** Per lead source (`source_team`), a negative-binomial count of
-   deals created in the remaining days at the rate of the last `lookback_days` (dispersion from the
-   weekly creation counts), each won in time with the pooled share ∫ CIF₀, amount bootstrapped from
-   past wins, owner drawn from the source's recent creation shares.
+   deals created in the remaining days at the source's run-rate (deals created in the last three
+   `run_rate_half_life_days`, each weighted 0.5^(age / half-life), over the same weighting of
+   days; flat over `lookback_days` when no half-life is set; dispersion from the weekly creation
+   counts), each won in time with the pooled share ∫ CIF₀, amount bootstrapped from past wins,
+   owner drawn from the source's recent (weighted) creation shares.
 3. **Dispersion.** Deals of one quarter win or lose together more than independent coins (market,
    quarter-end push). Each draw shifts every deal's logit by z ~ N(0, σ) and scales the
    new-pipeline rate by exp(z); σ is the random-intercept sd that maximises the likelihood of the
@@ -167,7 +169,9 @@ class DealForecast(BaseEstimator):
         )
         rng = np.random.default_rng(self.random_state)
         scale = settings.interval_scale if self.interval_scale is None else self.interval_scale
-        self.lookback_days_ = settings.lookback_days if self.lookback_days is None else self.lookback_days
+        self.half_life_days_ = settings.run_rate_half_life_days
+        default_window = 3 * self.half_life_days_ if self.half_life_days_ else settings.lookback_days
+        self.lookback_days_ = default_window if self.lookback_days is None else self.lookback_days
         if history is None:
             history = DealHistory.of(ws)
         if history.opps.empty and int(ws.table("opportunities").count().execute()) == 0:
@@ -277,18 +281,25 @@ class DealForecast(BaseEstimator):
             return empty
         span = min(self.lookback_days_, max((at - opps["created_at"].min()) / DAY, 1.0))
         recent = opps[opps["created_at"] > at - span * DAY]
+        half = self.half_life_days_
+        age = ((at - recent["created_at"]) / DAY).to_numpy(float)
+        weight = pd.Series(0.5 ** (age / half) if half else np.ones(age.size), index=recent.index)
+        exposure = half / np.log(2) * (1 - 0.5 ** (span / half)) if half else span  # weighted days
         weekly = np.histogram(((at - opps["created_at"]) / DAY).to_numpy(float),
                               np.arange(0, max(span, 7.0) + 7, 7.0))[0].astype(float)  # fmt: skip
         m, v = weekly.mean(), weekly.var(ddof=1) if weekly.size > 1 else 0.0
         phi = max(0.0, (v - m) / m**2) if m > 0 else 0.0  # NB: var = m + phi m^2
         draw_of, owners, expected = [], [], {}
         for _, rows in recent.groupby("source"):
-            rate = rng.gamma(len(rows) + 0.5, 1.0 / span, size=n)  # the run-rate is itself uncertain
+            rate = rng.gamma(
+                weight[rows.index].sum() + 0.5, 1.0 / exposure, size=n
+            )  # the run-rate is uncertain
             lam = rate * (window + lead) * share * np.exp(z - self.sigma_**2 / 2)
             if phi > 0:
                 lam = lam * rng.gamma(1 / phi, phi, size=n)
             k = rng.poisson(lam)
-            shares = rows["rep_id"].value_counts(normalize=True)
+            by_rep = weight[rows.index].groupby(rows["rep_id"]).sum()
+            shares = by_rep / by_rep.sum()
             draw_of.append(np.repeat(np.arange(n), k))
             owners.append(rng.choice(shares.index.to_numpy(), size=int(k.sum()), p=shares.to_numpy()))
             for r, sh in shares.items():

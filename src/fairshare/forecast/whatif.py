@@ -2,15 +2,18 @@
 
 The chain, each link estimated from the workspace's own history up to `as_of`:
 
-1. **Spend → leads** (`ResponseModel`): weekly marketing leads per channel follow the channel's
-   adstocked spend, log E[leads_cw] = α_c + e · log(A_cw / Ā_c), A = geometric adstock with a
-   weekly carry-over λ chosen by deviance on a grid; one elasticity e for all channels and a linear
-   trend (a Poisson GLM; a channel's own series is too short to identify its curve). A budget change moves the
-   leads of the weeks after `as_of` by (A_new / A_base)^e. Any model with the same `fit` /
-   `lead_ratio` interface (e.g. the marketing-mix model of `fairshare.contribution.mix`) can be
-   passed as `response`.
-2. **Leads → opportunities**: the channel's share of marketing leads that became opportunities, and
-   the observed days from lead to opportunity (the lag).
+1. **Spend → leads.** Two routes. *Mix* (`mix_response.MixResponse`): the marketing-mix model of
+   `fairshare.contribution.mix`, fitted on the weekly (x region) inbound demand known at `as_of`,
+   pushes the new budget through each channel's adstock and saturation; used when it identifies every
+   changed channel. *Poisson* (`ResponseModel`, the fallback): weekly marketing leads per channel
+   follow the channel's adstocked spend, log E[leads_cw] = α_c + e · log(A_cw / Ā_c), A = geometric
+   adstock with a weekly carry-over λ chosen by deviance on a grid; one elasticity e for all channels
+   and a linear trend (a Poisson GLM; a channel's own series is too short to identify its curve); a
+   budget change moves the leads of the weeks after `as_of` by (A_new / A_base)^e. The `route` column
+   says which was used, `response` names it (and why the mix model was not used).
+2. **Leads → opportunities**: the share of leads that became opportunities (per channel on the
+   Poisson route, of all inbound leads on the mix route), and the observed days from lead to
+   opportunity (the lag).
 3. **Opportunities → bookings**: a deal created on day d is won inside period [s, e) with
    CIF₀(e − d) − CIF₀(s − d) (the pooled Aalen–Johansen curve from creation) and brings an amount
    bootstrapped from past wins.
@@ -35,6 +38,7 @@ from ibis import _
 
 from fairshare.forecast.deals import DealForecast
 from fairshare.forecast.history import DAY, DealHistory
+from fairshare.forecast.mix_response import MixResponse
 from fairshare.forecast.pipeline import TOTAL, WinCurve
 from fairshare.periods import naive_utc, period_bounds, period_label
 
@@ -42,7 +46,7 @@ if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
 WHATIF_COLUMNS = ["period", "change", "extra_leads", "extra_opportunities", "base_p10", "base_p50", "base_p90",
-                  "p10", "p50", "p90", "delta_p10", "delta_p50", "delta_p90", "response"]  # fmt: skip
+                  "p10", "p50", "p90", "delta_p10", "delta_p50", "delta_p90", "response", "route"]  # fmt: skip
 WEEK = pd.Timedelta(days=7)
 _CHANGE = re.compile(r"^\s*([\w\-:. ]+?)\s*=\s*([+-]?\d+(?:\.\d+)?)\s*(%?)\s*$")
 
@@ -110,8 +114,11 @@ class ResponseModel:
         self.min_weeks = min_weeks
         self.burn_in_weeks = burn_in_weeks
 
-    def fit(self, spend: pd.DataFrame, leads: pd.DataFrame) -> ResponseModel:
-        """`spend`, `leads`: weeks × channels (same index and columns)."""
+    def fit(
+        self, spend: pd.DataFrame, leads: pd.DataFrame, opportunity_share: pd.Series | None = None
+    ) -> ResponseModel:
+        """`spend`, `leads`: weeks × channels (same index and columns); `opportunity_share`: per channel, the
+        share of its (settled) leads that became an opportunity (its mean for a channel without one)."""
         import statsmodels.api as sm
 
         channels = [c for c in spend.columns if spend[c].sum() > 0 and c in leads.columns]
@@ -138,10 +145,34 @@ class ResponseModel:
         self.elasticity_se_ = float(res.bse[-1] * np.sqrt(scale))
         self.mean_adstock_ = dict(zip(channels, mean, strict=True))
         self.weekly_leads_ = leads[channels].tail(13).mean().to_dict()
+        self.past_spend_ = spend[channels].to_numpy(float)
+        share = opportunity_share if opportunity_share is not None else pd.Series(dtype=float)
+        fill = float(share.mean()) if len(share) else 0.0
+        self.opportunity_share_ = {c: float(share.get(c, fill)) for c in channels}
         self.name_ = (
             f"Poisson elasticity e={self.elasticity_:.2f}±{self.elasticity_se_:.2f}, carry {carry:.1f}/week"
         )
         return self
+
+    def extra_leads(
+        self, columns: list[str], base_future: np.ndarray, new_future: np.ndarray, n_draws: int, rng
+    ) -> np.ndarray:
+        """(draws × weeks × len(columns)) extra marketing leads when the weekly spend of `columns` goes
+        from `base_future` to `new_future` (weeks × columns), each draw with its own elasticity."""
+        e = rng.normal(self.elasticity_, self.elasticity_se_, size=n_draws)
+        idx = [columns.index(c) for c in self.channels_]
+        past = self.past_spend_
+        ratio = self.lead_ratio(
+            np.vstack([past, base_future[:, idx]]), np.vstack([past, new_future[:, idx]]), e
+        )
+        weekly = np.array([self.weekly_leads_[c] for c in self.channels_])
+        out = np.zeros((n_draws, base_future.shape[0], len(columns)))
+        out[:, :, idx] = (ratio[:, len(past) :, :] - 1.0) * weekly[None, None, :]
+        return out
+
+    def opportunity_rates(self, columns: list[str]) -> np.ndarray:
+        """Leads → opportunities per channel of `columns` (0 for a channel the response does not model)."""
+        return np.array([self.opportunity_share_.get(c, 0.0) for c in columns])
 
     def lead_ratio(self, base: np.ndarray, changed: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
         """(draws × weeks × channels) ratio of leads under `changed` to leads under `base` spend
@@ -190,12 +221,15 @@ def spend_whatif(
     periods: int = 2,
     n_draws: int = 4000,
     random_state: int | None = 0,
-    response: ResponseModel | None = None,
+    response: ResponseModel | MixResponse | None = None,
     interval_scale: float | None = None,
     bases: list[DealForecast] | None = None,
+    mix: MixResponse | None = None,
 ) -> pd.DataFrame:
     """WHATIF_COLUMNS, one row per period from the one open at `as_of`: bookings under today's budget
-    (the deal forecast) and under `changes`, and the difference, each P10/P50/P90."""
+    (the deal forecast) and under `changes`, and the difference, each P10/P50/P90. The response is
+    `response` when given, else the mix model (`mix`, fitted here when None) when it identifies every
+    changed channel, else the Poisson `ResponseModel`; `route` says which."""
     rng = np.random.default_rng(random_state)
     history = DealHistory.of(ws)
     at = pd.Timestamp(naive_utc(as_of)) if as_of is not None else history.latest
@@ -204,8 +238,8 @@ def spend_whatif(
     if unknown:
         raise ValueError(f"no spend recorded for {', '.join(unknown)}; channels with spend: "
                          f"{', '.join(map(str, spend.columns))}")  # fmt: skip
-    if response is None:
-        response = ResponseModel().fit(spend, leads)
+    changed = sorted({c.channel for c in changes})
+    route, response = choose_response(ws, at, spend, leads, lead_opps, changed, response, mix, random_state)
 
     if bases is None:
         bases = base_forecasts(ws, at, period, periods, n_draws, random_state, interval_scale)
@@ -225,23 +259,13 @@ def spend_whatif(
                     new_future[hit, j] = amount / _weeks_in(label, period)
         else:
             new_future[:, j] *= ch.factor
-    past = spend.to_numpy(float)
-    e = rng.normal(response.elasticity_, response.elasticity_se_, size=n_draws)
-    resp_cols = [cols.index(c) for c in response.channels_]
-    ratio = response.lead_ratio(np.vstack([past, base_future])[:, resp_cols],
-                                np.vstack([past, new_future])[:, resp_cols], e)[:, len(past):, :]  # fmt: skip
-    weekly = np.array([response.weekly_leads_[c] for c in response.channels_])
-    extra_leads = (ratio - 1.0) * weekly[None, None, :]  # draws × weeks × channels
-
-    # leads -> opportunities: share and lag per channel from leads old enough (90 days) to know
+    extra_leads = response.extra_leads(
+        cols, base_future, new_future, n_draws, rng
+    )  # draws × weeks × channels
+    extra_opps = extra_leads @ response.opportunity_rates(cols)  # draws × weeks
     settled = lead_opps[pd.to_datetime(lead_opps["created_at"]) <= at - 90 * DAY]
-    share = settled.groupby("channel")["opp_at"].apply(lambda x: x.notna().mean())
     lags = settled["lag"].dropna().to_numpy(float)
     lags = lags if lags.size else np.array([14.0])
-    opp_rate = np.array(
-        [float(share.get(c, share.mean() if len(share) else 0.0)) for c in response.channels_]
-    )
-    extra_opps = extra_leads @ opp_rate  # draws × weeks
 
     # opportunities -> bookings in each period
     o = history.opps[history.opps["created_at"] <= at]
@@ -272,9 +296,46 @@ def spend_whatif(
             "extra_leads": float(extra_leads[:, in_period, :].sum(axis=(1, 2)).mean()),
             "extra_opportunities": float(extra_opps[:, in_period].sum(axis=1).mean()),
             "base_p10": b10, "base_p50": b50, "base_p90": b90, "p10": p10, "p50": p50, "p90": p90,
-            "delta_p10": d10, "delta_p50": d50, "delta_p90": d90, "response": response.name_,
+            "delta_p10": d10, "delta_p50": d50, "delta_p90": d90, "response": response.name_, "route": route,
         })  # fmt: skip
     return pd.DataFrame(rows, columns=WHATIF_COLUMNS)
+
+
+def choose_response(
+    ws: Workspace,
+    at: pd.Timestamp,
+    spend: pd.DataFrame,
+    leads: pd.DataFrame,
+    lead_opps: pd.DataFrame,
+    channels: list[str],
+    response=None,
+    mix: MixResponse | None = None,
+    random_state: int | None = 0,
+) -> tuple[str, ResponseModel | MixResponse]:
+    """The route of a what-if on `channels` and its fitted response: `response` as given ("given"), the
+    mix model when it identifies every one of `channels` ("mix"), else the Poisson response ("poisson",
+    its name saying why the mix model was not used)."""
+    if response is not None:
+        return "given", response
+    why = ""
+    try:
+        mix = mix if mix is not None else MixResponse(random_state=random_state).fit(ws, at)
+        ok, why = mix.identifies(channels)
+        if ok:
+            return "mix", mix
+    except ValueError as exc:  # too little spend history for the mix model
+        why = str(exc)
+    poisson = ResponseModel().fit(spend, leads, channel_opportunity_share(lead_opps, at))
+    poisson.name_ += f" (fallback: the mix model does not identify {why})"
+    return "poisson", poisson
+
+
+def channel_opportunity_share(
+    lead_opps: pd.DataFrame, at: pd.Timestamp, settle_days: float = 90.0
+) -> pd.Series:
+    """Per channel, the share of marketing leads at least `settle_days` old that became an opportunity."""
+    settled = lead_opps[pd.to_datetime(lead_opps["created_at"]) <= at - settle_days * DAY]
+    return settled.groupby("channel")["opp_at"].apply(lambda x: x.notna().mean())
 
 
 def base_forecasts(ws: Workspace, as_of, period: str = "quarter", periods: int = 2, n_draws: int = 4000,
@@ -291,14 +352,23 @@ def channel_whatifs(ws: Workspace, factor: float = 1.2, as_of=None, period: str 
     history = DealHistory.of(ws)
     at = pd.Timestamp(naive_utc(as_of)) if as_of is not None else history.latest
     try:
-        spend, leads, _ = weekly_inputs(ws, at)
-        response = ResponseModel().fit(spend, leads)
+        spend, leads, lead_opps = weekly_inputs(ws, at)
+        poisson = ResponseModel().fit(spend, leads, channel_opportunity_share(lead_opps, at))
     except ValueError:
         return pd.DataFrame(columns=WHATIF_COLUMNS)
+    try:
+        mix = MixResponse(random_state=random_state).fit(ws, at)
+    except ValueError:
+        mix = None
     bases = base_forecasts(ws, at, period, periods, n_draws, random_state, interval_scale)
-    tables = [spend_whatif(ws, [BudgetChange(c, factor)], as_of=at, period=period, periods=periods, n_draws=n_draws,
-                           random_state=random_state, response=response, bases=bases)
-              for c in response.channels_]  # fmt: skip
+    tables = []
+    for c in poisson.channels_:
+        route, response = "poisson", poisson
+        if mix is not None and mix.identifies([c])[0]:
+            route, response = "mix", mix
+        table = spend_whatif(ws, [BudgetChange(c, factor)], as_of=at, period=period, periods=periods,
+                             n_draws=n_draws, random_state=random_state, response=response, bases=bases)  # fmt: skip
+        tables.append(table.assign(route=route))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=WHATIF_COLUMNS)
 
 
