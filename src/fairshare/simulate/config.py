@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fairshare.simulate.shocks import Shocks
+
 #: Budgets, touch volumes, partner leads and rep head counts are quoted for this many accounts.
 REFERENCE_ACCOUNTS = 3000
 
@@ -278,6 +280,9 @@ class SimulationConfig(_Model):
     budget_flights: BudgetFlights = Field(default_factory=BudgetFlights)
     sdr_capacity_changes: CapacityChanges = Field(default_factory=CapacityChanges)
     holdouts: Holdouts = Field(default_factory=Holdouts)
+    shocks: Shocks = Field(
+        default_factory=Shocks, description="mid-history shocks (simulate/shocks.py), all off"
+    )
 
     # --- forecasts and experiment ---------------------------------------------------------------
     forecast_bias_sd: float = Field(0.25, ge=0, description="sd of log forecast bias across AEs")
