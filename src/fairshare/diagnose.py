@@ -68,7 +68,9 @@ class Diagnosis(BaseEstimator):
     level shown; the bookings change must clear it), `significance` (interval level the cause group's
     change must clear to be named), `n_boot`, `speed_coef` (log-odds of winning per log(1 + days) a lead
     waits, for the SLA recommendation), `lag_days` (the leads of a period are those created this many days
-    before it: the typical lead-to-close time, so the leads and the deals they became line up), `random_state`. `fit(leads, deals, contact_value)`: `leads` has lead_id,
+    before it: the typical lead-to-close time, so the leads and the deals they became line up), `vs`
+    ("previous", or "target": the gap to `target` bookings, whose plan is taken to be the previous period's
+    funnel with lead volume scaled to reach the target, a stated assumption), `random_state`. `fit(leads, deals, contact_value)`: `leads` has lead_id,
     created_at, source, p_win_at_arrival, expected_amount, contacted (bool), wait_hours, sla_hours;
     `deals` has closed_at, amount (won deals). Learned: `result_` (a dict: period, previous_period,
     primary_cause, bookings, previous_bookings, evidence rows, recommendations rows), `evidence_`,
@@ -77,7 +79,8 @@ class Diagnosis(BaseEstimator):
 
     def __init__(self, period: str = "quarter", as_of: pd.Timestamp | None = None, level: float = 0.9,
                  significance: float = 0.95, n_boot: int = 300, speed_coef: float = 0.0,
-                 lag_days: float = 0.0, random_state: int = 0):  # fmt: skip
+                 lag_days: float = 0.0, vs: str = "previous", target: float | None = None,
+                 random_state: int = 0):  # fmt: skip
         self.period = period
         self.as_of = as_of
         self.level = level
@@ -85,11 +88,17 @@ class Diagnosis(BaseEstimator):
         self.n_boot = n_boot
         self.speed_coef = speed_coef
         self.lag_days = lag_days
+        self.vs = vs
+        self.target = target
         self.random_state = random_state
 
     def fit(self, leads: pd.DataFrame, deals: pd.DataFrame) -> Diagnosis:
         if self.period not in ("quarter", "month"):
             raise ValueError(f"period must be 'quarter' or 'month', got {self.period!r}")
+        if self.vs not in ("previous", "target"):
+            raise ValueError(f"vs must be 'previous' or 'target', got {self.vs!r}")
+        if self.vs == "target" and not (self.target is not None and self.target > 0):
+            raise ValueError("vs='target' needs a positive target (bookings of the period)")
         rng = np.random.default_rng(self.random_state)
         created = pd.to_datetime(leads["created_at"])
         closed = pd.to_datetime(deals["closed_at"])
@@ -102,6 +111,8 @@ class Diagnosis(BaseEstimator):
         }
         point = {p: self._factors(*in_period[p]) for p in (prev, cur)}
         boots = {p: self._boot(*in_period[p], rng) for p in (prev, cur)}
+        if self.vs == "target":
+            point[prev], boots[prev] = self._plan(point[prev], boots[prev])
         q = ((1 - self.level) / 2, (1 + self.level) / 2)
         t = ((1 - self.significance) / 2, (1 + self.significance) / 2)
         b0, b1 = point[prev]["bookings"], point[cur]["bookings"]
@@ -136,7 +147,8 @@ class Diagnosis(BaseEstimator):
             in_period[cur][0], evidence, point, boots, (prev, cur), rng, q
         )
         self.result_ = {
-            "period": str(cur), "previous_period": str(prev), "as_of": as_of.isoformat(),
+            "period": str(cur), "previous_period": "target" if self.vs == "target" else str(prev),
+            "vs": self.vs, "as_of": as_of.isoformat(),
             "primary_cause": self.primary_cause_, "bookings": b1, "previous_bookings": b0,
             "evidence": self.evidence_.to_dict(orient="records"),
             "recommendations": self.recommendations_.to_dict(orient="records"),
@@ -144,6 +156,19 @@ class Diagnosis(BaseEstimator):
         return self
 
     # --- factors --------------------------------------------------------------------------------
+
+    def _plan(self, point: dict, boots: dict) -> tuple[dict, dict]:
+        """The target as a plan: the previous period's funnel with lead volume scaled to book the target."""
+        k = self.target / point["bookings"] if point["bookings"] > 0 else np.nan
+        if not np.isfinite(k):
+            raise ValueError("vs='target' needs bookings in the previous period to scale its funnel")
+        plan = {**point, "lead_volume": point["lead_volume"] * k, "bookings": float(self.target)}
+        draws = {
+            **boots,
+            "lead_volume": boots["lead_volume"] * k,
+            "bookings": np.full(self.n_boot, float(self.target)),
+        }
+        return plan, draws
 
     @staticmethod
     def _factors(leads: pd.DataFrame, deals: pd.DataFrame) -> dict[str, float]:
@@ -274,6 +299,24 @@ def diagnosis_facts(ws, leads: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     return frame, deals
 
 
+def target_bookings(ws, leads: pd.DataFrame, deals: pd.DataFrame, period: str, as_of) -> float:
+    """The bookings target of the period the diagnosis explains, from `[targets] bookings` (a clear error if none)."""
+    from fairshare.errors import AreaMissing
+
+    when = (
+        pd.Timestamp(as_of)
+        if as_of is not None
+        else max(pd.to_datetime(leads["created_at"]).max(), pd.to_datetime(deals["closed_at"]).max())
+    )
+    cur, _ = _period_bounds(when, period)
+    targets = ws.definitions.targets.bookings
+    label = str(cur)
+    if label not in targets:
+        raise AreaMissing(f"no bookings target for {label} in fairshare.toml: add [targets] bookings = "
+                          f'{{ "{label}" = 1000000 }}')  # fmt: skip
+    return float(targets[label])
+
+
 def close_lag_days(ws) -> float:
     """Median days from a lead's creation to the close of the won deal it became (0 when none is linked)."""
     from ibis import _
@@ -292,8 +335,9 @@ def close_lag_days(ws) -> float:
 
 
 def diagnose_workspace(ws, leads: pd.DataFrame | None = None, period: str = "quarter",
-                       as_of: pd.Timestamp | None = None, random_state: int = 0) -> Diagnosis:  # fmt: skip
-    """The fitted `Diagnosis` of a workspace (lead quality from `leads`, or a fresh arrival model)."""
+                       as_of: pd.Timestamp | None = None, random_state: int = 0, vs: str = "previous") -> Diagnosis:  # fmt: skip
+    """The fitted `Diagnosis` of a workspace (lead quality from `leads`, or a fresh arrival model); with
+    `vs="target"` the gap to the period's bookings target in `[targets] bookings` of fairshare.toml."""
     from fairshare.routing import replay_facts
     from fairshare.routing.replay import speed_model
     from fairshare.scoring import arrival_quality
@@ -306,13 +350,9 @@ def diagnose_workspace(ws, leads: pd.DataFrame | None = None, period: str = "qua
     facts, deals = diagnosis_facts(ws, leads)
     history, _, _ = replay_facts(ws, leads)
     coef = speed_model(history)[2] if history["resolved"].any() else 0.0
-    model = Diagnosis(
-        period=period,
-        as_of=as_of,
-        speed_coef=float(coef),
-        lag_days=close_lag_days(ws),
-        random_state=random_state,
-    )
+    target = target_bookings(ws, facts, deals, period, as_of) if vs == "target" else None
+    model = Diagnosis(period=period, as_of=as_of, speed_coef=float(coef), lag_days=close_lag_days(ws), vs=vs,
+                      target=target, random_state=random_state)  # fmt: skip
     return model.fit(facts, deals)
 
 
