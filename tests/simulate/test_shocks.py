@@ -17,7 +17,9 @@ DAY = (AT - dt.date(2025, 1, 1)).days
 
 
 def _shocked(name: str, size: float, accounts: int = 400):
-    cfg = SimulationConfig(accounts=accounts, experiment=False, shocks=Shocks(**{name: Shock(at=AT, size=size)}))
+    cfg = SimulationConfig(
+        accounts=accounts, experiment=False, shocks=Shocks(**{name: Shock(at=AT, size=size)})
+    )
     return simulate_with_truth(cfg, seed=3, scenarios=[SHOCKS_OFF], keep_replays=True)
 
 
@@ -41,7 +43,11 @@ def test_a_shock_lowers_revenue_after_its_date_only_and_the_truth_says_by_how_mu
     assert q.loc["2025-Q1", "effect"] == 0 and q.loc["2025-Q2", "effect"] == 0  # before the shock: same dice
     assert q.loc["all", "expected_effect"] < 0  # after it: less expected revenue than the replay without it
     assert q.loc["all", "effect"] == pytest.approx(
-        world.truth["scenarios"].set_index("scenario").loc[["factual", SHOCKS_OFF], "won_revenue"].diff().iloc[-1]
+        world.truth["scenarios"]
+        .set_index("scenario")
+        .loc[["factual", SHOCKS_OFF], "won_revenue"]
+        .diff()
+        .iloc[-1]
         * -1
     )
     replay = world.replays[SHOCKS_OFF]
@@ -58,6 +64,7 @@ def test_lead_quality_moves_inbound_leads_to_poor_fit_accounts_after_its_date():
     world = _shocked("lead_quality", 0.8, accounts=600)
     fit = world.truth["accounts"].set_index("account_id")["fit_observed"]
     shocked, plain = world.tables["leads"], world.replays[SHOCKS_OFF]["leads"]
+
     def late(f):
         return f[(pd.to_datetime(f["created_at"], utc=True) >= pd.Timestamp(AT, tz="UTC"))
                  & (f["source_team"] == "marketing")]  # fmt: skip
