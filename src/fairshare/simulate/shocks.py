@@ -16,19 +16,18 @@ The `shocks_off` scenario replays the same company (same dice) with every shock 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from fairshare.simulate.company import Company
-    from fairshare.simulate.config import SimulationConfig
-    from fairshare.simulate.scenarios import Scenario
-    from fairshare.simulate.streams import Streams
+from fairshare.simulate.company import Company
+from fairshare.simulate.config import Shock, Shocks, SimulationConfig
+from fairshare.simulate.outbound import business_slots, contact_of
+from fairshare.simulate.scenarios import Scenario
+from fairshare.simulate.streams import Streams
+
+__all__ = ["SHOCK_COLUMNS", "SHOCKS_OFF", "Shock", "Shocks"]  # the knobs live in config.py with the others
 
 #: the replay of the same company without its shocks
 SHOCKS_OFF = "shocks_off"
@@ -38,37 +37,6 @@ SHOCK_COLUMNS = [
     "shock", "at", "size", "period", "factual_revenue", "counterfactual_revenue", "effect",
     "factual_expected_revenue", "counterfactual_expected_revenue", "expected_effect",
 ]  # fmt: skip
-
-
-class Shock(BaseModel):
-    """One shock: from `at` on, the mechanism changes by `size` (a share, or win-logits for ae_skill)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    at: dt.date | None = Field(None, description="first day of the shock (None: off)")
-    size: float = Field(0.0, ge=0, description="size of the drop (share; win-logits for ae_skill)")
-
-
-class Shocks(BaseModel):
-    """The five shocks, all off by default (the default company is unchanged)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    lead_quality: Shock = Field(
-        default_factory=Shock, description="share of inbound leads from poor-fit accounts"
-    )
-    sdr_capacity: Shock = Field(default_factory=Shock, description="share of SDR inbound capacity lost")
-    ae_skill: Shock = Field(
-        default_factory=Shock, description="win-logit drop of opportunities opened from `at`"
-    )
-    spend: Shock = Field(default_factory=Shock, description="share of every paid/owned channel's spend cut")
-    deal_size: Shock = Field(
-        default_factory=Shock, description="share by which new opportunities are smaller"
-    )
-
-    def active(self) -> dict[str, Shock]:
-        """The shocks that are on, by name."""
-        return {k: s for k, s in self if isinstance(s, Shock) and s.at is not None and s.size > 0}
 
 
 def _day(cfg: SimulationConfig, shock: Shock) -> int:
@@ -97,8 +65,6 @@ def poor_fit_leads(cfg: SimulationConfig, company: Company, streams: Streams, sc
     shock = _on(cfg, scenario, "lead_quality")
     if shock is None:
         return
-    from fairshare.simulate.outbound import contact_of
-
     moved = inbound & (lead["created"] >= _day(cfg, shock))
     moved &= streams.uniform("shock_lead_quality", *key, slot=0) < shock.size
     w = np.exp(-POOR_FIT_SLOPE * company.fit_observed)
@@ -129,8 +95,6 @@ def queue_slots(cfg: SimulationConfig, company: Company, scenario: Scenario, slo
     shock = _on(cfg, scenario, "sdr_capacity")
     if shock is None or not scenario.sdr:
         return slots
-    from fairshare.simulate.outbound import business_slots
-
     day = max(0, _day(cfg, shock))
     reduced = business_slots(company.business_day, rate * max(0.0, 1.0 - shock.size))
     out = np.array(slots, copy=True)
