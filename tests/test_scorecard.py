@@ -304,3 +304,5 @@ def test_cost_kpis_are_unknown_not_zero_without_spend(tmp_path):
         card = Scorecard(period="all").fit(ws).result_.set_index("kpi")
     assert card.loc["bookings", "value"] == 48000.0
     assert np.isnan(card.loc["cac", "value"]) and np.isnan(card.loc["roi", "value"])
+    # the derived rows carry their good direction too: a rising CAC is bad, a rising ROI good, cost neither
+    assert card.loc[["cac", "roi", "cost"], "better"].tolist() == ["lower", "higher", "neutral"]

@@ -307,6 +307,15 @@ class IngestSettings(_Section):
         return self
 
 
+class TargetSettings(_Section):
+    """Targets the business agreed on: `fairshare diagnose --vs target` explains the gap to them."""
+
+    bookings: dict[str, float] = Field(
+        default_factory=dict,
+        description="bookings target per period label: quarters as 2025Q4, months as 2025-10",
+    )
+
+
 class Definitions(_Section):
     """The whole definitions file."""
 
@@ -323,6 +332,7 @@ class Definitions(_Section):
     channels: ChannelSettings = ChannelSettings()
     api: ApiSettings = ApiSettings()
     ingest: IngestSettings = IngestSettings()
+    targets: TargetSettings = TargetSettings()
 
 
 class DefinitionsError(ValueError):
@@ -513,4 +523,8 @@ tokens = []
 # Imported times outside these years are rejected as typos (e.g. 99999-01-01).
 earliest_year = 1970
 latest_year = 2100
+
+[targets]
+# Bookings targets by period (quarters 2025Q4, months 2025-10): `fairshare diagnose --vs target` explains the gap.
+bookings = {}
 """

@@ -42,7 +42,14 @@ EVIDENCE_COLUMNS = [
     "ci_low",
     "ci_high",
 ]
-RECOMMENDATION_COLUMNS = ["rank", "action", "cause", "effect", "ci_low", "ci_high", "detail"]
+RECOMMENDATION_COLUMNS = ["rank", "action", "cause", "effect", "ci_low", "ci_high", "detail", "factor"]
+RESTORE = {  # factor -> what restoring it takes
+    "lead_volume": "restore lead volume (campaigns and sources that fell)",
+    "lead_quality": "restore lead quality (targeting, MQL rule)",
+    "coverage": "restore the share of leads worked (SDR capacity, routing by value)",
+    "conversion": "restore conversion net of lead quality (coaching, deal reviews)",
+    "deal_size": "restore deal size (pricing, discounting, packaging)",
+}
 
 
 def _period_bounds(as_of: pd.Timestamp, period: str) -> tuple[pd.Period, pd.Period]:
@@ -60,7 +67,10 @@ class Diagnosis(BaseEstimator):
     Parameters: `period` ("quarter" or "month"), `as_of` (None = the last event), `level` (interval
     level shown; the bookings change must clear it), `significance` (interval level the cause group's
     change must clear to be named), `n_boot`, `speed_coef` (log-odds of winning per log(1 + days) a lead
-    waits, for the SLA recommendation), `random_state`. `fit(leads, deals, contact_value)`: `leads` has lead_id,
+    waits, for the SLA recommendation), `lag_days` (the leads of a period are those created this many days
+    before it: the typical lead-to-close time, so the leads and the deals they became line up), `vs`
+    ("previous", or "target": the gap to `target` bookings, whose plan is taken to be the previous period's
+    funnel with lead volume scaled to reach the target, a stated assumption), `random_state`. `fit(leads, deals, contact_value)`: `leads` has lead_id,
     created_at, source, p_win_at_arrival, expected_amount, contacted (bool), wait_hours, sla_hours;
     `deals` has closed_at, amount (won deals). Learned: `result_` (a dict: period, previous_period,
     primary_cause, bookings, previous_bookings, evidence rows, recommendations rows), `evidence_`,
@@ -69,6 +79,7 @@ class Diagnosis(BaseEstimator):
 
     def __init__(self, period: str = "quarter", as_of: pd.Timestamp | None = None, level: float = 0.9,
                  significance: float = 0.95, n_boot: int = 300, speed_coef: float = 0.0,
+                 lag_days: float = 0.0, vs: str = "previous", target: float | None = None,
                  random_state: int = 0):  # fmt: skip
         self.period = period
         self.as_of = as_of
@@ -76,22 +87,32 @@ class Diagnosis(BaseEstimator):
         self.significance = significance
         self.n_boot = n_boot
         self.speed_coef = speed_coef
+        self.lag_days = lag_days
+        self.vs = vs
+        self.target = target
         self.random_state = random_state
 
     def fit(self, leads: pd.DataFrame, deals: pd.DataFrame) -> Diagnosis:
         if self.period not in ("quarter", "month"):
             raise ValueError(f"period must be 'quarter' or 'month', got {self.period!r}")
+        if self.vs not in ("previous", "target"):
+            raise ValueError(f"vs must be 'previous' or 'target', got {self.vs!r}")
+        if self.vs == "target" and not (self.target is not None and self.target > 0):
+            raise ValueError("vs='target' needs a positive target (bookings of the period)")
         rng = np.random.default_rng(self.random_state)
         created = pd.to_datetime(leads["created_at"])
         closed = pd.to_datetime(deals["closed_at"])
         as_of = pd.Timestamp(self.as_of) if self.as_of is not None else max(created.max(), closed.max())
         cur, prev = _period_bounds(as_of, self.period)
+        feeds = created + pd.Timedelta(days=float(self.lag_days))  # the period whose bookings a lead feeds
         in_period = {
-            p: (leads[created.dt.to_period(cur.freqstr) == p], deals[closed.dt.to_period(cur.freqstr) == p])
+            p: (leads[feeds.dt.to_period(cur.freqstr) == p], deals[closed.dt.to_period(cur.freqstr) == p])
             for p in (prev, cur)
         }
         point = {p: self._factors(*in_period[p]) for p in (prev, cur)}
         boots = {p: self._boot(*in_period[p], rng) for p in (prev, cur)}
+        if self.vs == "target":
+            point[prev], boots[prev] = self._plan(point[prev], boots[prev])
         q = ((1 - self.level) / 2, (1 + self.level) / 2)
         t = ((1 - self.significance) / 2, (1 + self.significance) / 2)
         b0, b1 = point[prev]["bookings"], point[cur]["bookings"]
@@ -122,9 +143,12 @@ class Diagnosis(BaseEstimator):
         evidence = pd.DataFrame(rows)
         self.primary_cause_ = self._cause(evidence, delta_b)
         self.evidence_ = evidence[EVIDENCE_COLUMNS]
-        self.recommendations_ = self._recommend(in_period[cur][0], evidence, point[cur], rng, q)
+        self.recommendations_ = self._recommend(
+            in_period[cur][0], evidence, point, boots, (prev, cur), rng, q
+        )
         self.result_ = {
-            "period": str(cur), "previous_period": str(prev), "as_of": as_of.isoformat(),
+            "period": str(cur), "previous_period": "target" if self.vs == "target" else str(prev),
+            "vs": self.vs, "as_of": as_of.isoformat(),
             "primary_cause": self.primary_cause_, "bookings": b1, "previous_bookings": b0,
             "evidence": self.evidence_.to_dict(orient="records"),
             "recommendations": self.recommendations_.to_dict(orient="records"),
@@ -132,6 +156,19 @@ class Diagnosis(BaseEstimator):
         return self
 
     # --- factors --------------------------------------------------------------------------------
+
+    def _plan(self, point: dict, boots: dict) -> tuple[dict, dict]:
+        """The target as a plan: the previous period's funnel with lead volume scaled to book the target."""
+        k = self.target / point["bookings"] if point["bookings"] > 0 else np.nan
+        if not np.isfinite(k):
+            raise ValueError("vs='target' needs bookings in the previous period to scale its funnel")
+        plan = {**point, "lead_volume": point["lead_volume"] * k, "bookings": float(self.target)}
+        draws = {
+            **boots,
+            "lead_volume": boots["lead_volume"] * k,
+            "bookings": np.full(self.n_boot, float(self.target)),
+        }
+        return plan, draws
 
     @staticmethod
     def _factors(leads: pd.DataFrame, deals: pd.DataFrame) -> dict[str, float]:
@@ -181,19 +218,21 @@ class Diagnosis(BaseEstimator):
 
     # --- recommendations ------------------------------------------------------------------------
 
-    def _recommend(self, leads: pd.DataFrame, evidence: pd.DataFrame, point: dict, rng: np.random.Generator,
-                   q: tuple[float, float]) -> pd.DataFrame:  # fmt: skip
+    def _recommend(self, leads: pd.DataFrame, evidence: pd.DataFrame, point: dict, boots: dict, periods: tuple,
+                   rng: np.random.Generator, q: tuple[float, float]) -> pd.DataFrame:  # fmt: skip
+        prev, cur = periods
         value = (leads["p_win_at_arrival"] * leads["expected_amount"]).to_numpy(float)
         contacted = leads["contacted"].to_numpy(bool)
         # what contact adds: contacted leads won x times their arrival expectation; unworked leads won nothing
-        lift = point["conversion"] if np.isfinite(point["conversion"]) else 1.0
+        conv = point[cur]["conversion"]
+        lift = conv if np.isfinite(conv) else 1.0
         rows = []
         never = ~contacted
         if never.any():
             draws = self._sum_boot(value[never] * lift, rng)
             rows.append({"action": f"work the {int(never.sum()):,} never-contacted leads of the period: add SDR "
                          "capacity or route by value (fairshare queue)", "cause": "sales capacity",
-                         "effect": float(value[never].sum() * lift), "draws": draws,
+                         "factor": "never_contacted", "effect": float(value[never].sum() * lift), "draws": draws,
                          "detail": f"{int(never.sum()):,} leads never contacted, expected value if worked like "
                          "the contacted ones"})  # fmt: skip
         if self.speed_coef < 0 and "wait_hours" in leads:
@@ -204,25 +243,28 @@ class Diagnosis(BaseEstimator):
                 gain = value[late] * lift * (np.exp(-self.speed_coef * (np.log1p(wait[late] / 24) -
                                                                         np.log1p(sla[late] / 24))) - 1)  # fmt: skip
                 rows.append({"action": f"answer the {int(late.sum()):,} leads that missed the first-contact SLA "
-                             "within it", "cause": "sales capacity", "effect": float(gain.sum()),
+                             "within it", "cause": "sales capacity", "factor": "speed", "effect": float(gain.sum()),
                              "draws": self._sum_boot(gain, rng), "detail": "odds of winning fall with each day a lead "
                              f"waits (fitted coefficient {self.speed_coef:.2f} per log(1 + days))"})  # fmt: skip
         ev = evidence.set_index("factor")
-        for factor, action in (("lead_volume", "restore lead volume (campaigns and sources that fell)"),
-                               ("lead_quality", "restore lead quality (targeting, MQL rule)"),
-                               ("conversion", "restore conversion net of lead quality (coaching, deal reviews)"),
-                               ("deal_size", "restore deal size (pricing, discounting, packaging)")):  # fmt: skip
-            row = ev.loc[factor]
-            if row["effect"] < 0:  # what the factor's fall cost, with its bootstrap interval
-                rows.append({"action": action, "cause": row["cause"], "effect": float(-row["effect"]),
-                             "draws": None, "detail": f"{row['description']}: {row['previous']:,.4g} → "
-                             f"{row['current']:,.4g}", "low": -row["ci_high"], "high": -row["ci_low"]})  # fmt: skip
+        booked = boots[cur]["bookings"]
+        for factor, action in RESTORE.items():
+            v0, v1 = point[prev][factor], point[cur][factor]
+            if not (np.isfinite(v0) and np.isfinite(v1)) or v1 <= 0 or v1 >= v0:
+                continue
+            # bookings had the factor stayed where it was: this period's bookings x previous / current factor
+            with np.errstate(divide="ignore", invalid="ignore"):
+                draws = booked * (boots[prev][factor] / boots[cur][factor] - 1)
+            draws = draws[np.isfinite(draws)]
+            rows.append({"action": action, "cause": ev.loc[factor, "cause"], "factor": factor,
+                         "effect": float(point[cur]["bookings"] * (v0 / v1 - 1)),
+                         "draws": draws if draws.size else np.zeros(1),
+                         "detail": f"{ev.loc[factor, 'description']}: {v0:,.4g} → {v1:,.4g}"})  # fmt: skip
         out = []
         for r in rows:
-            low = r["low"] if r["draws"] is None else np.quantile(r["draws"], q[0])
-            high = r["high"] if r["draws"] is None else np.quantile(r["draws"], q[1])
+            low, high = np.quantile(r["draws"], q[0]), np.quantile(r["draws"], q[1])
             out.append({"action": r["action"], "cause": r["cause"], "effect": r["effect"], "ci_low": float(low),
-                        "ci_high": float(high), "detail": r["detail"]})  # fmt: skip
+                        "ci_high": float(high), "detail": r["detail"], "factor": r["factor"]})  # fmt: skip
         frame = pd.DataFrame(out, columns=[c for c in RECOMMENDATION_COLUMNS if c != "rank"])
         frame = (
             frame[frame["effect"] > 0].sort_values("effect", ascending=False).head(5).reset_index(drop=True)
@@ -257,9 +299,45 @@ def diagnosis_facts(ws, leads: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     return frame, deals
 
 
+def target_bookings(ws, leads: pd.DataFrame, deals: pd.DataFrame, period: str, as_of) -> float:
+    """The bookings target of the period the diagnosis explains, from `[targets] bookings` (a clear error if none)."""
+    from fairshare.errors import AreaMissing
+
+    when = (
+        pd.Timestamp(as_of)
+        if as_of is not None
+        else max(pd.to_datetime(leads["created_at"]).max(), pd.to_datetime(deals["closed_at"]).max())
+    )
+    cur, _ = _period_bounds(when, period)
+    targets = ws.definitions.targets.bookings
+    label = str(cur)
+    if label not in targets:
+        raise AreaMissing(f"no bookings target for {label} in fairshare.toml: add [targets] bookings = "
+                          f'{{ "{label}" = 1000000 }}')  # fmt: skip
+    return float(targets[label])
+
+
+def close_lag_days(ws) -> float:
+    """Median days from a lead's creation to the close of the won deal it became (0 when none is linked)."""
+    from ibis import _
+
+    opps = ws.con.table("opportunities").filter(
+        _.is_won.fill_null(False) & _.closed_at.notnull() & _.lead_id.notnull()
+    )
+    leads = ws.con.table("leads").select(lead_key="lead_id", lead_created_at="created_at")
+    pairs = (
+        opps.join(leads, opps.lead_id == leads.lead_key).select("closed_at", "lead_created_at").to_pandas()
+    )
+    if pairs.empty:
+        return 0.0
+    lag = (pd.to_datetime(pairs["closed_at"]) - pd.to_datetime(pairs["lead_created_at"])).dt.total_seconds()
+    return max(0.0, float(np.median(lag)) / 86400)
+
+
 def diagnose_workspace(ws, leads: pd.DataFrame | None = None, period: str = "quarter",
-                       as_of: pd.Timestamp | None = None, random_state: int = 0) -> Diagnosis:  # fmt: skip
-    """The fitted `Diagnosis` of a workspace (lead quality from `leads`, or a fresh arrival model)."""
+                       as_of: pd.Timestamp | None = None, random_state: int = 0, vs: str = "previous") -> Diagnosis:  # fmt: skip
+    """The fitted `Diagnosis` of a workspace (lead quality from `leads`, or a fresh arrival model); with
+    `vs="target"` the gap to the period's bookings target in `[targets] bookings` of fairshare.toml."""
     from fairshare.routing import replay_facts
     from fairshare.routing.replay import speed_model
     from fairshare.scoring import arrival_quality
@@ -272,7 +350,9 @@ def diagnose_workspace(ws, leads: pd.DataFrame | None = None, period: str = "qua
     facts, deals = diagnosis_facts(ws, leads)
     history, _, _ = replay_facts(ws, leads)
     coef = speed_model(history)[2] if history["resolved"].any() else 0.0
-    model = Diagnosis(period=period, as_of=as_of, speed_coef=float(coef), random_state=random_state)
+    target = target_bookings(ws, facts, deals, period, as_of) if vs == "target" else None
+    model = Diagnosis(period=period, as_of=as_of, speed_coef=float(coef), lag_days=close_lag_days(ws), vs=vs,
+                      target=target, random_state=random_state)  # fmt: skip
     return model.fit(facts, deals)
 
 

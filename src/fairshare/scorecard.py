@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 SCORECARD_COLUMNS = [
     "kpi", "label", "value", "unit", "ci_low", "ci_high", "period", "previous_period", "previous_value",
-    "change", "definition", "source", "note",
+    "change", "definition", "source", "note", "better",
 ]  # fmt: skip
 CURRENT, PREVIOUS = "current", "previous"
 
@@ -371,6 +371,7 @@ class Scorecard(BaseEstimator):
         frame["change"] = frame["value"] - frame["previous_value"]
         for c in ("value", "ci_low", "ci_high", "previous_value", "change"):
             frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+        frame["better"] = frame["better"].fillna("higher") if "better" in frame else "higher"
         return frame[SCORECARD_COLUMNS]
 
     def _has_rows(self, table: str) -> bool:
@@ -421,18 +422,20 @@ class Scorecard(BaseEstimator):
             c = marketing_cost(p, col)
             return (v.loc["sourced_revenue.marketing", col] - c) / c if c > 0 else np.nan
 
-        for key, label, unit, fn, definition in (
-            ("cost", "Total cost", cur, cost, "media spend + sales time cost in the period"),
-            ("cac", "CAC", cur, cac, "total cost / customers (distinct accounts with a won deal closed in the period)"),
-            ("roi", "ROI (bookings on total cost)", "ratio", roi, "(bookings - total cost) / total cost"),
-            ("marketing_roi.sourced", "Marketing ROI (sourced)", "ratio", marketing_roi,
+        for key, label, unit, fn, better, definition in (
+            ("cost", "Total cost", cur, cost, "neutral", "media spend + sales time cost in the period"),
+            ("cac", "CAC", cur, cac, "lower",
+             "total cost / customers (distinct accounts with a won deal closed in the period)"),
+            ("roi", "ROI (bookings on total cost)", "ratio", roi, "higher", "(bookings - total cost) / total cost"),
+            ("marketing_roi.sourced", "Marketing ROI (sourced)", "ratio", marketing_roi, "higher",
              f"(revenue sourced by marketing - marketing cost) / marketing cost; marketing cost = media spend + "
              f"sales time on leads sourced by {', '.join(d.teams.marketing_source_teams)}"),
         ):  # fmt: skip
             value, previous = pair(fn)
             rows.append({"kpi": key, "label": label, "unit": unit, "value": value, "previous_value": previous,
                          "ci_low": np.nan, "ci_high": np.nan, "definition": definition,
-                         "source": f"-- bookings\n{sources['bookings']};\n{cost_src}", "note": ""})  # fmt: skip
+                         "source": f"-- bookings\n{sources['bookings']};\n{cost_src}", "note": "",
+                         "better": better})  # fmt: skip
         rows += self._upstream_rows()
         return pd.DataFrame(rows)
 

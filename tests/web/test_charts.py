@@ -54,3 +54,24 @@ def test_scorecard_colours_follow_each_kpis_good_direction():
     assert colours["Speed to lead"] == RED  # up, but slower first contact is bad
     assert colours["Never contacted"] == GREEN  # down and good
     assert colours["Media spend"] == PALETTE[8]  # neither
+
+
+def test_kpi_cards_colour_the_change_by_the_kpis_direction_not_its_sign():
+    from jinja2 import Environment, FileSystemLoader
+
+    import fairshare.web
+    from fairshare.web.kpis import kpi_cards
+
+    card = pd.DataFrame({
+        "kpi": ["bookings", "cac", "speed_to_lead_hours", "media_spend"],
+        "label": ["Bookings", "CAC", "Speed to lead", "Media spend"], "unit": ["EUR", "EUR", "hours", "EUR"],
+        "value": [110.0, 900.0, 10.0, 500.0], "change": [10.0, 100.0, -5.0, 100.0],
+        "better": ["higher", "lower", "lower", "neutral"],
+    })  # fmt: skip
+    tones = {c["label"]: c["tone"] for c in kpi_cards(card)}
+    assert tones == {"Bookings": "good", "CAC": "bad", "Speed to lead": "good", "Media spend": ""}
+    folder = f"{fairshare.web.__path__[0]}/templates"
+    html = (
+        Environment(loader=FileSystemLoader(folder)).get_template("_kpis.html").render(kpis=kpi_cards(card))
+    )
+    assert '<div class="change bad">+100' in html and '<div class="change good">+10' in html

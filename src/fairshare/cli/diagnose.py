@@ -19,7 +19,12 @@ def diagnose(
         str | None,
         typer.Option("--as-of", help="Diagnose the latest period complete at this time (ISO-8601)."),
     ] = None,
-    vs: Annotated[str, typer.Option("--vs", help="previous (the period before).")] = "previous",
+    vs: Annotated[
+        str,
+        typer.Option(
+            "--vs", help="previous (the period before) or target ([targets] bookings in fairshare.toml)."
+        ),
+    ] = "previous",
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
 ) -> None:
@@ -27,11 +32,12 @@ def diagnose(
     import pandas as pd
 
     from fairshare.diagnose import diagnose_workspace
+    from fairshare.errors import AreaMissing
 
     if period not in ("quarter", "month"):
         fail(f"unknown period {period!r}", hint="use --period quarter or --period month")
-    if vs != "previous":
-        fail(f"--vs {vs} is not available yet", hint="use --vs previous")
+    if vs not in ("previous", "target"):
+        fail(f"unknown --vs {vs!r}", hint="use --vs previous or --vs target")
     try:
         when = pd.Timestamp(as_of) if as_of else None
     except ValueError:
@@ -39,7 +45,10 @@ def diagnose(
     with open_workspace(workspace, read_only=True) as ws:
         if int(ws.table("leads").count().execute()) == 0:
             fail("the workspace has no leads", hint="import a leads table first: fairshare import FOLDER")
-        model = diagnose_workspace(ws, period=period, as_of=when)
+        try:
+            model = diagnose_workspace(ws, period=period, as_of=when, vs=vs)
+        except AreaMissing as err:
+            fail(str(err), hint="set the period's target in fairshare.toml, or use --vs previous")
     result = model.result_
     if fmt is Format.json:
         typer.echo(json.dumps(result, default=str, indent=2))

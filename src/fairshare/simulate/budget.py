@@ -37,6 +37,8 @@ def budget_plan(spend: dict[str, np.ndarray], scenario) -> dict[str, np.ndarray]
     """The spend plans (channel → campaigns × days) with the scenario's budget changes applied."""
     out = dict(spend)
     for channel, factor, day in getattr(scenario, "budget", ()):
+        if channel not in out:  # budget_touches passes one channel's plan
+            continue
         plan = out[channel].copy()
         plan[:, day:] *= factor
         out[channel] = plan

@@ -85,6 +85,33 @@ class Holdouts(_Model):
     sdr_share: float = Field(0.0, ge=0, lt=1, description="share of accounts SDRs never prospect")
 
 
+class Shock(_Model):
+    """One shock: from `at` on, the mechanism changes by `size` (a share, or win-logits for ae_skill)."""
+
+    at: dt.date | None = Field(None, description="first day of the shock (None: off)")
+    size: float = Field(0.0, ge=0, description="size of the drop (share; win-logits for ae_skill)")
+
+
+class Shocks(_Model):
+    """The five shocks, all off by default (the default company is unchanged)."""
+
+    lead_quality: Shock = Field(
+        default_factory=Shock, description="share of inbound leads from poor-fit accounts"
+    )
+    sdr_capacity: Shock = Field(default_factory=Shock, description="share of SDR inbound capacity lost")
+    ae_skill: Shock = Field(
+        default_factory=Shock, description="win-logit drop of opportunities opened from `at`"
+    )
+    spend: Shock = Field(default_factory=Shock, description="share of every paid/owned channel's spend cut")
+    deal_size: Shock = Field(
+        default_factory=Shock, description="share by which new opportunities are smaller"
+    )
+
+    def active(self) -> dict[str, Shock]:
+        """The shocks that are on, by name."""
+        return {k: s for k, s in self if isinstance(s, Shock) and s.at is not None and s.size > 0}
+
+
 def _default_channels() -> dict[str, ChannelSpec]:
     return {
         "paid_search": ChannelSpec(
@@ -278,6 +305,9 @@ class SimulationConfig(_Model):
     budget_flights: BudgetFlights = Field(default_factory=BudgetFlights)
     sdr_capacity_changes: CapacityChanges = Field(default_factory=CapacityChanges)
     holdouts: Holdouts = Field(default_factory=Holdouts)
+    shocks: Shocks = Field(
+        default_factory=Shocks, description="mid-history shocks (simulate/shocks.py), all off"
+    )
 
     # --- forecasts and experiment ---------------------------------------------------------------
     forecast_bias_sd: float = Field(0.25, ge=0, description="sd of log forecast bias across AEs")

@@ -25,6 +25,7 @@ from fairshare.simulate.outbound import (
     prospecting,
 )  # fmt: skip
 from fairshare.simulate.scenarios import Scenario
+from fairshare.simulate.shocks import deal_size_factor, poor_fit_leads, queue_slots, win_logit_drop
 from fairshare.simulate.streams import Streams
 
 SRC_MARKETING, SRC_SDR, SRC_PARTNER, SRC_ARRIVAL = 0, 1, 2, 3
@@ -205,6 +206,7 @@ def run_sales(
     L["contact"] = np.concatenate([mk.lead_contact, np.asarray(sdr_leads["contact"], dtype=np.int64),
                                    partner_contact[n_m + n_s : n_m + n_s + n_p], arr["contact"]]).astype(np.int64)  # fmt: skip
     L["mql"] = np.where(L["is_mql"], L["created"] + 0.005 + 0.02 * u("mql_delay"), np.nan)
+    poor_fit_leads(cfg, company, streams, scenario, L, (src == SRC_MARKETING) | (src == SRC_ARRIVAL), key)
     if acts.parts and n_s:  # link the prospecting activity that created each SDR lead
         last = acts.parts[-1]
         lead_col = last["lead"].copy()
@@ -230,6 +232,7 @@ def run_sales(
         n_h, base, rate = n_ae, n_sdr, cfg.ae_qualify_per_day
     route = np.floor(u("route") * n_h).astype(np.int64)
     slots = np.broadcast_to(business_slots(company.business_day, rate * scenario.capacity), (n_h, days))
+    slots = queue_slots(cfg, company, scenario, slots, rate * scenario.capacity)
     if scenario.sdr and cfg.sdr_capacity_changes.enabled:  # route to SDRs at work; none works on days off
         route = _route_to_active(
             company.sdr_active, np.minimum(arrival, days - 1).astype(np.int64), u("route")
@@ -334,6 +337,7 @@ def run_sales(
         * (company.employees[acc_of] / 100.0) ** cfg.amount_size_elasticity
         * np.exp(cfg.amount_noise * streams.normal("amount", *key) - cfg.amount_noise**2 / 2)
     )
+    amount_raw = amount_raw * deal_size_factor(cfg, scenario, sql_at)
     speed_days = np.where(np.isnan(first), np.nan, first - L["created"])
     ae = np.where(handler >= n_sdr, handler - n_sdr, np.floor(u("route_ae") * n_ae).astype(np.int64))
     sql_day = np.minimum(np.nan_to_num(sql_at, nan=0).astype(np.int64), days - 1)
@@ -341,6 +345,7 @@ def run_sales(
     int_sql = interest[sql_day, acc_of].astype(float)
     logit_base = (cfg.win_intercept + cfg.win_fit * company.fit[acc_of] + cfg.win_need * need_sql
                   + cfg.win_interest * int_sql - cfg.win_speed * np.log1p(np.nan_to_num(speed_days, nan=0.0)))  # fmt: skip
+    logit_base = logit_base - win_logit_drop(cfg, scenario, sql_at)
     disc = np.full(nL, np.nan)
     if scenario.ae:
         amount = np.round(amount_raw, -2)

@@ -9,7 +9,7 @@ from typing import Literal
 SCENARIO_HELP = (
     "factual, marketing_off, channel_off:<channel>, queue_without:<channel>, sdr_off, sdr_outbound_off, ae_off, "
     "capacity:<factor>, "
-    "experiment_none, experiment_all, budget:<channel>*<factor>@<day>"
+    "experiment_none, experiment_all, budget:<channel>*<factor>@<day>, shocks_off"
 )
 
 
@@ -30,6 +30,8 @@ class Scenario:
     experiment: Literal["assigned", "none", "all"] = "assigned"
     #: (channel, spend factor, first day) budget changes (simulate/budget.py)
     budget: tuple[tuple[str, float, int], ...] = ()
+    #: the configured shocks (simulate/shocks.py) happen; False in the `shocks_off` replay
+    shocks: bool = True
 
     @classmethod
     def parse(cls, name: str | Scenario, channels: Iterable[str] = ()) -> Scenario:
@@ -48,6 +50,8 @@ class Scenario:
             return cls(name, sdr_outbound=False)
         if key == "ae_off" and not arg:
             return cls(name, ae=False)
+        if key == "shocks_off" and not arg:
+            return cls(name, shocks=False)
         if key == "experiment_none" and not arg:
             return cls(name, experiment="none")
         if key == "experiment_all" and not arg:

@@ -77,6 +77,8 @@ def unit_of(scenario: Scenario) -> str:
         return "sdr_outbound"
     if not scenario.ae:
         return "ae"
+    if not scenario.shocks:
+        return "shocks"
     return scenario.name
 
 

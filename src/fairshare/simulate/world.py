@@ -14,6 +14,7 @@ from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.marketing import Marketing, run_marketing
 from fairshare.simulate.sales import Sales, run_sales
 from fairshare.simulate.scenarios import Scenario
+from fairshare.simulate.shocks import SHOCKS_OFF, shock_truth, with_spend_cut
 from fairshare.simulate.streams import Streams
 from fairshare.simulate.tables import canonical_tables
 from fairshare.simulate.truth import (
@@ -46,7 +47,8 @@ class World:
 
 
 def default_replays(cfg: SimulationConfig) -> tuple[str, ...]:
-    """marketing_off, every channel_off:<channel>, sdr_off, sdr_outbound_off, ae_off, and the experiment replays."""
+    """marketing_off, every channel_off:<channel>, sdr_off, sdr_outbound_off, ae_off, the experiment replays,
+    and shocks_off when a shock is configured."""
     names = [
         "marketing_off",
         *(f"channel_off:{c}" for c in cfg.all_channels),
@@ -56,6 +58,8 @@ def default_replays(cfg: SimulationConfig) -> tuple[str, ...]:
     ]
     if cfg.experiment:
         names += ["experiment_none", "experiment_all"]
+    if cfg.shocks.active():
+        names.append(SHOCKS_OFF)
     return tuple(names)
 
 
@@ -69,6 +73,7 @@ class _Simulator:
         self._marketing: dict[tuple, Marketing] = {}
 
     def run(self, scenario: Scenario) -> tuple[Marketing, Sales]:
+        scenario = with_spend_cut(self.cfg, scenario)
         mk_key = (scenario.marketing, scenario.channels_off, scenario.budget)
         if mk_key not in self._marketing:
             self._marketing[mk_key] = run_marketing(self.cfg, self.company, self.streams, scenario)
@@ -149,6 +154,8 @@ def simulate_with_truth(config: SimulationConfig | None = None, seed: int = 0,
     )
     world.truth["incremental"] = inc
     world.truth["incremental_quarters"] = incremental_quarters(quarters, lookup)
+    if cfg.shocks.active() and SHOCKS_OFF in quarters:
+        world.truth["shocks"] = shock_truth(cfg, quarters, summaries)
     by = {s["scenario"]: s for s in summaries}
     if "experiment_all" in by and "experiment_none" in by:
         exp = world.truth["experiment"].copy()

@@ -24,6 +24,14 @@ def kpi_value(value: Any, unit: str, signed: bool = False) -> str:
     return f"{text} {unit}" if unit and unit not in ("count", "ratio") else text
 
 
+def change_tone(change: Any, better: Any) -> str:
+    """ "good" when the KPI moved the way its definition calls better (CAC down, bookings up), "bad" the other
+    way, "" when it did not move, has no direction (spend) or no change is known."""
+    if change is None or better not in ("higher", "lower") or pd.isna(change) or float(change) == 0:
+        return ""
+    return "good" if (float(change) > 0) == (better == "higher") else "bad"
+
+
 def kpi_cards(scorecard: pd.DataFrame) -> list[dict[str, str]]:
     """Scorecard rows as cards: label, value in its unit, interval, change vs the previous period, and for
     model results their own period and whether they are "not identified" or an "assumption"."""
@@ -45,6 +53,7 @@ def kpi_cards(scorecard: pd.DataFrame) -> list[dict[str, str]]:
             "value": value,
             "interval": f"{kpi_value(low, unit)} – {kpi_value(high, unit)}" if has_interval else "",
             "change": kpi_value(change, unit, signed=True) if change is not None and pd.notna(change) else "",
+            "tone": change_tone(change, rec.get("better")),
             "period": period if period.startswith("all history") else "",  # whole-history numbers name it
             "flag": flag,
         })  # fmt: skip
