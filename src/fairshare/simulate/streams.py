@@ -36,7 +36,17 @@ def process_id(name: str) -> int:
 
 #: Processes that draw the company itself; a replicate keeps them and redraws everything else.
 COMPANY_PROCESSES = frozenset(
-    {"accounts", "contacts", "reps", "experiment", "campaigns", "flights", "capacity", "holdouts"}
+    {
+        "accounts",
+        "contacts",
+        "reps",
+        "experiment",
+        "campaigns",
+        "flights",
+        "capacity",
+        "holdouts",
+        "rep_traits",
+    }
 )
 
 
