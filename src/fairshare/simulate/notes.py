@@ -35,58 +35,60 @@ THEME_RATE = (0.3, 0.25, 0.2, 0.2, 0.12, 0.2, 0.35, 0.2)
 POSITIVE_EFFECT = (0.8, 0.6)
 
 PHRASES: dict[str, tuple[str, ...]] = {
-    "pricing": ("Pricing pushback: the quote is above what they expected to pay",
-                "They asked for a discount on the annual price",
-                "Price per seat too high compared to their current tool",
-                "Procurement pushing hard on price and discount"),
+    "pricing": ("Pricing: the quote is above what they expected to pay",
+                "Pricing: they asked for a discount on the annual price",
+                "Pricing pushback, price per seat too high compared to their current tool",
+                "Pricing: procurement pushing hard on price and discount"),
     "competitor": ("Competitor in the deal: they are also evaluating a rival vendor",
-                   "Comparing us against a competitor offer side by side",
-                   "Incumbent vendor offered them a cheaper renewal to stay",
-                   "Rival vendor demoed last week, competitor is ahead on features"),
+                   "Competitor: comparing us against a competitor offer side by side",
+                   "Competitor: incumbent vendor offered them a cheaper renewal",
+                   "Competitor demoed last week, rival vendor ahead on features"),
     "security_review": ("Security review requested: sent the SOC 2 report",
-                        "InfoSec questionnaire pending with their security team",
-                        "Security team wants answers on data residency and encryption",
-                        "Waiting on the security review and penetration test results"),
-    "integration": ("Integration concern: how we sync with their Salesforce instance",
-                    "Need API integration with their data warehouse",
-                    "Asked about SSO and integration with their existing stack",
+                        "Security review: InfoSec questionnaire pending",
+                        "Security review: their security team wants answers on data residency and encryption",
+                        "Security review waiting on penetration test results"),
+    "integration": ("Integration: how we sync with their Salesforce instance",
+                    "Integration: need API integration with their data warehouse",
+                    "Integration questions about SSO and their existing stack",
                     "Integration with the ERP is a must have for IT"),
     "budget_freeze": ("Budget freeze announced: spending on hold",
-                      "CFO froze discretionary budget for this quarter",
-                      "Hiring and budget freeze across the company",
+                      "Budget freeze: CFO froze discretionary budget this quarter",
+                      "Budget freeze and hiring freeze across the company",
                       "Budget frozen until the board approves the new plan"),
     "timing": ("Timing: they want to revisit after the reorg",
-               "Project pushed to next quarter, not a priority right now",
-               "Timeline slipped, decision delayed until after the holidays",
-               "They asked us to follow up later in the year"),
-    "champion": ("Strong champion: Head of RevOps is pushing internally",
-                 "Our champion is selling the project to the team",
+               "Timing: project pushed to next quarter, not a priority right now",
+               "Timing slipped, decision delayed until after the holidays",
+               "Timing: they asked us to come back later in the year"),
+    "champion": ("Champion: Head of RevOps is pushing internally",
+                 "Champion is selling the project to the team",
                  "Champion set up the meeting with the other stakeholders",
                  "Champion shared the internal business case draft with us"),
-    "exec_sponsor": ("VP joined the call as executive sponsor and backs the project",
-                     "Executive sponsor confirmed the business case",
-                     "COO sponsor wants this live before year end",
+    "exec_sponsor": ("Exec sponsor: VP joined the call and backs the project",
+                     "Exec sponsor confirmed the business case",
+                     "Exec sponsor (COO) wants this live before year end",
                      "Exec sponsor asked for the rollout plan"),
-    "follow_up": ("Sent recap and next steps after the meeting",
-                  "Followed up by email with the deck and recording",
-                  "Checked in on open questions from the last meeting",
-                  "Shared two case studies as promised"),
-    "closed_won": ("Contract signed, closed won", "Closed won: signed order form received",
-                   "Deal closed won, contract countersigned"),
+    "follow_up": ("Follow-up: sent recap and next steps after the meeting",
+                  "Follow-up email with the deck and recording",
+                  "Follow-up on open questions from the last meeting",
+                  "Follow-up: shared two case studies as promised"),
+    "closed_won": ("Closed won: contract signed", "Closed won: signed order form received",
+                   "Closed won, contract countersigned"),
     "closed_lost": ("Closed lost: no decision", "Closed lost: went with another vendor",
                     "Closed lost: project cancelled"),
 }  # fmt: skip
 #: the note written when an objection is overcome (same theme, positive)
 RESOLVED: dict[str, tuple[str, ...]] = {
-    "pricing": ("Pricing resolved: agreed on a multi-year discount", "Price concern addressed with ROI model"),
-    "competitor": ("Competitor ruled out after the technical comparison", "They dropped the rival vendor"),
-    "security_review": ("Security review passed, InfoSec signed off", "Security questionnaire approved"),
-    "integration": ("Integration validated in the sandbox with their IT", "API integration test passed"),
-    "budget_freeze": ("Budget freeze lifted for this project", "CFO approved an exception to the budget freeze"),
-    "timing": ("Timing agreed: they want to start this quarter", "Timeline confirmed, kickoff scheduled"),
+    "pricing": ("Pricing resolved: agreed on a multi-year discount", "Pricing concern addressed with an ROI model"),
+    "competitor": ("Competitor ruled out after the technical comparison", "Competitor dropped from the shortlist"),
+    "security_review": ("Security review passed, InfoSec signed off", "Security review approved"),
+    "integration": ("Integration validated in the sandbox with their IT", "Integration test passed"),
+    "budget_freeze": ("Budget freeze lifted for this project", "Budget freeze: CFO approved an exception"),
+    "timing": ("Timing agreed: they want to start this quarter", "Timing confirmed, kickoff scheduled"),
 }  # fmt: skip
-POSITIVE_MOOD = ("Great conversation.", "They sound excited.", "Very positive meeting.")
-NEGATIVE_MOOD = ("Worried about this one.", "Frustrating call.", "Disappointing response.")
+POSITIVE_MOOD = ("Great conversation.", "They sound excited.", "Very positive.", "Happy with the progress.",
+                 "Good energy on the call.", "Optimistic.")  # fmt: skip
+NEGATIVE_MOOD = ("Worried about this one.", "Frustrating call.", "Disappointing response.", "Bad sign.",
+                 "Tense call.", "Not great.")  # fmt: skip
 NOTE_TRUTH_COLUMNS = ["opportunity_id", "at", "rep_id", "theme", "kind", "sentiment", "polarity", "at_close"]
 
 
@@ -134,12 +136,12 @@ def draw_deal_themes(cfg: SimulationConfig, company: Company, streams: Streams, 
 
 def _text(streams: Streams, key: tuple, slot: int, theme: str, pool: dict, mood: np.ndarray,
           rows: np.ndarray) -> np.ndarray:  # fmt: skip
-    """One phrase of `theme` per row (keyed dice), with a mood sentence where |mood| > 0.5."""
+    """One phrase of `theme` per row (keyed dice), with a mood sentence where |mood| > 0.7."""
     phrases = np.asarray(pool[theme], dtype=object)
     pick = (streams.uniform("note_phrase", *key, slot=slot)[rows] * phrases.size).astype(np.int64)
-    m = (streams.uniform("note_mood", *key, slot=slot)[rows] * 3).astype(np.int64)
-    tail = np.where(mood > 0.5, np.asarray(POSITIVE_MOOD, dtype=object)[m],
-                    np.where(mood < -0.5, np.asarray(NEGATIVE_MOOD, dtype=object)[m], ""))  # fmt: skip
+    m = (streams.uniform("note_mood", *key, slot=slot)[rows] * len(POSITIVE_MOOD)).astype(np.int64)
+    tail = np.where(mood > 0.7, np.asarray(POSITIVE_MOOD, dtype=object)[m],
+                    np.where(mood < -0.7, np.asarray(NEGATIVE_MOOD, dtype=object)[m], ""))  # fmt: skip
     return np.asarray([f"{p}. {t}".strip() if t else str(p) for p, t in zip(phrases[pick], tail, strict=True)],
                       dtype=object)  # fmt: skip
 

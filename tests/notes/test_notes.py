@@ -1,0 +1,87 @@
+"""Notes: the simulator's notes and truth, theme recovery, the leakage guard, the run's notes area."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fairshare import Workspace
+from fairshare.notes import NoteThemes, note_features, results, usable_notes
+from fairshare.simulate import SimulationConfig, simulate
+
+
+@pytest.fixture(scope="module")
+def noted(tmp_path_factory):
+    world = simulate(SimulationConfig(accounts=700, notes={"enabled": True}), seed=3)
+    root = tmp_path_factory.mktemp("notes")
+    world.write(root / "company", format="parquet")
+    ws = Workspace.init(root / "ws")
+    ws.import_(root / "company")
+    yield ws, world
+    ws.close()
+
+
+def test_simulated_notes_have_truth_and_close_notes_state_the_outcome(noted):
+    _, world = noted
+    truth = world.truth["notes"]
+    opps = world.tables["opportunities"].set_index("opportunity_id")
+    close = truth[truth.at_close]
+    # every closed deal that had a discovery meeting gets exactly one close note, at its close, naming its outcome
+    assert close.opportunity_id.is_unique and len(close) > 20
+    assert (
+        close.theme == close.opportunity_id.map(opps.is_won).map({True: "closed_won", False: "closed_lost"})
+    ).all()
+    assert (pd.to_datetime(close["at"]) == pd.to_datetime(close.opportunity_id.map(opps.closed_at))).all()
+    assert set(world.truth["rep_traits"].columns) >= {"closing_skill", "diligence", "product_knowledge"}
+
+
+def test_themes_recover_the_known_themes(noted):
+    ws, world = noted
+    notes = ws.facts.notes().execute()
+    model = NoteThemes().fit(notes)
+    tagged = model.notes_.assign(at=pd.to_datetime(model.notes_["at"], utc=True))
+    truth = world.truth["notes"].assign(at=lambda t: pd.to_datetime(t["at"], utc=True))
+    j = tagged.merge(truth, on=["opportunity_id", "at"])
+    table = pd.crosstab(j.theme_id, j.theme)
+    purity = table.max(axis=1).sum() / table.to_numpy().sum()
+    assert purity >= 0.8, purity
+
+
+def test_no_feature_reads_a_note_at_or_after_the_close(noted):
+    ws, _ = noted
+    notes = ws.facts.notes().execute()
+    model = NoteThemes().fit(notes)
+    tagged = model.notes_.assign(closed_at=notes["closed_at"].to_numpy())
+    deals = notes.drop_duplicates("opportunity_id").set_index("opportunity_id")
+    deals = deals[deals.closed_at.notna()]
+    late = pd.Series(pd.to_datetime(deals.closed_at, utc=True) + pd.Timedelta(days=30), index=deals.index)
+    used = usable_notes(tagged, late)
+    assert (
+        len(used)
+        and (pd.to_datetime(used["at"], utc=True) < pd.to_datetime(used["closed_at"], utc=True)).all()
+    )
+    # the close notes ("Contract signed", "Closed lost: ...") exist, and changing them changes no feature
+    at_close = pd.to_datetime(tagged["at"], utc=True) >= pd.to_datetime(tagged["closed_at"], utc=True)
+    assert at_close.sum() > 20
+    before = note_features(tagged, late, len(model.labels_))
+    flipped = tagged.copy()
+    flipped.loc[at_close.to_numpy(), "sentiment"] = -flipped.loc[at_close.to_numpy(), "sentiment"] + 1
+    flipped.loc[at_close.to_numpy(), "theme_id"] = 0
+    pd.testing.assert_frame_equal(before, note_features(flipped, late, len(model.labels_)))
+
+
+def test_the_run_area_stores_themes_signals_and_rep_factors(noted):
+    ws, _ = noted
+    out = results(ws, {})
+    themes = out["note_themes"]
+    assert {"theme", "top_terms", "n_notes", "n_deals", "win_rate", "lift", "ci_low", "ci_high"} <= set(
+        themes
+    )
+    won_theme = themes[themes.theme.str.contains("closed won")]
+    assert (
+        len(won_theme) == 1 and won_theme.share_at_close.iloc[0] > 0.9
+    )  # the outcome, flagged as at the close
+    assert set(out["note_signals"].model) == {"with_notes", "without_notes"}
+    factors = out["rep_factors"]
+    assert {"consistency", "speed", "product_knowledge", "team_mood"} <= set(factors.factor)
+    assert factors[factors.factor == "team_mood"].value.isna().all()
