@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -15,7 +15,7 @@ notes_app = typer.Typer(help="Themes, objections and deal signals in activity no
 app.add_typer(notes_app, name="notes")
 
 
-class By(str, Enum):
+class By(StrEnum):
     segment = "segment"
     rep = "rep"
     stage = "stage"
