@@ -28,6 +28,7 @@ def test_every_area_is_logged_and_served(real):
         "routing",
         "diagnose",
         "reps",
+        "notes",
         "economics",
         "forecast",
         "scorecard",

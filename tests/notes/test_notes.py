@@ -21,6 +21,14 @@ def noted(tmp_path_factory):
     ws.close()
 
 
+@pytest.fixture(scope="module")
+def ran(noted):
+    ws, _ = noted
+    out = results(ws, {})
+    ws.save_results(out)
+    return out
+
+
 def test_simulated_notes_have_truth_and_close_notes_state_the_outcome(noted):
     _, world = noted
     truth = world.truth["notes"]
@@ -70,9 +78,8 @@ def test_no_feature_reads_a_note_at_or_after_the_close(noted):
     pd.testing.assert_frame_equal(before, note_features(flipped, late, len(model.labels_)))
 
 
-def test_the_run_area_stores_themes_signals_and_rep_factors(noted):
-    ws, _ = noted
-    out = results(ws, {})
+def test_the_run_area_stores_themes_signals_and_rep_factors(ran):
+    out = ran
     themes = out["note_themes"]
     assert {"theme", "top_terms", "n_notes", "n_deals", "win_rate", "lift", "ci_low", "ci_high"} <= set(
         themes
@@ -85,3 +92,26 @@ def test_the_run_area_stores_themes_signals_and_rep_factors(noted):
     factors = out["rep_factors"]
     assert {"consistency", "speed", "product_knowledge", "team_mood"} <= set(factors.factor)
     assert factors[factors.factor == "team_mood"].value.isna().all()
+
+
+def test_example_notes_reach_signed_in_api_users_only(noted, ran, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from fairshare.api import create_app
+    from fairshare.report import write_report
+
+    ws, _ = noted
+    themes = ws.result("note_themes")
+    example = themes.examples.iloc[0].split(" | ")[0]
+    token = "notes-test-token-0123456"
+    report = write_report(ws.path, tmp_path / "report.html").read_text()
+    with TestClient(create_app(ws.path, tokens=[token])) as c:
+        assert c.get("/api/notes").status_code == 401
+        api = c.get("/api/notes", headers={"Authorization": f"Bearer {token}"}).json()
+        assert c.post("/login", data={"token": token}, follow_redirects=False).status_code == 303
+        page = c.get("/notes").text
+    assert api["themes"][0]["examples"] and example in {
+        e for r in api["themes"] for e in r["examples"].split(" | ")
+    }
+    assert "Note themes" in page and "Note themes" in report
+    assert example not in page and example not in report  # notes may hold personal data
