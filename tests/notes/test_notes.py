@@ -78,8 +78,9 @@ def test_no_feature_reads_a_note_at_or_after_the_close(noted):
     pd.testing.assert_frame_equal(before, note_features(flipped, late, len(model.labels_)))
 
 
-def test_the_run_area_stores_themes_signals_and_rep_factors(ran):
+def test_the_run_area_stores_themes_signals_and_rep_factors(noted, ran):
     out = ran
+    assert noted[0].note_themes()["theme"].tolist() == out["note_themes"]["theme"].tolist()  # the task method
     themes = out["note_themes"]
     assert {"theme", "top_terms", "n_notes", "n_deals", "win_rate", "lift", "ci_low", "ci_high"} <= set(
         themes
@@ -115,3 +116,33 @@ def test_example_notes_reach_signed_in_api_users_only(noted, ran, tmp_path):
     }
     assert "Note themes" in page and "Note themes" in report
     assert example not in page and example not in report  # notes may hold personal data
+
+
+def test_cli_prints_themes_signals_and_rep_factors_as_json(noted, ran):
+    import json
+
+    from typer.testing import CliRunner
+
+    from fairshare.cli import app
+
+    ws, _ = noted
+    ws.close()  # the CLI opens the workspace itself
+    run = CliRunner().invoke
+    themes = json.loads(run(app, ["notes", "themes", "--format", "json", "-w", str(ws.path)]).stdout)
+    assert {"theme", "top_terms", "n_notes", "n_deals", "win_rate", "lift", "ci_low", "ci_high"} <= set(
+        themes[0]
+    )
+    by = json.loads(
+        run(app, ["notes", "themes", "--by", "outcome", "--format", "json", "-w", str(ws.path)]).stdout
+    )
+    assert {r["group"] for r in by} <= {"won", "lost", "open"} and by
+    rows = json.loads(
+        run(app, ["notes", "evaluate", "--as-of-days", "10", "--format", "json", "-w", str(ws.path)]).stdout
+    )
+    assert [r["model"] for r in rows] == ["with_notes", "without_notes"] and all(
+        r["metric"] == "roc_auc" for r in rows
+    )
+    factors = json.loads(
+        run(app, ["reps", "--factors", "--limit", "0", "--format", "json", "-w", str(ws.path)]).stdout
+    )
+    assert {"consistency", "speed", "product_knowledge"} <= {r["factor"] for r in factors}

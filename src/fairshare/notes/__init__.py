@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FACTOR_COLUMNS", "MOOD_NOTE", "SIGNAL_COLUMNS", "THEME_COLUMNS", "DealSignals", "NoteThemes", "RepFactors",
-    "note_features", "results", "sentiment", "usable_notes",
+    "evaluate", "note_features", "results", "sentiment", "themes_of", "usable_notes",
 ]  # fmt: skip
 BREAKDOWN_COLUMNS = ["by", "group", "theme", "n_notes", "n_deals", "share_deals", "win_rate"]
 SENTIMENT_COLUMNS = ["opportunity_id", "n_notes", "sentiment_mean", "sentiment_first", "sentiment_last",

@@ -95,7 +95,7 @@ class NoteSettings(_Model):
         False, description="write deal notes (themes, objections, sentiment) and rep traits"
     )
     trait_sd: float = Field(1.0, ge=0, description="sd of diligence, product knowledge and responsiveness")
-    objection_effect: float = Field(1.0, ge=0, description="win-logit cost of an objection left open")
+    objection_effect: float = Field(1.5, ge=0, description="win-logit cost of an objection left open")
     overcome_intercept: float = Field(0.0, description="logit of overcoming an objection (average rep)")
     overcome_knowledge: float = Field(1.2, ge=0, description="logit slope of overcoming on product knowledge")
     cadence_steps: int = Field(

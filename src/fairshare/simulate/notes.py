@@ -32,7 +32,9 @@ DEAL_THEMES = OBJECTIONS + POSITIVES
 #: chance that a deal has each theme (OBJECTIONS, then POSITIVES)
 THEME_RATE = (0.3, 0.25, 0.2, 0.2, 0.12, 0.2, 0.35, 0.2)
 #: win-logit effect of a positive theme
-POSITIVE_EFFECT = (0.8, 0.6)
+POSITIVE_EFFECT = (1.2, 1.0)
+#: where a theme comes up: discovery, demo, proposal
+STAGE_SHARE = (0.5, 0.3, 0.2)
 
 PHRASES: dict[str, tuple[str, ...]] = {
     "pricing": ("Pricing: the quote is above what they expected to pay",
@@ -116,7 +118,10 @@ def draw_deal_themes(cfg: SimulationConfig, company: Company, streams: Streams, 
     k = len(DEAL_THEMES)
     u = np.stack([streams.uniform("note_theme", *key, slot=j) for j in range(k)], axis=1)
     present = u < np.asarray(THEME_RATE)[None, :]
-    stage = np.stack([np.floor(3 * streams.uniform("note_stage", *key, slot=j)) for j in range(k)], axis=1)
+    cum = np.cumsum(STAGE_SHARE)[:-1]
+    stage = np.stack(
+        [np.searchsorted(cum, streams.uniform("note_stage", *key, slot=j)) for j in range(k)], axis=1
+    )
     knowledge = rep_traits(cfg, company, streams)["product_knowledge"][rep]
     p_over = _sigmoid(cfg.notes.overcome_intercept + cfg.notes.overcome_knowledge * knowledge)
     n_obj = len(OBJECTIONS)
@@ -174,7 +179,10 @@ def deal_notes(cfg: SimulationConfig, company: Company, streams: Streams, key: t
         rows, t = rows[ok], t[ok]
         slot[0] += 1
         noise = streams.normal("note_sentiment", *key, slot=slot[0])[rows]
-        drift = heading[rows] * cfg.notes.sentiment_drift * np.clip((t - start[rows]) / span[rows], 0, 1)
+        progress = np.clip(
+            (t - start[rows]) / span[rows], 0, 1
+        )  # a rep senses the outcome early, more so later
+        drift = heading[rows] * cfg.notes.sentiment_drift * (0.3 + 0.7 * progress)
         mood = polarity + drift + 0.5 * noise if not at_close else np.full(rows.size, polarity)
         text = _text(streams, key, slot[0], theme, pool, mood, rows)
         add(time=t, rep=owner[rows], contact=sales["contact"][rows], account=sales["account"][rows], opp=rows,
