@@ -100,7 +100,9 @@ class RepFactors(BaseEstimator):
         u["net"] = net_of_quality(u, y, _covariates(u))
         g = u.groupby("rep_id")["net"]
         stats = pd.DataFrame({"mean": g.mean(), "n": g.size(), "var": g.var(ddof=1)})
-        pooled = float(u["net"].var(ddof=1))
+        pooled = max(
+            float(np.nan_to_num(u["net"].var(ddof=1))), 1e-9
+        )  # a constant outcome: no spread, no 0/0
         stats["v"] = stats["var"].fillna(pooled).clip(lower=pooled * 0.05) / stats["n"]
         shrunk = shrink(stats["mean"].to_numpy(), stats["v"].to_numpy(), np.zeros(len(stats)), self.level)
         few = stats["n"].to_numpy() < self.min_units
