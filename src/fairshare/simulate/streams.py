@@ -36,18 +36,9 @@ def process_id(name: str) -> int:
 
 #: Processes that draw the company itself; a replicate keeps them and redraws everything else.
 COMPANY_PROCESSES = frozenset(
-    {
-        "accounts",
-        "contacts",
-        "reps",
-        "experiment",
-        "campaigns",
-        "flights",
-        "capacity",
-        "holdouts",
-        "rep_traits",
-    }
+    {"accounts", "contacts", "reps", "experiment", "campaigns", "flights", "capacity", "holdouts"}
 )
+COMPANY_PROCESSES |= {"rep_traits"}  # simulate/notes.py: the AEs' hidden traits belong to the company
 
 
 class Streams:
