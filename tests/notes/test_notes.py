@@ -146,3 +146,15 @@ def test_cli_prints_themes_signals_and_rep_factors_as_json(noted, ran):
         run(app, ["reps", "--factors", "--limit", "0", "--format", "json", "-w", str(ws.path)]).stdout
     )
     assert {"consistency", "speed", "product_knowledge"} <= {r["factor"] for r in factors}
+
+
+def test_too_few_notes_is_missing_data_not_a_failure(tmp_path):
+    from pathlib import Path
+
+    from fairshare.errors import AreaMissing
+
+    ws = Workspace.init(tmp_path / "ws")
+    ws.import_(Path(__file__).resolve().parents[2] / "examples" / "tiny")  # one note on an opportunity
+    with pytest.raises(AreaMissing, match="too few"):
+        results(ws, {})
+    ws.close()

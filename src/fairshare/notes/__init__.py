@@ -33,10 +33,17 @@ def themes_of(ws: Workspace, random_state: int = 0) -> tuple[NoteThemes, dict]:
     """The fitted theme model and its inputs (notes, stages) on `ws`."""
     s = ws.definitions.notes
     inputs = note_inputs(ws)
-    if inputs["notes"].empty:
-        raise AreaMissing("no activity notes on opportunities")
-    model = NoteThemes(n_themes=s.themes, min_notes=s.min_notes, n_examples=s.n_examples,
-                       random_state=random_state).fit(inputs["notes"], inputs["stages"])  # fmt: skip
+    if len(inputs["notes"]) < max(s.themes, s.min_notes):
+        raise AreaMissing(
+            f"{len(inputs['notes'])} activity notes on opportunities: too few for {s.themes} themes"
+        )
+    model = NoteThemes(
+        n_themes=s.themes, min_notes=s.min_notes, n_examples=s.n_examples, random_state=random_state
+    )
+    try:
+        model.fit(inputs["notes"], inputs["stages"])
+    except ValueError as e:  # e.g. no phrase in min_notes notes: nothing to find themes in
+        raise AreaMissing(f"no note themes: {e}") from None
     return model, inputs
 
 
