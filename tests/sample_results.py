@@ -173,7 +173,18 @@ def sample_tables(n_leads: int = 2000, seed: int = 0) -> dict[str, pd.DataFrame]
         "cause": ["sales capacity", "sales capacity"], "effect": [1.3e6, 4e5], "ci_low": [9e5, 2e5],
         "ci_high": [1.7e6, 6e5], "detail": ["310 leads never contacted", "odds fall with each day"],
     })  # fmt: skip
+    note_themes = pd.DataFrame({
+        "theme": ["pricing / discount / price", "champion / pushing / internally", "closed won / contract / signed"],
+        "theme_id": [0, 1, 2], "top_terms": ["pricing, discount", "champion, pushing", "closed won, contract"],
+        "n_notes": [120, 90, 40], "n_deals": [80, 70, 40], "share_deals": [0.3, 0.25, 0.15],
+        "win_rate": [0.25, 0.5, 1.0], "win_rate_without": [0.4, 0.33, 0.2], "lift": [0.62, 1.5, 5.0],
+        "ci_low": [0.45, 1.2, 3.5], "ci_high": [0.85, 1.9, 7.1], "stage": ["demo", "discovery", "closed_won"],
+        "share_at_close": [0.0, 0.0, 1.0], "sentiment": [-0.2, 0.4, 0.8], "examples": ["Pricing: too high", "", ""],
+    })  # fmt: skip
     return {
+        "note_themes": note_themes,
+        "note_signals": pd.DataFrame({"model": ["with_notes", "without_notes"], "metric": "roc_auc",
+                                      "mean": [0.78, 0.7], "std": [0.03, 0.04], "n_deals": 300, "as_of_days": 14.0}),
         "diagnosis": diagnosis,
         "diagnosis_evidence": evidence,
         "diagnosis_recommendations": recommendations,

@@ -30,6 +30,7 @@ from fairshare.economics import Economics
 from fairshare.forecast.deals import DealForecast
 from fairshare.forecast.pipeline import PipelineForecast, WinCurve
 from fairshare.funnel import Funnel, ServiceLevels
+from fairshare.notes import DealSignals, NoteThemes, RepFactors
 from fairshare.reps import LEAD_QUALITY_COLUMNS, RepQuality
 from fairshare.scorecard import Scorecard
 from fairshare.scoring import LeadScorer
@@ -81,6 +82,36 @@ def _no_lead_scores():
     )
 
 
+def _note_frame():
+    from notes.frames import note_frame
+
+    return note_frame(deals=20)
+
+
+def _signals(m):
+    notes = _note_frame()
+    themes = NoteThemes().fit(notes)
+    tagged = themes.notes_.assign(closed_at=notes["closed_at"].to_numpy())
+    deals = notes.drop_duplicates("opportunity_id")
+    acts = notes[["opportunity_id", "at"]]
+    stages = pd.DataFrame(
+        {"opportunity_id": deals["opportunity_id"], "at": deals["created_at"], "stage_index": 0}
+    )
+    return m.fit(deals, tagged, acts, stages, len(themes.labels_))
+
+
+def _factor_units():
+    notes = _note_frame()
+    rng = np.random.default_rng(0)
+    n = len(notes)
+    units = notes.assign(rep_id=notes["owner_rep_id"], follow_ups=rng.integers(0, 4, n), hours_to_follow_up=rng.uniform(2, 40, n),
+                         overcome=rng.integers(0, 2, n), proposal=rng.integers(0, 2, n))  # fmt: skip
+    active = pd.DataFrame(
+        {"rep_id": ["AE01", "AE02"], "active_days": [100, 120], "business_days": [200, 200]}
+    )
+    return {"meetings": units, "objections": units, "demos": units, "active": active}
+
+
 def _fitted_funnel(ws):
     return Funnel().fit(ws)
 
@@ -111,6 +142,9 @@ SPECS = [
     Spec(SalesQueue, lambda m, ws: m.fit(_queue_leads(ws))),
     Spec(PipelineForecast, lambda m, ws: m.fit(ws)),
     Spec(DealForecast, lambda m, ws: m.fit(ws)),
+    Spec(NoteThemes, lambda m, ws: m.fit(_note_frame())),
+    Spec(DealSignals, lambda m, ws: _signals(m)),
+    Spec(RepFactors, lambda m, ws: m.fit(**_factor_units())),
     Spec(LeadScorer, lambda m, ws: m.fit(*_scored(ws))),
     Spec(IncrementalEffect, lambda m, ws: m.fit(*_exposure())),
 ]

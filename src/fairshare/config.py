@@ -213,6 +213,50 @@ class RepSettings(_Section):
     min_leads: int = Field(20, ge=0, le=1_000_000, description="reps with fewer leads than this get no rank")
 
 
+class NoteSettings(_Section):
+    """Activity notes: themes, deal signals and the rep factors read from them (`fairshare.notes`)."""
+
+    themes: int = Field(12, ge=2, le=100, description="themes found in the notes (NMF components)")
+    min_notes: int = Field(3, ge=1, le=1_000_000, description="a phrase must appear in this many notes")
+    examples: bool = Field(
+        True, description="show example notes per theme (off: notes may hold personal data)"
+    )
+    n_examples: int = Field(3, ge=0, le=20, description="example notes kept per theme")
+    as_of_days: float = Field(
+        14.0,
+        gt=0,
+        le=MAX_DAYS,
+        description="deal signals: days after opportunity creation at which deals are read",
+    )
+    positive_sentiment: float = Field(
+        0.05, ge=-1, le=1, description="a note with VADER compound sentiment at or above this is positive"
+    )
+    meeting_kinds: list[str] = Field(
+        ["meeting", "demo"], description="activity kinds that start a follow-up cadence"
+    )
+    follow_up_kinds: list[str] = Field(["email"], description="activity kinds that count as follow-ups")
+    follow_up_days: float = Field(
+        10.0, gt=0, le=MAX_DAYS, description="follow-ups count within this many days after a meeting"
+    )
+    cadence_steps: int = Field(
+        3, ge=1, le=100, description="follow-ups expected after each meeting (cadence)"
+    )
+    objection_terms: list[str] = Field(
+        [
+            "price",
+            "pricing",
+            "discount",
+            "competitor",
+            "security",
+            "integration",
+            "budget",
+            "freeze",
+            "timing",
+        ],
+        description="a theme whose top three terms hold one of these words is an objection (product knowledge)",
+    )
+
+
 class ForecastSettings(_Section):
     """The bookings forecast: which period, the run-rate window, and how wide its interval is."""
 
@@ -329,6 +373,7 @@ class Definitions(_Section):
     routing: RoutingSettings = RoutingSettings()
     forecast: ForecastSettings = ForecastSettings()
     reps: RepSettings = RepSettings()
+    notes: NoteSettings = NoteSettings()
     channels: ChannelSettings = ChannelSettings()
     api: ApiSettings = ApiSettings()
     ingest: IngestSettings = IngestSettings()
@@ -504,6 +549,21 @@ backtest_min_wins = 5           # the backtest skips forecasts made before this 
 
 [reps]
 min_leads = 20                  # reps with fewer leads get no rank (not ranked on noise)
+
+[notes]
+# Activity notes: themes (TF-IDF + NMF), deal signals and rep factors. Notes may hold personal data.
+themes = 12                     # themes found in the notes
+min_notes = 3                   # a phrase must appear in this many notes
+examples = true                 # show example notes per theme (only to signed-in API users); false: never
+n_examples = 3
+as_of_days = 14                 # deal signals: deals are read this many days after they were created
+positive_sentiment = 0.05       # VADER compound at or above this: a positive note
+meeting_kinds = ["meeting", "demo"]   # activities that start a follow-up cadence
+follow_up_kinds = ["email"]     # activities that count as follow-ups
+follow_up_days = 10             # follow-ups count within this many days after a meeting
+cadence_steps = 3               # follow-ups expected after each meeting
+# a theme whose top three terms hold one of these words is an objection (rep product knowledge)
+objection_terms = ["price", "pricing", "discount", "competitor", "security", "integration", "budget", "freeze", "timing"]
 
 [teams]
 sdr = ["SDR"]                   # rep teams whose work counts as SDR

@@ -30,6 +30,7 @@ ENDPOINTS = [
     "/api/forecast",
     "/api/queue",
     "/api/queue?rep=R12&limit=3",
+    "/api/notes",
 ]
 
 BAD = [

@@ -31,6 +31,7 @@ SOURCES = {
     "validation": ("validation", "/api/validation", "rows"),
     "forecast": ("forecast", "/api/forecast", "rows"),
     "queue": ("queue", "/api/queue?limit=50", "rows"),
+    "notes": ("note_themes", "/api/notes", "themes"),
 }
 
 
@@ -70,6 +71,10 @@ def _shown(ws, slug: str, stored: pd.DataFrame) -> pd.DataFrame:
                           for rep in sorted(queue["rep_id"].dropna().unique())])  # fmt: skip
     if slug == "forecast":
         return stored.head(100)
+    if slug == "notes":  # the page's theme table (no example notes: those are for signed-in API users)
+        from fairshare.web.sections import NOTE_THEME_SHOWN
+
+        return stored.reindex(columns=NOTE_THEME_SHOWN).head(50)
     return stored.head(50 if slug not in ("reps", "validation", "scorecard") else 200)
 
 

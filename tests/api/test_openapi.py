@@ -31,7 +31,7 @@ def test_openapi_lists_every_endpoint_with_bearer_auth(client):
     assert set(doc["paths"]) == {
         "/api/status", "/api/scorecard", "/api/funnel", "/api/attribution", "/api/contribution",
         "/api/leads", "/api/leads/{lead_id}", "/api/reps", "/api/economics", "/api/validation", "/api/forecast",
-        "/api/queue",
+        "/api/queue", "/api/notes",
     }  # fmt: skip
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert all(op["get"]["security"] == [{"HTTPBearer": []}] for op in doc["paths"].values())

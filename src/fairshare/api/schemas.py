@@ -205,6 +205,26 @@ class Reps(BaseModel):
     rows: list[RepRow]
 
 
+class NoteThemeRow(_Row):
+    theme: str
+    top_terms: str | None = None
+    n_notes: int | None = None
+    n_deals: int | None = None
+    win_rate: float | None = None
+    lift: float | None = Field(None, description="win rate of closed deals with the theme / without it")
+    ci_low: float | None = None
+    ci_high: float | None = None
+    examples: str | None = Field(
+        None, description="example notes ('|'-separated); empty when [notes] examples = false"
+    )
+
+
+class Notes(BaseModel):
+    themes: list[NoteThemeRow]
+    signals: list[dict[str, Any]]
+    rep_factors: list[dict[str, Any]]
+
+
 class QueueRow(_Row):
     rep_id: str
     lead_id: str | None = None

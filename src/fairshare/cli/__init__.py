@@ -8,6 +8,7 @@ from fairshare.cli import (  # noqa: F401  (registers commands)
     forecast,
     funnel,
     leads,
+    notes,
     queue,
     reps,
     serve,

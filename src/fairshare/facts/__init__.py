@@ -24,6 +24,7 @@ from ibis import _
 from fairshare import warehouse
 from fairshare.config import Definitions
 from fairshare.facts.leads import first_contacts, lead_expr
+from fairshare.facts.notes import note_expr
 from fairshare.facts.opportunities import opportunity_expr
 
 if TYPE_CHECKING:
@@ -120,6 +121,10 @@ class Facts:
         return self.materialize(
             "leads", lambda: lead_expr(self.table, self.ws.con, self.definitions, self.opportunities())
         )
+
+    def notes(self) -> ir.Table:
+        """One row per note on an opportunity, with its deal's dates and outcome (see `facts.notes`)."""
+        return self.materialize("notes", lambda: note_expr(self.table, self.opportunities()))
 
     def first_contacts(self) -> ir.Table:
         """Per lead: the first sales activity at or after creation (see `facts.leads.first_contacts`)."""

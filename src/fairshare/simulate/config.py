@@ -112,6 +112,35 @@ class Shocks(_Model):
         return {k: s for k, s in self if isinstance(s, Shock) and s.at is not None and s.size > 0}
 
 
+class NoteSettings(_Model):
+    """Deal notes with known themes and sentiment, and AE traits behind them (`simulate/notes.py`).
+
+    Off by default, which keeps the default company byte-identical.
+    """
+
+    enabled: bool = Field(
+        False, description="write deal notes (themes, objections, sentiment) and rep traits"
+    )
+    trait_sd: float = Field(1.0, ge=0, description="sd of diligence, product knowledge and responsiveness")
+    objection_effect: float = Field(1.5, ge=0, description="win-logit cost of an objection left open")
+    overcome_intercept: float = Field(0.0, description="logit of overcoming an objection (average rep)")
+    overcome_knowledge: float = Field(1.2, ge=0, description="logit slope of overcoming on product knowledge")
+    cadence_steps: int = Field(
+        2, ge=0, description="follow-ups planned after each stage meeting, besides the recap"
+    )
+    cadence_intercept: float = Field(0.3, description="logit of doing one cadence step (average rep)")
+    cadence_diligence: float = Field(
+        1.3, ge=0, description="logit slope of doing a cadence step on diligence"
+    )
+    recap_hours: float = Field(
+        20.0, gt=0, description="median hours from a meeting to its recap (average rep)"
+    )
+    recap_responsiveness: float = Field(0.7, ge=0, description="recap delay x exp(-this x responsiveness)")
+    sentiment_drift: float = Field(
+        0.8, ge=0, description="note sentiment shift toward the outcome by the close"
+    )
+
+
 def _default_channels() -> dict[str, ChannelSpec]:
     return {
         "paid_search": ChannelSpec(
@@ -308,6 +337,7 @@ class SimulationConfig(_Model):
     shocks: Shocks = Field(
         default_factory=Shocks, description="mid-history shocks (simulate/shocks.py), all off"
     )
+    notes: NoteSettings = Field(default_factory=NoteSettings)
 
     # --- forecasts and experiment ---------------------------------------------------------------
     forecast_bias_sd: float = Field(0.25, ge=0, description="sd of log forecast bias across AEs")

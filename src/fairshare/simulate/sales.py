@@ -15,6 +15,7 @@ import numpy as np
 from fairshare.simulate.company import Company, _sigmoid
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.marketing import Marketing
+from fairshare.simulate.notes import deal_notes, draw_deal_themes, rep_traits
 from fairshare.simulate.outbound import (
     NEGATIVE_NOTES,
     POSITIVE_NOTES,
@@ -132,6 +133,7 @@ class Sales:
     activities: dict[str, np.ndarray]
     treated: np.ndarray  # per AE, in this scenario
     forecasts: list[tuple[int, str, float, float, str]]
+    notes: dict[str, dict] | None = None  # deal notes' truth rows and rep traits (cfg.notes.enabled)
 
 
 def _partner_leads(cfg: SimulationConfig, company: Company, streams: Streams) -> dict[str, np.ndarray]:
@@ -370,6 +372,9 @@ def run_sales(
         )
         logit_exp = logit_base + cfg.win_skill * company.rep_skill[n_sdr + ae] - cfg.win_ae_wait * ae_wait / 7
         logit_prompt = logit_base + cfg.win_skill * company.rep_skill[n_sdr + ae]
+        if cfg.notes.enabled:  # deal themes (objections, champions) move the win logit
+            deal = draw_deal_themes(cfg, company, streams, key, n_sdr + ae)
+            logit_exp, logit_prompt = logit_exp + deal.shift, logit_prompt + deal.shift
         effect = cfg.experiment_effect * treated_ae[ae] if cfg.experiment else 0.0
         p_win = _sigmoid(logit_exp + effect)
         p_win_prompt = _sigmoid(logit_prompt + effect)
@@ -384,6 +389,8 @@ def run_sales(
     won = u("win") < p_win
     stage_share = np.asarray(cfg.lost_after_stage) / sum(cfg.lost_after_stage)
     lost_stage = np.minimum(np.searchsorted(np.cumsum(stage_share), u("lost_stage")), 3)
+    if cfg.notes.enabled and scenario.ae:  # an objection left open: lost after the demo
+        lost_stage = np.where(deal.stalls, np.minimum(lost_stage, 1), lost_stage)
     last_stage = np.where(won, 3, lost_stage)
     enter = np.full((nL, 5), np.nan)  # discovery, demo, proposal, negotiation, closed
     if scenario.ae:
@@ -415,11 +422,20 @@ def run_sales(
             at = t_s[rows] + (0.0 if s == 0 else WORK_START / 2)
             note = np.asarray([f"{STAGE_NOTE[s]}: " + x for x in np.where(positive[rows], pos[rows], neg[rows])],
                               dtype=object)  # fmt: skip
+            note = np.full(rows.size, "", dtype=object) if cfg.notes.enabled else note  # notes.py writes them
             acts.add(time=at, rep=owner[rows], contact=L["contact"][rows], account=acc_of[rows], opp=rows,
                      lead=rows, kind=np.full(rows.size, STAGE_KIND[s], dtype=object),
                      direction="outbound", outcome="held" if s < 2 else "sent" if s == 2 else "connected",
                      duration=STAGE_DURATION_S[s], notes=note)  # fmt: skip
 
+    notes = None
+    if cfg.notes.enabled and scenario.ae:
+        deal_rows = {"opp": sql, "disc": disc, "enter": enter, "won": won, "owner": owner, "contact": L["contact"],
+                     "account": acc_of, "horizon": horizon}  # fmt: skip
+        notes = {
+            "rows": deal_notes(cfg, company, streams, key, deal, deal_rows, acts.add),
+            "traits": rep_traits(cfg, company, streams),
+        }
     p_opp = p_connect * p_accept * p_sql
     lead = dict(L)
     lead.update(
@@ -436,7 +452,9 @@ def run_sales(
         "treated": (treated_ae[ae] if scenario.ae else np.zeros(nL, bool)),
     }  # fmt: skip
     forecasts = _forecasts(cfg, company, streams, opp, owner)
-    return Sales(lead=lead, opp=opp, activities=acts.columns(), treated=treated_ae, forecasts=forecasts)
+    return Sales(
+        lead=lead, opp=opp, activities=acts.columns(), treated=treated_ae, forecasts=forecasts, notes=notes
+    )
 
 
 def calendar_quarters(start: dt.date, days: int) -> list[tuple[str, int, int]]:

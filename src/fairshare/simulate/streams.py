@@ -38,6 +38,7 @@ def process_id(name: str) -> int:
 COMPANY_PROCESSES = frozenset(
     {"accounts", "contacts", "reps", "experiment", "campaigns", "flights", "capacity", "holdouts"}
 )
+COMPANY_PROCESSES |= {"rep_traits"}  # simulate/notes.py: the AEs' hidden traits belong to the company
 
 
 class Streams:

@@ -8,6 +8,7 @@ import pandas as pd
 from fairshare.simulate.company import Company
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.marketing import Marketing
+from fairshare.simulate.notes import notes_truth
 from fairshare.simulate.sales import SOURCE_TEAM, Sales, calendar_quarters
 from fairshare.simulate.scenarios import Scenario
 from fairshare.simulate.tables import EXPERIMENT_ID, Ids, timestamps
@@ -177,7 +178,12 @@ def world_truth(cfg: SimulationConfig, company: Company, mk: Marketing, sales: S
         "n_opportunities": int(ae_opp.sum()),
         "revenue_effect": float("nan"), "expected_revenue_effect": float("nan"),
     }])  # fmt: skip
-    return {"leads": leads, "events": events, "reps": reps, "accounts": accounts, "experiment": experiment}
+    out = {"leads": leads, "events": events, "reps": reps, "accounts": accounts, "experiment": experiment}
+    if sales.notes is not None:  # cfg.notes: each note's theme and sentiment, the AEs' hidden traits
+        out.update(
+            notes_truth(cfg, company, sales.notes, {"opp": opp_ids, "rep": ids.rep, "owner": OP["owner"]})
+        )
+    return out
 
 
 def quarter_summary(cfg: SimulationConfig, sales: Sales) -> pd.DataFrame:

@@ -149,6 +149,22 @@ def reps_chart(reps: pd.DataFrame) -> go.Figure | None:
                    height=max(300, 60 + 18 * len(frame)), margin={"l": 100, "r": 20, "t": 48, "b": 40})  # fmt: skip
 
 
+def note_themes_chart(themes: pd.DataFrame) -> go.Figure | None:
+    """Lift of each note theme (win rate of deals with it / without it), with intervals; log scale."""
+    if themes.empty or "lift" not in themes:
+        return None
+    frame = themes[themes["lift"].astype(float).between(1e-9, 1e9)].sort_values("lift")  # finite, above 0
+    if frame.empty:
+        return None
+    fig = go.Figure(go.Scatter(x=frame["lift"], y=frame["theme"].astype(str), mode="markers",
+                               error_x=_errors(frame, "lift"), marker={"color": PALETTE[2], "size": 8},
+                               text=frame["n_deals"]))  # fmt: skip
+    fig.add_vline(x=1.0, line_dash="dot")
+    fig.update_xaxes(type="log")
+    return _layout(fig, "Note themes: win-rate lift of deals with the theme (90% intervals)",
+                   height=max(300, 60 + 22 * len(frame)), margin={"l": 320, "r": 20, "t": 48, "b": 40})  # fmt: skip
+
+
 def forecast_chart(forecast: pd.DataFrame, currency: str = "") -> go.Figure | None:
     """Bookings this period per rep: P10–P90 range, P50, and the rep's commit."""
     if forecast.empty or "p50" not in forecast:

@@ -268,7 +268,51 @@ def reps(tables: Tables, currency: str) -> list[Section]:
         Section("Reps", "Closing ability net of lead quality, shrunk toward the team mean (90% intervals).",
                 figure=charts.figure_json(charts.reps_chart(table)), table=charts.as_table(table, 200),
                 missing=_missing(table, "reps")),
+        *rep_factors(tables, currency),
     ]  # fmt: skip
+
+
+REP_FACTORS_TEXT = (
+    "Each factor net of lead and territory quality (lead scores at arrival, deal size, region), shrunk toward "
+    "the team mean, 90% intervals: consistency (cadence completion: follow-ups after each meeting; active days), "
+    "speed (hours from a meeting to its first follow-up), product knowledge (objections overcome; demo to "
+    "proposal conversion), closing (ability above). Team mood cannot be measured from CRM data: it is not shown."
+)
+
+
+def rep_factors(tables: Tables, currency: str) -> list[Section]:
+    table = tables("rep_factors")
+    if not table.empty:
+        table = table[table["factor"] != "team_mood"]
+    return [Section("Rep factors", REP_FACTORS_TEXT, table=charts.as_table(table, 300),
+                    missing=_missing(table, "rep_factors"))]  # fmt: skip
+
+
+NOTE_THEME_SHOWN = ["theme", "n_notes", "n_deals", "share_deals", "win_rate", "win_rate_without", "lift", "ci_low",
+                    "ci_high", "stage", "share_at_close", "sentiment", "top_terms"]  # fmt: skip
+
+
+def notes(tables: Tables, currency: str) -> list[Section]:
+    themes, signals, sentiment = tables("note_themes"), tables("note_signals"), tables("deal_sentiment")
+    text = ("Themes found in activity notes without labels (TF-IDF + NMF), each with the win rate of closed deals "
+            "that have it against those without (lift, 90% interval), the funnel stage where it is written most "
+            "and its mean sentiment (VADER). A theme written at the close (share_at_close near 1) states the outcome: "
+            "it is not a signal. Example notes may hold personal data: they are served to signed-in API users only "
+            "(/api/notes), never in this page or the report.")  # fmt: skip
+    out = [Section("Note themes", text, figure=charts.figure_json(charts.note_themes_chart(themes)),
+                   table=charts.as_table(themes.reindex(columns=NOTE_THEME_SHOWN)) if not themes.empty else None,
+                   missing=_missing(themes, "note_themes"))]  # fmt: skip
+    if not signals.empty:
+        out.append(Section("Deal signals", "5-fold cross-validated AUC of 'this deal will be won', deals read "
+                           "as of a fixed number of days after creation, with and without note features; notes "
+                           "written at or after the close are never used.", table=charts.as_table(signals)))  # fmt: skip
+    if not sentiment.empty:
+        closed = sentiment[sentiment["is_closed"].fillna(False).astype(bool)]
+        by = closed.groupby(closed["is_won"].map({True: "won", False: "lost"}))[
+            ["sentiment_mean", "sentiment_first", "sentiment_last", "sentiment_trend"]].mean().reset_index(names="outcome")  # fmt: skip
+        out.append(Section("Sentiment over a deal", "Mean note sentiment per closed deal (first, last, trend), "
+                           "by outcome; notes at the close left out.", table=charts.as_table(by)))  # fmt: skip
+    return out
 
 
 def economics(tables: Tables, currency: str) -> list[Section]:
@@ -306,6 +350,7 @@ PAGES: tuple[Page, ...] = (
     Page("leads", "Leads", leads),
     Page("queue", "Queue", queue),
     Page("reps", "Reps", reps),
+    Page("notes", "Notes", notes),
     Page("economics", "Economics", economics),
     Page("validation", "Validation", validation),
 )

@@ -196,6 +196,13 @@ def reps(snap: Snap) -> dict[str, Any]:
     return {"rows": _rows(snap.table("reps"))}
 
 
+@router.get("/notes", response_model=schemas.Notes)
+def notes(snap: Snap) -> dict[str, Any]:
+    """Note themes with example notes (signed-in users only, like every /api route), deal signals, rep factors."""
+    return {"themes": _rows(snap.table("note_themes")), "signals": _rows(snap.table("note_signals")),
+            "rep_factors": _rows(snap.table("rep_factors"))}  # fmt: skip
+
+
 @router.get("/queue", response_model=schemas.Queue)
 def queue(
     snap: Snap,
