@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fairshare.simulate.clock import timestamps
 from fairshare.simulate.company import Company, _sigmoid
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.streams import Streams
@@ -229,7 +230,6 @@ def notes_truth(cfg: SimulationConfig, company: Company, sales_notes: dict, ids:
 
     `ids`: opportunity ids per lead (`opp`), rep ids (`rep`); `sales_notes`: `Sales.notes`.
     """
-    from fairshare.simulate.tables import timestamps
 
     notes, traits = sales_notes["rows"], sales_notes["traits"]
     lead = notes["lead"].astype(np.int64)

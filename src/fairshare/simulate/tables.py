@@ -9,6 +9,7 @@ import pandas as pd
 
 from fairshare import schema
 from fairshare.config import FunnelSettings
+from fairshare.simulate.clock import timestamps
 from fairshare.simulate.company import _FIRST, _LAST, INDUSTRIES, PERSONAS, REGIONS, TITLES, Company
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.marketing import ARRIVAL_CHANNELS, Marketing
@@ -22,15 +23,6 @@ OPP_STAGES = [*FUNNEL.opportunity_stages, FUNNEL.won_stage, FUNNEL.lost_stage]
 EXPERIMENT_ID = "ae-lead-program"
 #: account holdouts (cfg.holdouts): from targeted marketing, from SDR prospecting
 HOLDOUT_IDS = ("marketing-holdout", "sdr-outbound-holdout")
-
-
-def timestamps(start: dt.date, t: np.ndarray) -> pd.Series:
-    """Days since `start` (UTC midnight) → tz-aware UTC timestamps rounded to the second (NaN → NaT)."""
-    t = np.asarray(t, dtype=float)
-    secs = np.round(np.nan_to_num(t, nan=0.0) * 86400).astype(np.int64)
-    values = np.datetime64(start.isoformat(), "s") + secs.astype("timedelta64[s]")
-    values = np.where(np.isnan(t), np.datetime64("NaT", "s"), values)
-    return pd.Series(pd.DatetimeIndex(values).tz_localize("UTC"))
 
 
 def _pick(ids: np.ndarray, idx: np.ndarray) -> pd.Series:
