@@ -67,6 +67,14 @@ def _scored(ws):
     return LeadFeatures(horizon_days=7.0).build(ws.con), lead_outcomes(ws.con)
 
 
+def _exposure():
+    """Confounders, a 0/1 exposure and an outcome: 12 exposed and 12 unexposed units (a 5-fold fit needs 10)."""
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"size": rng.normal(size=24)})
+    d = np.tile([0.0, 1.0], 12)
+    return x, d, 100.0 * d + rng.normal(size=24)
+
+
 def _no_lead_scores():
     return pd.DataFrame(
         {c: pd.Series(dtype=object if c == "lead_id" else float) for c in LEAD_QUALITY_COLUMNS}
@@ -103,13 +111,10 @@ SPECS = [
     Spec(SalesQueue, lambda m, ws: m.fit(_queue_leads(ws))),
     Spec(PipelineForecast, lambda m, ws: m.fit(ws)),
     Spec(DealForecast, lambda m, ws: m.fit(ws)),
+    Spec(LeadScorer, lambda m, ws: m.fit(*_scored(ws))),
+    Spec(IncrementalEffect, lambda m, ws: m.fit(*_exposure())),
 ]
-NOT_YET = [
-    pytest.param(Spec(LeadScorer, lambda m, ws: m.fit(*_scored(ws))),
-                 marks=pytest.mark.xfail(strict=True, reason="converted by #14/#15/#13 work")),
-    pytest.param(Spec(IncrementalEffect, lambda m, ws: m.fit(pd.DataFrame({"x": [0.0] * 4}), [0, 1] * 2, [1.0] * 4)),
-                 marks=pytest.mark.xfail(strict=True, reason="converted by #14/#15/#13 work")),
-]  # fmt: skip
+NOT_YET: list = []  # classes still to be converted, as strict xfails (none left)
 
 
 def _params(cls: type) -> list[str]:
@@ -142,7 +147,11 @@ def test_model_contract(spec: Spec, tiny_ws):
 def test_every_model_class_is_listed():
     """A new model class in the packages below must join SPECS (or NOT_YET) to be held to the contract."""
     listed = {s.cls for s in SPECS} | {p.values[0].cls for p in NOT_YET}
-    modules = [attribution, __import__("fairshare.contribution", fromlist=["x"])]
+    modules = [
+        attribution,
+        __import__("fairshare.contribution", fromlist=["x"]),
+        __import__("fairshare.scoring", fromlist=["x"]),
+    ]
     found = {
         obj
         for module in modules

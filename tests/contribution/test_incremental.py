@@ -35,6 +35,9 @@ def test_irm_recovers_incremental_revenue_where_naive_comparison_fails():
     assert m.n_exposed_ == int(d.sum()) and m.total_ == pytest.approx(m.effect_ * d.sum())
     assert "no unmeasured confounding" in "; ".join(m.assumptions_)
     assert m.overlap_warning_ == ""
+    row = m.result_.iloc[0]  # the result table holds the same figures, one row
+    assert (row["total"], row["total_ci_low"], row["n_exposed"]) == (m.total_, m.total_ci_low_, m.n_exposed_)
+    assert row["assumptions"] == "; ".join(m.assumptions_)
 
 
 def test_plr_total_is_theta_times_dose():
@@ -97,6 +100,10 @@ def test_dose_strata_remove_the_variance_weighting_of_one_plr():
     assert abs(strata.total_ - truth) < abs(pooled.total_ - truth)
     assert strata.total_ci_low_ <= truth <= strata.total_ci_high_
     assert strata.sensitivity_.startswith("weakest of 5 strata")
+    assert (
+        strata.result_.at[0, "sensitivity"] == strata.sensitivity_
+        and strata.result_.at[0, "total"] == strata.total_
+    )
 
 
 def test_dose_spline_recovers_a_removal_effect_that_grows_with_the_dose():
@@ -117,6 +124,7 @@ def test_dose_spline_recovers_a_removal_effect_that_grows_with_the_dose():
     assert abs(spline.total_ - truth) < 0.1 * truth
     assert 0 < spline.robustness_value_ < 1 and spline.robustness_value_ci_ <= spline.robustness_value_
     assert spline.sensitivity_.startswith("RV ") and len(spline.coef_) == 1 + len(spline.knots_)
+    assert spline.result_.at[0, "total_ci_high"] == spline.total_ci_high_
     # total_for on the same outcome reproduces the fit up to the outcome learner's seed
     again, se = spline.total_for(y)
     assert again == pytest.approx(spline.total_, rel=0.05) and se > 0

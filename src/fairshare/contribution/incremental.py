@@ -22,10 +22,15 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.base import BaseEstimator
 
 from fairshare.contribution.sensitivity import robustness, robustness_from_t
 
 METHODS = ("irm_atte", "plr")
+RESULT_COLUMNS = [
+    "effect", "se", "ci_low", "ci_high", "total", "total_ci_low", "total_ci_high", "level", "n_units",
+    "n_exposed", "robustness_value", "robustness_value_ci", "sensitivity", "overlap_warning", "assumptions",
+]  # fmt: skip
 
 
 class TooFewUnits(ValueError):
@@ -94,7 +99,7 @@ def _cluster_se(model, groups: np.ndarray) -> float:
     return float(np.sqrt(np.sum(sums**2)) / (len(psi) * abs(jac)))
 
 
-class IncrementalEffect:
+class IncrementalEffect(BaseEstimator):
     """Cross-fitted DML estimate of the incremental revenue from one exposure.
 
     Parameters
@@ -115,9 +120,10 @@ class IncrementalEffect:
     n_rep: repeated cross-fitting for the spline fit (median over fold splits, Chernozhukov et al. 2018).
     random_state: int or numpy Generator for folds and learner seeds.
 
-    Fitted attributes: effect_ (ATT per exposed unit, or per unit of intensity), se_, ci_low_, ci_high_,
-    total_, total_ci_low_, total_ci_high_, n_units_, n_exposed_, propensity_ (irm), overlap_warning_,
-    robustness_value_, robustness_value_ci_, sensitivity_, assumptions_.
+    Fitted attributes: result_ (one row, columns `RESULT_COLUMNS`: the figures below), effect_ (ATT per
+    exposed unit, or per unit of intensity), se_, ci_low_, ci_high_, total_, total_ci_low_, total_ci_high_,
+    n_units_, n_exposed_, propensity_ (irm), overlap_warning_, robustness_value_, robustness_value_ci_,
+    sensitivity_, assumptions_.
     """
 
     def __init__(
@@ -150,7 +156,7 @@ class IncrementalEffect:
         self.overlap_bound = overlap_bound
         self.level = level
         self.dose_strata = dose_strata
-        self.dose_knots = tuple(dose_knots)
+        self.dose_knots = dose_knots
         self.n_rep = n_rep
         self.random_state = random_state
 
@@ -208,7 +214,7 @@ class IncrementalEffect:
         exposure: np.ndarray | pd.Series,
         outcome: np.ndarray | pd.Series,
         groups: np.ndarray | pd.Series | None = None,
-    ):
+    ) -> IncrementalEffect:
         """Fit on one row per unit: confounders (pre-exposure), exposure (0/1 or intensity), outcome (money).
 
         `groups` (irm_atte only): rows of one group (an account's periods in a panel) share a fold, and the
@@ -243,60 +249,81 @@ class IncrementalEffect:
         if groups is not None and (not binary or self.trim or self.dose_strata > 1):
             raise ValueError("groups need method='irm_atte' without trimming")
         model = self._fit_once(x, d, y, rng, None if groups is None else np.asarray(groups))
-        self.assumptions_ = [
+        assumptions = [
             "no unmeasured confounding given the pre-exposure confounders",
             "overlap: exposed units have comparable unexposed units",
             "no interference between units",
         ]
-        self.overlap_warning_ = ""
+        overlap, propensity, problems = {}, None, []
         scale = 1.0
         if binary:
             ps = model.predictions["ml_m"][:, 0, 0]
-            self.propensity_ = ps
+            propensity = ps
             exposed_extreme = float(np.mean(ps[d == 1] > self.overlap_bound))
             control_extreme = float(np.mean(ps[d == 0] < 1 - self.overlap_bound))
-            self.overlap_ = {"exposed_without_comparable": exposed_extreme, "unexposed_outside": control_extreme,
-                             "min_group": int(min(n_exposed, len(d) - n_exposed))}  # fmt: skip
-            problems = []
+            overlap = {"exposed_without_comparable": exposed_extreme, "unexposed_outside": control_extreme,
+                       "min_group": int(min(n_exposed, len(d) - n_exposed))}  # fmt: skip
             if exposed_extreme > self.overlap_limit:
                 problems.append(
                     f"{exposed_extreme:.0%} of exposed units have propensity > {self.overlap_bound:.2f}"
                 )
-            if self.overlap_["min_group"] < 30:
-                problems.append(f"only {self.overlap_['min_group']} units in the smaller group")
+            if overlap["min_group"] < 30:
+                problems.append(f"only {overlap['min_group']} units in the smaller group")
             if self.trim:
                 keep = (ps >= self.trim) & (ps <= 1 - self.trim)
                 if keep.sum() < len(d):
                     kept_exposed = int(d[keep].sum())
                     scale = n_exposed / max(kept_exposed, 1)
                     model = self._fit_once(x.loc[keep].reset_index(drop=True), d[keep], y[keep], rng)
-                    self.assumptions_.append(
+                    assumptions.append(
                         f"propensity trimmed to [{self.trim}, {1 - self.trim}]: {len(d) - int(keep.sum())} units dropped; "
                         "dropped exposed units assumed to have the trimmed ATT"
                     )
-            self.overlap_warning_ = "; ".join(problems)
-            self.assumptions_.append("estimand: n_exposed x ATT (effect on the exposed)")
+            assumptions.append("estimand: n_exposed x ATT (effect on the exposed)")
             dose = n_exposed * scale
         else:
-            self.overlap_ = {}
-            self.propensity_ = None
-            self.assumptions_.append(
+            assumptions.append(
                 "linear, constant effect per unit of intensity (PLR); total = theta x sum of intensity"
             )
             dose = float(d.sum())
+        effect = float(model.coef[0])
+        se = float(model.se[0]) if groups is None else _cluster_se(model, np.asarray(groups))
+        self._estimate(effect, se, effect * dose, None, dose)
+        return self._conclude(robustness(model, self.level), assumptions, model, overlap, propensity,
+                              "; ".join(problems))  # fmt: skip
+
+    def _estimate(self, effect: float, se: float, total: float, total_se: float | None, dose: float) -> None:
+        """Effect per unit and total with their intervals; without `total_se` the total's interval is the
+        effect's times the dose (a constant effect per unit of dose)."""
         z = stats.norm.ppf(0.5 + self.level / 2)
-        self.effect_ = float(model.coef[0])
-        self.se_ = float(model.se[0]) if groups is None else _cluster_se(model, np.asarray(groups))
-        self.ci_low_, self.ci_high_ = self.effect_ - z * self.se_, self.effect_ + z * self.se_
-        self.total_ = self.effect_ * dose
-        self.total_ci_low_, self.total_ci_high_ = self.ci_low_ * dose, self.ci_high_ * dose
-        sens = robustness(model, self.level)
+        self.effect_, self.se_ = effect, se
+        self.ci_low_, self.ci_high_ = effect - z * se, effect + z * se
+        self.total_ = total
+        if total_se is None:
+            self.total_ci_low_, self.total_ci_high_ = self.ci_low_ * dose, self.ci_high_ * dose
+        else:
+            self.total_ci_low_, self.total_ci_high_ = total - z * total_se, total + z * total_se
+
+    def _conclude(
+        self,
+        sens: dict,
+        assumptions: list[str],
+        model: object,
+        overlap: dict | None = None,
+        propensity: np.ndarray | None = None,
+        overlap_warning: str = "",
+    ) -> IncrementalEffect:
+        """The sensitivity, overlap and assumptions of the fit, and `result_`: one row of every figure."""
         self.robustness_value_, self.robustness_value_ci_, self.sensitivity_ = (
             sens["rv"],
             sens["rva"],
             sens["text"],
         )
-        self.model_ = model
+        self.overlap_, self.propensity_, self.overlap_warning_ = overlap or {}, propensity, overlap_warning
+        self.assumptions_, self.model_ = assumptions, model
+        figures = {c: getattr(self, f"{c}_", None) for c in RESULT_COLUMNS}
+        figures.update(level=self.level, assumptions="; ".join(assumptions))
+        self.result_ = pd.DataFrame([figures], columns=RESULT_COLUMNS)
         return self
 
     def _fit_stratified(self, x: pd.DataFrame, d: np.ndarray, y: np.ndarray, rng: np.random.Generator):
@@ -330,26 +357,19 @@ class IncrementalEffect:
             totals.append(float(model.coef[0]) * dose)
             variances.append((float(model.se[0]) * dose) ** 2)
             sens.append(robustness(model, self.level))
-        z = stats.norm.ppf(0.5 + self.level / 2)
         dose = float(d.sum())
-        self.total_ = float(sum(totals))
-        se_total = float(np.sqrt(sum(variances)))
-        self.total_ci_low_, self.total_ci_high_ = self.total_ - z * se_total, self.total_ + z * se_total
-        self.effect_, self.se_ = self.total_ / dose, se_total / dose
-        self.ci_low_, self.ci_high_ = self.effect_ - z * self.se_, self.effect_ + z * self.se_
+        total, se_total = float(sum(totals)), float(np.sqrt(sum(variances)))
+        self._estimate(total / dose, se_total / dose, total, se_total, dose)
         weakest = min(sens, key=lambda r: r["rv"] if np.isfinite(r["rv"]) else np.inf)
-        self.robustness_value_, self.robustness_value_ci_ = weakest["rv"], weakest["rva"]
-        self.sensitivity_ = f"weakest of {self.dose_strata} strata: {weakest['text']}"
-        self.overlap_, self.propensity_, self.overlap_warning_ = {}, None, ""
-        self.assumptions_ = [
+        self._fit_data = ("strata", x, d, int(rng.integers(2**31 - 1)))
+        assumptions = [
             "no unmeasured confounding given the pre-exposure confounders",
             "no interference between units",
             f"effect linear in the dose within each of {self.dose_strata} strata of the expected dose "
             "(PLR per stratum); total = sum over strata of theta x dose",
         ]
-        self.model_ = None
-        self._fit_data = ("strata", x, d, int(rng.integers(2**31 - 1)))
-        return self
+        weakest = dict(weakest, text=f"weakest of {self.dose_strata} strata: {weakest['text']}")
+        return self._conclude(weakest, assumptions, None)
 
     def _crossfit(self, x: pd.DataFrame, target: np.ndarray, folds: np.ndarray, seed: int) -> np.ndarray:
         """Out-of-fold predictions of `target` from the confounders (the outcome learner's settings)."""
@@ -393,28 +413,18 @@ class IncrementalEffect:
         self.knots_ = [k for k, ok in zip(knots, keep[1:], strict=True) if ok]
         self._fit_data = ("spline", x, splits, basis)
         total, se, fit = self._spline_total(y)
-        z = stats.norm.ppf(0.5 + self.level / 2)
         dose = float(d.sum())
         self.coef_ = np.asarray(fit.params, float)
-        self.total_, self.total_ci_low_, self.total_ci_high_ = total, total - z * se, total + z * se
-        self.effect_, self.se_ = total / dose, se / dose
-        self.ci_low_, self.ci_high_ = self.effect_ - z * self.se_, self.effect_ + z * self.se_
+        self._estimate(total / dose, se / dose, total, se, dose)
         sens = robustness_from_t(total / se if se > 0 else np.inf, len(d) - basis.shape[1], self.level)
-        self.robustness_value_, self.robustness_value_ci_, self.sensitivity_ = (
-            sens["rv"],
-            sens["rva"],
-            sens["text"],
-        )
-        self.overlap_, self.propensity_, self.overlap_warning_ = {}, None, ""
         where = ", ".join(f"{k:g}" for k in self.knots_) or "none (too few units beyond them)"
-        self.assumptions_ = [
+        assumptions = [
             "no unmeasured confounding given the pre-exposure confounders",
             "no interference between units",
             f"effect a linear spline in the dose, zero at zero dose (knots at {where} touches); "
             "total = sum over units of the fitted effect of their own dose",
         ]
-        self.model_ = fit
-        return self
+        return self._conclude(sens, assumptions, fit)
 
     def _spline_total(self, outcome: np.ndarray) -> tuple[float, float, object]:
         """Total and standard error on `outcome`; over repeated splits the median total and the variance

@@ -49,8 +49,7 @@ def score_workspace(
     features = LeadFeatures(horizon_days=horizon_days, lookback_days=lookback, stages=_stages(ws)).build(con)
     outcomes = workspace_outcomes(ws)
     scorer = LeadScorer(monotone=ws.definitions.scoring.monotone, random_state=random_state)
-    scorer.fit(features, outcomes)
-    return scorer, features, scorer.score(features)
+    return scorer.fit(features, outcomes), features, scorer.result_
 
 
 def workspace_outcomes(ws: Workspace) -> pd.DataFrame:
@@ -74,20 +73,11 @@ def arrival_quality(
     features = features.drop(columns=[c for c in SALES_RESPONSE if c in features])
     outcomes = workspace_outcomes(ws) if outcomes is None else outcomes
     scorer = LeadScorer(random_state=random_state).fit(features, outcomes)
-    p_win = pd.Series(scorer.predict_proba_win(features), index=features.index)
-    if scorer.opportunity_ is not None:
-        p_opp = pd.Series(
-            scorer.opportunity_.predict_proba(features[scorer.features_])[:, 1], index=features.index
-        )
-    else:
-        p_opp = pd.Series(scorer.base_rates_["opportunity"], index=features.index)
+    quality = scorer.result_.set_index("lead_id").loc[features.index, ["p_opportunity", "p_win"]]
     oof = scorer.out_of_fold()
-    p_win.loc[oof.index] = oof["p_win"]
-    p_opp.loc[oof.index] = oof["p_opportunity"]
-    return pd.DataFrame(
-        {"p_opportunity_at_arrival": np.maximum(p_opp, p_win), "p_win_at_arrival": p_win},
-        index=features.index,
-    )
+    quality.loc[oof.index] = oof[["p_opportunity", "p_win"]]
+    quality.index.name = features.index.name
+    return quality.rename(columns=lambda c: f"{c}_at_arrival")
 
 
 def workspace_validation(features: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:

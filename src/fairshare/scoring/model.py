@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
+from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.pipeline import Pipeline
 
 from fairshare.scoring.calibration import CalibratedClassifier
 from fairshare.scoring.evaluate import LeadFeatureEncoder
 from fairshare.scoring.features import feature_columns, leaky_columns
+from fairshare.scoring.learners import MonotoneBoosting, ValueIdentity, boosting, linear_columns
+from fairshare.scoring.phrases import phrase
 
 LEAD_COLUMNS = [
     "lead_id", "account_id", "p_opportunity", "p_win", "expected_amount", "value", "value_low", "value_high",
@@ -42,137 +41,6 @@ LEAD_COLUMNS = [
 LIGHTGBM = "lightgbm"
 SMALL_DATA = "small-data logistic"
 PRIOR_ONLY = "prior only"
-
-#: Plain-word templates for the warehouse features ({v}: the lead's value).
-PHRASES = {
-    "source_channel": "came in through {v}",
-    "source_team": "sourced by {v}",
-    "campaign_channel": "from a {v} campaign",
-    "industry": "industry is {v}",
-    "region": "region is {v}",
-    "persona": "contact persona is {v}",
-    "title": "contact title is {v}",
-    "log_employees": "company size ≈ {e:,.0f} employees",
-    "log_annual_revenue": "annual revenue ≈ {e:,.0f}",
-    "touches": "{v:.0f} marketing touches before scoring",
-    "touches_7d": "{v:.0f} marketing touches in the last 7 days",
-    "touches_30d": "{v:.0f} marketing touches in the last 30 days",
-    "touch_cost": "marketing cost so far {v:,.0f}",
-    "days_since_last_touch": "last touch {v:.0f} days before",
-    "days_since_first_touch": "first touch {v:.0f} days before",
-    "touch_channels": "reached through {v:.0f} channels",
-    "contacts_touched": "{v:.0f} people at the account engaged",
-    "touches_on_lead_contact": "{v:.0f} touches on the lead's own contact",
-    "account_contacts": "{v:.0f} known contacts at the account",
-    "rep_activities": "{v:.0f} rep activities on the account before scoring",
-    "rep_calls": "{v:.0f} rep calls before scoring",
-    "rep_meetings": "{v:.0f} meetings before scoring",
-    "hours_to_first_response": "first response after {v:.1f} hours",
-    "lead_attempts": "{v:.0f} contact attempts on the lead",
-    "lead_connects": "reached the lead {v:.0f} times",
-    "first_rep": "worked first by {v}",
-    "leads_last_7d": "{v:.0f} other leads arrived in the week before",
-    "prior_leads": "{v:.0f} earlier leads from the account",
-    "prior_opportunities": "{v:.0f} earlier opportunities at the account",
-    "prior_won_deals": "{v:.0f} earlier won deals at the account",
-    "prior_won_amount": "earlier bookings of {v:,.0f}",
-    "account_age_days": "account known for {v:.0f} days",
-}
-
-
-def phrase(feature: str, value: object) -> str:
-    """A feature and the lead's value of it, in plain words."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        label = feature.replace("_", " ")
-        return f"{label} unknown"
-    if feature.startswith("touches_kind_"):
-        return f"{float(value):.0f} {feature.removeprefix('touches_kind_').replace('_', ' ')} touches"
-    if feature.startswith("stage_"):
-        stage = feature.removeprefix("stage_").replace("_", " ")
-        return f"reached {stage} by scoring time" if float(value) > 0 else f"not yet {stage} by scoring time"
-    if feature.startswith("touches_channel_"):
-        return f"{float(value):.0f} touches from {feature.removeprefix('touches_channel_').replace('_', ' ')}"
-    template = PHRASES.get(feature)
-    if template is None:
-        return f"{feature.replace('_', ' ')} = {value if isinstance(value, str) else f'{float(value):.3g}'}"
-    if isinstance(value, str):
-        return template.format(v=value, e=0.0) if "{e" not in template else f"{feature} = {value}"
-    v = float(value)
-    return template.format(v=v, e=float(np.expm1(min(v, 700.0))) if "{e" in template else 0.0)
-
-
-class ValueIdentity(RegressorMixin, BaseEstimator):
-    """A prefitted 'regressor' that returns its input: lets MAPIE conformalize a given value."""
-
-    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> ValueIdentity:
-        self.n_features_in_ = 1
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(X, dtype=float)[:, 0]
-
-
-def _lightgbm(kind: str, random_state: int) -> object:
-    import lightgbm as lgb
-
-    common = dict(
-        n_estimators=150, learning_rate=0.06, num_leaves=7, min_child_samples=30, subsample=0.8, subsample_freq=1,
-        colsample_bytree=0.4, reg_lambda=5.0, random_state=random_state, n_jobs=1, verbose=-1, deterministic=True,
-        force_col_wise=True,
-    )  # fmt: skip
-    return lgb.LGBMClassifier(**common) if kind == "classifier" else lgb.LGBMRegressor(**common)
-
-
-def _linear_columns(frame: pd.DataFrame) -> ColumnTransformer:
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    categorical = [c for c in frame.columns if c not in numeric]
-    return ColumnTransformer(
-        [
-            (
-                "numbers",
-                make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
-                numeric,
-            ),
-            (
-                "answers",
-                make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value="(missing)", keep_empty_features=True),
-                    OneHotEncoder(handle_unknown="ignore", min_frequency=3, sparse_output=False),
-                ),
-                categorical,
-            ),
-        ],
-        verbose_feature_names_out=False,
-    )
-
-
-class MonotoneBoosting(ClassifierMixin, BaseEstimator):
-    """The LightGBM classifier with the features named in `directions` held monotone (+1 rising, -1 falling).
-
-    A wrapper because the encoded column order is only known at fit time (constraints are positional).
-    """
-
-    def __init__(self, directions: dict[str, int] | None = None, random_state: int = 0):
-        self.directions = directions
-        self.random_state = random_state
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> MonotoneBoosting:
-        model = _lightgbm("classifier", self.random_state)
-        directions = self.directions or {}
-        if any(directions.get(c, 0) for c in X.columns):
-            model.set_params(
-                monotone_constraints=[int(directions.get(c, 0)) for c in X.columns],
-                monotone_constraints_method="intermediate",
-            )
-        self.model_ = model.fit(X, y)
-        self.classes_ = self.model_.classes_
-        return self
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model_.predict_proba(X)
-
-    def predict(self, X: pd.DataFrame, **kwargs: object) -> np.ndarray:
-        return self.model_.predict(X, **kwargs)
 
 
 def direction_evidence(x: np.ndarray, won: np.ndarray, level: float = 0.9) -> tuple[float, float, float, int]:
@@ -197,7 +65,10 @@ class LeadScorer(BaseEstimator):
     interval level), `n_reasons`, `cv` (folds of the calibration), `monotone` ({feature: -1 or +1}:
     known directions on P(win); None = `fairshare.toml` [scoring] defaults, {} = none), `random_state`.
 
-    Learned: `model_` (lightgbm / small-data logistic / prior only), `features_`, `opportunity_`,
+    `fit(features, outcomes)` learns from the resolved leads and scores every lead of `features` into
+    `result_` (the lead table); `score(features)` makes the same table for other leads.
+
+    Learned: `result_`, `model_` (lightgbm / small-data logistic / prior only), `features_`, `opportunity_`,
     `win_` (calibrated classifiers, or None), `amount_`, `effort_` (regressions of log amount and
     log hours, or None), `amount_smearing_`, `effort_smearing_`, `base_rates_`, `conformal_`,
     `leaky_` ({feature: why} left out because it alone predicts winning with AUC > 0.95),
@@ -236,19 +107,17 @@ class LeadScorer(BaseEstimator):
             held = {f: d["known"] for f, d in self.directions_.items() if d["held"]}
             return Pipeline([("features", enc), ("model", MonotoneBoosting(held, self.random_state))])
         return Pipeline(
-            [("features", _linear_columns(self._template_)),
+            [("features", linear_columns(self._template_)),
              ("model", LogisticRegression(C=self.prior_strength, solver="newton-cholesky", max_iter=200))]
         )  # fmt: skip
 
-    def _regressor(self) -> Pipeline:
-        if self.model_ == LIGHTGBM:
+    def _regressor(self, n_rows: int) -> Pipeline:
+        """LightGBM on log targets with enough rows (200), else ridge: a prior centred on the mean."""
+        if self.model_ == LIGHTGBM and n_rows >= 200:
             enc = LeadFeatureEncoder(min_count=10, frequency=False, missing_count=False)
-            return Pipeline([("features", enc), ("model", _lightgbm("regressor", self.random_state))])
+            return Pipeline([("features", enc), ("model", boosting("regressor", self.random_state))])
         return Pipeline(
-            [
-                ("features", _linear_columns(self._template_)),
-                ("model", Ridge(alpha=1.0 / self.prior_strength)),
-            ]
+            [("features", linear_columns(self._template_)), ("model", Ridge(alpha=1.0 / self.prior_strength))]
         )
 
     def _fit_classifier(self, X: pd.DataFrame, y: np.ndarray) -> CalibratedClassifier | None:
@@ -266,20 +135,13 @@ class LeadScorer(BaseEstimator):
         if ok.sum() < 5:
             return None, 1.0, fallback
         logy = np.log(target[ok])
-        model = self._regressor()
-        if self.model_ == LIGHTGBM and ok.sum() < 200:
-            model = Pipeline(
-                [
-                    ("features", _linear_columns(self._template_)),
-                    ("model", Ridge(alpha=1.0 / self.prior_strength)),
-                ]
-            )
-        model.fit(X[ok], logy)
+        model = self._regressor(int(ok.sum())).fit(X[ok], logy)
         smearing = float(np.mean(np.exp(logy - model.predict(X[ok]))))
         return model, smearing, fallback
 
     def fit(self, features: pd.DataFrame, outcomes: pd.DataFrame) -> LeadScorer:
-        """Fit on the resolved leads of `outcomes` (columns opportunity, won, won_amount, effort_hours, resolved)."""
+        """Fit on the resolved leads of `outcomes` (columns opportunity, won, won_amount, effort_hours, resolved);
+        `result_` is the lead table of every lead in `features`, open or resolved."""
         data = features.join(outcomes, how="inner")
         if "resolved" in data:
             data = data[data["resolved"].astype(bool)]
@@ -319,6 +181,7 @@ class LeadScorer(BaseEstimator):
         if self.effort_mean_ == 0.0:
             self.effort_mean_ = float(np.mean(hours[hours > 0])) if (hours > 0).any() else 1.0
         self._fit_conformal(X, data, won)
+        self.result_ = self.score(features)
         return self
 
     def _directions(self, X: pd.DataFrame, won: np.ndarray) -> dict[str, dict]:
