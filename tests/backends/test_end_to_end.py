@@ -1,5 +1,6 @@
-"""`fairshare init --warehouse URL`, `import`, `run`, `scorecard` on every backend (examples/tiny):
-the scorecard JSON equals DuckDB's, except the `source` SQL, which is in the warehouse's dialect."""
+"""`fairshare init --warehouse URL`, `import`, `run`, `scorecard` on DuckDB and PostgreSQL (examples/tiny):
+the scorecard JSON equals DuckDB's, except the `source` SQL, which is in the warehouse's dialect. A whole
+`fairshare run` on local Spark was not verified within the CI budget (issue #17 report)."""
 
 from __future__ import annotations
 
@@ -40,11 +41,13 @@ def _scorecard(request, name: str, root: Path) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", [b for b in BACKENDS if b != "spark"])  # Spark: see the issue #17 report
 def test_init_import_run_scorecard(request, name, tmp_path):
     if "duckdb" not in _SCORECARDS:
         _SCORECARDS["duckdb"] = _scorecard(request, "duckdb", tmp_path / "reference")
     card = _SCORECARDS["duckdb"] if name == "duckdb" else _scorecard(request, name, tmp_path)
     assert card == _SCORECARDS["duckdb"]
     assert {k["kpi"] for k in card["kpis"]} >= {"bookings"}
-    assert next(k for k in card["kpis"] if k["kpi"] == "bookings")["value"] == 48000.0  # examples/tiny's one won deal
+    assert (
+        next(k for k in card["kpis"] if k["kpi"] == "bookings")["value"] == 48000.0
+    )  # examples/tiny's one won deal
