@@ -67,14 +67,17 @@ def test_every_reader_on_a_workspace_without_data_creates_no_warehouse(tmp_path,
         (lambda ws: (ws / "fairshare.toml").write_bytes(b'[workspace]\ncurrency = "\x80"\n'), "not UTF-8"),
         (lambda ws: (ws / "fairshare.toml").mkdir(), "is a folder, not a file"),
         (lambda ws: _url(ws, "duckdb:///{workspace}/notes.txt", b"hello"), "is not a DuckDB database file"),
-        (lambda ws: _url(ws, "postgres://user:secret@localhost:1/db"), "needs its driver"),
+        (
+            lambda ws: _url(ws, "postgres://user:secret@localhost:1/db"),
+            "cannot open the warehouse",
+        ),  # psycopg installed ([backends]): refused, one line
         (lambda ws: _url(ws, "nonsense"), "cannot open the warehouse"),
         (
             lambda ws: (ws / "fairshare.toml").write_text("[attribution]\nu_shape = [nan, 0.5, 0.5]\n"),
             "u_shape",
         ),
     ],
-    ids=["latin1-toml", "toml-folder", "not-a-database", "postgres-no-driver", "bad-url", "nan-weights"],
+    ids=["latin1-toml", "toml-folder", "not-a-database", "postgres-refused", "bad-url", "nan-weights"],
 )
 def test_definitions_and_warehouse_mistakes_are_one_clear_line(tmp_path, setup, message):
     ws = tmp_path / "ws"
