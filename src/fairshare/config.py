@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -475,13 +476,23 @@ def definitions_hash(path: Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def default_toml(warehouse: str | None = None) -> str:
+    """The commented default definitions file, with `warehouse` as its warehouse URL if given."""
+    if warehouse is None:
+        return DEFAULT_TOML
+    line = 'warehouse = "duckdb:///{workspace}/fairshare.duckdb"'
+    return DEFAULT_TOML.replace(line, f"warehouse = {json.dumps(warehouse)}", 1)
+
+
 DEFAULT_TOML = """\
 # fairshare.toml — the definitions both teams agree on.
 # Every KPI, attribution rule and SLA reads from here; change a number here, not in code.
 
 [workspace]
-# Ibis connection URL. {workspace} is the folder holding this file.
-# Any Ibis backend works, e.g. "postgres://user@host/db".
+# Ibis connection URL. {workspace} is the folder holding this file. Tested side by side:
+#   "duckdb:///{workspace}/fairshare.duckdb"       (default: one embedded file)
+#   "postgres://user:password@host:5432/database"  (PostgreSQL)
+#   "pyspark:///{workspace}/spark"                 (Spark; add ?spark.master=spark://host:7077 for a cluster)
 warehouse = "duckdb:///{workspace}/fairshare.duckdb"
 currency = "USD"
 

@@ -1,23 +1,39 @@
 """The warehouse: an Ibis connection by URL (DuckDB by default), canonical DDL, derived views.
 
-Backend-specific code lives here and nowhere else. Derived views are Ibis expressions so the
-same definitions run on DuckDB, PostgreSQL, BigQuery or Snowflake. Ibis is imported where it is
-used: `fairshare status` reads a DuckDB file's row counts with plain DuckDB (`row_counts`).
+Backend-specific code lives here and nowhere else (the Spark store in `fairshare.sparkstore`).
+Derived views are Ibis expressions so the same definitions run on DuckDB, PostgreSQL and Spark
+(tested side by side in tests/backends), and on BigQuery or Snowflake.
+
+URL forms (`[workspace] warehouse` in fairshare.toml; `{workspace}` is the workspace folder):
+`duckdb:///{workspace}/fairshare.duckdb` (default), `postgres://user:password@host:5432/db`,
+`pyspark:///{workspace}/spark` (a folder of versioned Parquet tables; `?spark.master=...` and
+other `spark.*` settings as query parameters).
+Ibis and pandas are imported where they are used: `fairshare status` reads a DuckDB file's row
+counts with plain DuckDB (`row_counts`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import re
+import shutil
+import tempfile
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 from fairshare import schema
 
 if TYPE_CHECKING:
     import ibis
     import ibis.expr.types as ir
+    import pandas as pd
 
 IMPORTS_TABLE = "_imports"
 RUNS_TABLE = "_runs"
@@ -60,9 +76,13 @@ def connect(url: str, read_only: bool = False) -> ibis.BaseBackend:
     """
     if url.startswith("duckdb://"):
         return _connect_duckdb(duckdb_path(url), read_only)
+    if url.startswith(("pyspark://", "spark://")):
+        return _connect_spark(url, read_only)
     import ibis
 
     scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme in ("postgres", "postgresql"):
+        _postgres_compiler_fixes()
     try:
         return ibis.connect(url)
     except ImportError:
@@ -140,6 +160,65 @@ def row_counts(path: Path) -> tuple[dict[str, int], dict[str, Any] | None]:
     return {name: int(n) for name, n in counts.items()}, last_import
 
 
+def _connect_spark(url: str, read_only: bool) -> ibis.BaseBackend:
+    """A Spark session (local by default) with the store's current tables as views."""
+    parts = urlsplit(url)
+    folder = Path(parts.path)
+    if not parts.path or parts.path == "/":
+        raise WarehouseError("a Spark warehouse URL names its folder: pyspark:///{workspace}/spark")
+    if read_only and not (folder / "current.json").exists():
+        raise NoWarehouse("no data in this workspace yet; import a folder first: fairshare import FOLDER")
+    try:
+        from fairshare.sparkstore import SparkStore, spark_session
+
+        session = spark_session(dict(parse_qsl(parts.query)))
+    except ImportError:
+        raise WarehouseError("the warehouse URL pyspark:// needs its driver: "
+                             "pip install 'fairshare[backends]' (and a Java runtime)") from None  # fmt: skip
+    except Exception as e:  # noqa: BLE001 (no Java, a bad setting: one line)
+        raise WarehouseError(
+            f"cannot start Spark: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
+    import ibis
+
+    con = ibis.pyspark.connect(session)
+    con._fairshare_store = SparkStore(folder, con)
+    con._fairshare_store.register()
+    return con
+
+
+def _postgres_compiler_fixes() -> None:
+    """Teach Ibis's PostgreSQL compiler what the models' expressions need (once per process).
+
+    PostgreSQL has no cast from boolean to bigint (only to int), and the models count rows with
+    `flag.cast("int64").sum()`: compile that as CAST(CAST(flag AS INT) AS BIGINT). DuckDB and
+    Spark compile through other classes, so their SQL is unchanged.
+    """
+    import sqlglot.expressions as sge
+    from ibis.backends.sql.compilers.postgres import PostgresCompiler
+
+    if getattr(PostgresCompiler, "_fairshare_fixes", False):
+        return
+    cast = PostgresCompiler.visit_Cast
+
+    def visit_Cast(self, op, *, arg, to):
+        if op.arg.dtype.is_boolean() and to.is_integer() and not to.is_int32():
+            arg = sge.Cast(this=arg, to=sge.DataType.build("INT"))
+        return cast(self, op, arg=arg, to=to)
+
+    PostgresCompiler.visit_Cast = visit_Cast
+    PostgresCompiler.visit_TryCast = visit_Cast
+    PostgresCompiler._fairshare_fixes = True
+
+
+def spark_store(con: ibis.BaseBackend) -> Any:
+    """The versioned Parquet store behind a Spark connection opened by `connect`."""
+    store = getattr(con, "_fairshare_store", None)
+    if store is None:
+        raise WarehouseError("this Spark connection was not opened by fairshare (no store folder)")
+    return store
+
+
 def _redacted(url: str) -> str:
     """The URL without its password (`postgres://user:***@host/db`)."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
@@ -149,40 +228,62 @@ def is_duckdb(con: ibis.BaseBackend) -> bool:
     return con.name == "duckdb"
 
 
+def is_spark(con: ibis.BaseBackend) -> bool:
+    return con.name == "pyspark"
+
+
+def bookkeeping_schemas() -> dict[str, ibis.Schema]:
+    """The import log and the run log."""
+    import ibis
+
+    return {
+        IMPORTS_TABLE: ibis.schema(
+            {"import_id": "int64", "at": "timestamp", "folder": "string", "tables": "string", "rows": "int64"}
+        ),
+        RUNS_TABLE: ibis.schema(
+            {
+                "run_id": "int64",
+                "at": "timestamp",
+                "definitions_hash": "string",
+                "tables": "string",
+                "seconds": "float64",
+            }
+        ),  # fmt: skip
+    }
+
+
 def ensure_canonical_tables(con: ibis.BaseBackend) -> None:
     """Create every canonical table (empty) and the bookkeeping tables if they do not exist."""
     import ibis
 
     existing = set(con.list_tables())
-    for t in schema.TABLES.values():
-        if t.name not in existing:
-            con.create_table(t.name, schema=ibis.schema(schema.ibis_schema(t)))
-    if IMPORTS_TABLE not in existing:
-        con.create_table(
-            IMPORTS_TABLE,
-            schema=ibis.schema(
-                {
-                    "import_id": "int64",
-                    "at": "timestamp",
-                    "folder": "string",
-                    "tables": "string",
-                    "rows": "int64",
-                }
-            ),  # fmt: skip
-        )
-    if RUNS_TABLE not in existing:
-        con.create_table(
-            RUNS_TABLE,
-            schema=ibis.schema(
-                {
-                    "run_id": "int64",
-                    "at": "timestamp",
-                    "definitions_hash": "string",
-                    "tables": "string",
-                    "seconds": "float64",
-                }
-            ),  # fmt: skip
-        )
+    wanted = {t.name: ibis.schema(schema.ibis_schema(t)) for t in schema.TABLES.values()}
+    wanted.update(bookkeeping_schemas())
+    for name, table_schema in wanted.items():
+        if name in existing:
+            continue
+        if is_spark(con):
+            spark_store(con).create_empty(name, table_schema)
+        else:
+            con.create_table(name, schema=table_schema)
+
+
+def temporary_table(con: ibis.BaseBackend, name: str, expr: ir.Table) -> ir.Table:
+    """`expr` computed once into a table that dies with the connection (on Spark: a cached
+    temporary view, Spark having no temporary tables)."""
+    if is_spark(con):
+        con.create_view(name, expr, overwrite=True)
+        con.raw_sql(f"CACHE TABLE `{name}`")
+        return con.table(name)
+    return con.create_table(name, expr, temp=True)
+
+
+def drop_temporary(con: ibis.BaseBackend, name: str) -> None:
+    if is_spark(con):
+        con.raw_sql(f"UNCACHE TABLE IF EXISTS `{name}`")
+        con.drop_view(name, force=True)
+    else:
+        con.drop_table(name, force=True)
 
 
 def add_columns(con: ibis.BaseBackend, table: str, columns: dict[str, str]) -> None:
@@ -193,6 +294,9 @@ def add_columns(con: ibis.BaseBackend, table: str, columns: dict[str, str]) -> N
     """
     have = set(con.table(table).columns)
     new = {name: sqltype for name, sqltype in columns.items() if name not in have}
+    if new and con.name == "postgres":  # one ALTER with many ADDs is cheap there (and transactional)
+        con.raw_sql(f'ALTER TABLE "{table}" ' + ", ".join(f'ADD COLUMN "{n}" {t}' for n, t in new.items()))
+        return
     if len(new) <= 8:
         for name, sqltype in new.items():
             con.raw_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {sqltype}')
@@ -204,7 +308,14 @@ def add_columns(con: ibis.BaseBackend, table: str, columns: dict[str, str]) -> N
 @contextlib.contextmanager
 def transaction(con: ibis.BaseBackend) -> Iterator[None]:
     """One all-or-nothing transaction. On DuckDB, optimistic writes are turned off first: with
-    them a SIGKILL during COMMIT can leave a torn import (STACK.md §3)."""
+    them a SIGKILL during COMMIT can leave a torn import (STACK.md §3). On PostgreSQL Ibis's own
+    statements become savepoints of it. Spark has none: write through `SparkStore.commit`."""
+    if con.name == "postgres":
+        with con.con.transaction():
+            yield
+        return
+    if is_spark(con):
+        raise WarehouseError("Spark has no transactions; fairshare writes new versions (sparkstore)")
     if is_duckdb(con):
         con.raw_sql("SET enable_optimistic_write=false")
     con.raw_sql("BEGIN TRANSACTION")
@@ -259,3 +370,150 @@ def leads_with_account(con: ibis.BaseBackend) -> ir.Table:
     contacts = con.table("contacts").select(c_id=_.contact_id, c_account=_.account_id)
     j = leads.left_join(contacts, leads.contact_id == contacts.c_id)
     return j.mutate(account_id=ibis.coalesce(j.account_id, j.c_account)).drop("c_id", "c_account")
+
+
+# --- loading an import and storing a run's results, per backend --------------------------------
+
+
+@dataclass(frozen=True)
+class Load:
+    """One table of a validated import: its typed rows sit in the staging DuckDB as `typed`."""
+
+    name: str
+    typed: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]  # canonical columns, then the extra ones
+    extras: tuple[str, ...]
+
+
+def load_import(
+    con: ibis.BaseBackend, staging: Any, loads: list[Load], folder: str, rows: dict[str, int]
+) -> None:
+    """Upsert every table of a validated import (a newer row replaces the one with its key) and log
+    it in `_imports`, all or nothing: one transaction on DuckDB and PostgreSQL, one new version of
+    the store on Spark. `staging` is the DuckDB connection holding the typed rows."""
+    if is_spark(con):
+        _load_spark(con, staging, loads, folder, rows)
+    elif con.name == "postgres":
+        _load_postgres(con, staging, loads, folder, rows)
+    elif is_duckdb(con):
+        _load_duckdb(con, staging, loads, folder, rows)
+    else:
+        raise WarehouseError(f"imports into {con.name} are not supported; use DuckDB, PostgreSQL or Spark")
+
+
+def _quoted(names: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def _key_match(key: tuple[str, ...], old: str, new: str) -> str:
+    return " AND ".join(f'{old}."{k}" IS NOT DISTINCT FROM {new}."{k}"' for k in key)
+
+
+def _load_duckdb(
+    con: ibis.BaseBackend, raw: Any, loads: list[Load], folder: str, rows: dict[str, int]
+) -> None:
+    with transaction(con):
+        for load in loads:
+            add_columns(con, load.name, {x: "VARCHAR" for x in load.extras})
+            raw.execute(
+                f'DELETE FROM "{load.name}" AS t USING "{load.typed}" n WHERE {_key_match(load.key, "t", "n")}'
+            )
+            cols = _quoted(load.columns)
+            raw.execute(f'INSERT INTO "{load.name}" ({cols}) SELECT {cols} FROM "{load.typed}"')
+        import_id = raw.execute(f"SELECT coalesce(max(import_id), 0) + 1 FROM {IMPORTS_TABLE}").fetchone()[0]
+        raw.execute(f"INSERT INTO {IMPORTS_TABLE} VALUES (?, now()::TIMESTAMP, ?, ?, ?)",
+                    [import_id, folder, json.dumps(rows), sum(rows.values())])  # fmt: skip
+
+
+def _load_postgres(
+    con: ibis.BaseBackend, raw: Any, loads: list[Load], folder: str, rows: dict[str, int]
+) -> None:
+    """COPY each table's rows (as CSV written by DuckDB) into a temporary table, then DELETE the
+    replaced keys and INSERT, all in one PostgreSQL transaction."""
+    with (
+        tempfile.TemporaryDirectory(prefix="fairshare-load-") as tmp,
+        transaction(con),
+        con.con.cursor() as cur,
+    ):
+        for load in loads:
+            add_columns(con, load.name, {x: "VARCHAR" for x in load.extras})
+            cols, new = _quoted(load.columns), f"__new_{load.name}"
+            cur.execute(
+                f'CREATE TEMP TABLE "{new}" ON COMMIT DROP AS SELECT {cols} FROM "{load.name}" WITH NO DATA'
+            )
+            csv = Path(tmp) / f"{load.name}.csv"
+            raw.execute(f"COPY (SELECT {cols} FROM \"{load.typed}\") TO '{csv}' (FORMAT csv, HEADER true)")
+            with (
+                cur.copy(f'COPY "{new}" ({cols}) FROM STDIN (FORMAT csv, HEADER true)') as copy,
+                csv.open("rb") as fh,
+            ):
+                while chunk := fh.read(1 << 20):
+                    copy.write(chunk)
+            cur.execute(
+                f'DELETE FROM "{load.name}" AS t USING "{new}" n WHERE {_key_match(load.key, "t", "n")}'
+            )
+            cur.execute(f'INSERT INTO "{load.name}" ({cols}) SELECT {cols} FROM "{new}"')
+        cur.execute(f'SELECT coalesce(max(import_id), 0) + 1 FROM "{IMPORTS_TABLE}"')
+        import_id = cur.fetchone()[0]
+        cur.execute(f"INSERT INTO \"{IMPORTS_TABLE}\" VALUES (%s, now() AT TIME ZONE 'UTC', %s, %s, %s)",
+                    [import_id, folder, json.dumps(rows), sum(rows.values())])  # fmt: skip
+
+
+def _load_spark(
+    con: ibis.BaseBackend, raw: Any, loads: list[Load], folder: str, rows: dict[str, int]
+) -> None:
+    """Write each changed table's merged rows as the store's next version; switch when all are written."""
+    import pyarrow as pa
+
+    store = spark_store(con)
+    session = store.session
+    staging = store.folder / f"staging-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        frames: dict[str, Any] = {}
+        stored = store.manifest()["tables"]
+        for load in loads:
+            select = f'SELECT {_quoted(load.columns)} FROM "{load.typed}"'
+            if load.name not in stored:  # nothing to merge with: DuckDB's typed rows are the version
+                frames[load.name] = raw.execute(select).to_arrow_table()
+                continue
+            path = staging / f"{load.name}.parquet"
+            raw.execute(f"COPY ({select}) TO '{path}' (FORMAT parquet)")
+            new = session.read.parquet(str(path))
+            old = session.table(load.name)
+            keys = new.select(*[new[k].alias(f"__k_{k}") for k in load.key])
+            match = functools.reduce(
+                lambda a, b: a & b, [old[k].eqNullSafe(keys[f"__k_{k}"]) for k in load.key]
+            )
+            frames[load.name] = old.join(keys, match, "left_anti").unionByName(new, allowMissingColumns=True)
+        log = con.table(IMPORTS_TABLE).to_pyarrow()
+        import_id = int(pa.compute.max(log["import_id"]).as_py() or 0) + 1 if log.num_rows else 1
+        row = {"import_id": import_id, "at": datetime.now(UTC).replace(tzinfo=None), "folder": folder,
+               "tables": json.dumps(rows), "rows": sum(rows.values())}  # fmt: skip
+        schema_ = bookkeeping_schemas()[IMPORTS_TABLE].to_pyarrow()
+        frames[IMPORTS_TABLE] = pa.concat_tables(
+            [log.cast(schema_), pa.Table.from_pylist([row], schema=schema_)]
+        )
+        store.commit(frames)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def store_results(con: ibis.BaseBackend, tables: dict[str, pd.DataFrame], run: dict[str, Any]) -> None:
+    """Store a run's result tables (`result_<name>`) and its `_runs` row, all or nothing."""
+    if is_spark(con):
+        import pyarrow as pa
+
+        runs = con.table(RUNS_TABLE).to_pyarrow().cast(bookkeeping_schemas()[RUNS_TABLE].to_pyarrow())
+        frames: dict[str, Any] = {f"{RESULT_PREFIX}{n}": pa.Table.from_pandas(f, preserve_index=False)
+                                  for n, f in tables.items()}  # fmt: skip
+        frames[RUNS_TABLE] = pa.concat_tables([runs, pa.Table.from_pylist([run], schema=runs.schema)])
+        spark_store(con).commit(frames)
+        return
+    import pandas as pd
+
+    with transaction(con):
+        for name, frame in tables.items():
+            con.create_table(f"{RESULT_PREFIX}{name}", frame, overwrite=True)
+        con.insert(RUNS_TABLE, pd.DataFrame([run]))

@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from fairshare import results, schema, snapshots, status, warehouse
-from fairshare.config import CONFIG_NAME, DEFAULT_TOML, Definitions, definitions_hash, load_definitions
+from fairshare.config import CONFIG_NAME, Definitions, default_toml, definitions_hash, load_definitions
 from fairshare.facts import Facts, facts_of
 from fairshare.ingest import ImportReport, import_folder, validate_folder
 from fairshare.ingest.canonical import Progress
@@ -50,13 +50,14 @@ class Workspace:
     # --- lifecycle ---------------------------------------------------------------------------
 
     @staticmethod
-    def init(path: str | Path = ".", overwrite: bool = False) -> Workspace:
-        """Create the folder and a commented default `fairshare.toml` (kept if it exists)."""
+    def init(path: str | Path = ".", overwrite: bool = False, warehouse: str | None = None) -> Workspace:
+        """Create the folder and a commented default `fairshare.toml` (kept if it exists), naming
+        `warehouse` (a URL as in `fairshare.warehouse`) if given instead of the DuckDB file."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         config = path / CONFIG_NAME
         if overwrite or not config.exists():
-            config.write_text(DEFAULT_TOML, encoding="utf-8")
+            config.write_text(default_toml(warehouse), encoding="utf-8")
         return Workspace(path)
 
     @property
@@ -270,23 +271,9 @@ class Workspace:
         stored = {name: _storable(frame) for name, frame in tables.items()}
         staged = snapshots.stage(self.path, stored, manifest)
         try:
-            with warehouse.transaction(con):
-                for name, frame in stored.items():
-                    con.create_table(f"{warehouse.RESULT_PREFIX}{name}", frame, overwrite=True)
-                con.insert(
-                    warehouse.RUNS_TABLE,
-                    pd.DataFrame(
-                        [
-                            {
-                                "run_id": run_id,
-                                "at": at,
-                                "definitions_hash": config_hash,
-                                "tables": json.dumps(sorted(tables)),
-                                "seconds": float(seconds),
-                            }
-                        ]
-                    ),  # fmt: skip
-                )
+            run = {"run_id": run_id, "at": at, "definitions_hash": config_hash,
+                   "tables": json.dumps(sorted(tables)), "seconds": float(seconds)}  # fmt: skip
+            warehouse.store_results(con, stored, run)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)  # nothing committed: the half-made snapshot goes too
             raise

@@ -43,13 +43,20 @@ def _stages(title: str):
 def init(
     directory: Annotated[Path, typer.Argument(help="Workspace folder to create")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing fairshare.toml")] = False,
+    warehouse: Annotated[
+        str | None,
+        typer.Option(
+            "--warehouse",
+            help="Warehouse URL: postgres://user@host/db, pyspark:///folder (default: DuckDB file)",
+        ),
+    ] = None,
 ) -> None:
     """Create a workspace with a commented default fairshare.toml."""
     from fairshare.config import CONFIG_NAME
     from fairshare.workspace import Workspace
 
     existed = (directory / CONFIG_NAME).exists()
-    Workspace.init(directory, overwrite=force)
+    Workspace.init(directory, overwrite=force, warehouse=warehouse)
     what = "kept existing" if existed and not force else "wrote"
     console.print(f"{what} {directory / CONFIG_NAME}; next: fairshare import DIR --workspace {directory}")
 

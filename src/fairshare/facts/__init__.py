@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 def _drop_quietly(con: ibis.BaseBackend, names: list[str]) -> None:
     for name in names:  # the connection may be closed already: its temp tables died with it
         with contextlib.suppress(Exception):
-            con.drop_table(name, force=True)
+            warehouse.drop_temporary(con, name)
 
 
 class TemporaryTables:
@@ -49,7 +49,7 @@ class TemporaryTables:
 
     def materialize(self, expr: ir.Table) -> ir.Table:
         name = f"_fairshare_tmp_{uuid.uuid4().hex[:16]}"
-        table = self.con.create_table(name, expr, temp=True)
+        table = warehouse.temporary_table(self.con, name, expr)
         self.names.append(name)
         return table
 

@@ -7,7 +7,6 @@ when there are problems to report.
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from collections.abc import Callable
@@ -219,13 +218,27 @@ def _problems_of(s: _Staged) -> list[Problem]:
 
 
 def _stage_connection(con: ibis.BaseBackend | None) -> tuple[duckdb.DuckDBPyConnection, str | None, set[str]]:
-    """DuckDB connection to stage in: the warehouse's own (DuckDB) or a private in-memory one."""
+    """DuckDB connection to stage in: the warehouse's own (DuckDB) or a private in-memory one. For
+    another warehouse the referenced key columns of its tables are copied in (schema `wh`), so
+    references to rows imported earlier resolve as they do on DuckDB."""
     if con is not None and warehouse.is_duckdb(con):
         raw = con.con
         return raw, "", set(con.list_tables())
     raw = duckdb.connect()
     raw.execute("SET TimeZone='UTC'")
-    return raw, None, set()
+    if con is None:
+        return raw, None, set()
+    raw.execute("CREATE SCHEMA wh")
+    have = set(con.list_tables())
+    referenced: dict[str, set[str]] = {}
+    for t in schema.TABLES.values():
+        for c in t.columns:
+            if c.references is not None and c.references[0] in have:
+                referenced.setdefault(c.references[0], set()).add(c.references[1])
+    for name, cols in referenced.items():
+        keys = con.table(name).select(*sorted(cols)).distinct().to_pyarrow()  # noqa: F841 (read by DuckDB)
+        raw.execute(f"CREATE TABLE wh.{_q(name)} AS SELECT * FROM keys")
+    return raw, "wh.", set(referenced)
 
 
 def validate_folder(folder: Path | str, con: ibis.BaseBackend | None = None,
@@ -308,14 +321,11 @@ def import_folder(
     progress: Progress | None = None,
     years: tuple[int, int] = YEARS,
 ) -> ImportReport:
-    """Validate `folder`, then upsert every table in one transaction (all or nothing).
+    """Validate `folder` (staged in DuckDB), then upsert every table all or nothing
+    (`warehouse.load_import`: one transaction, or one new version on Spark).
 
     Raises ImportFailed (nothing written) when any problem is found.
     """
-    if not warehouse.is_duckdb(con):
-        raise warehouse.WarehouseError(
-            "imports stage through DuckDB; point [workspace] warehouse at a duckdb:/// file (docs/decisions.md)"
-        )
     folder = Path(folder)
     warehouse.ensure_canonical_tables(con)
     report, staged, raw = _validate(folder, con, progress, years)
@@ -324,23 +334,14 @@ def import_folder(
             raise ImportFailed(report)
         if progress:
             progress("writing")
-        with warehouse.transaction(con):
-            for name in schema.LOAD_ORDER:
-                s = staged.get(name)
-                if s is None or s.typed is None:
-                    continue
-                warehouse.add_columns(con, name, {x: "VARCHAR" for x in s.extras})
-                key_match = " AND ".join(f"t.{_q(k)} IS NOT DISTINCT FROM n.{_q(k)}" for k in s.table.key)
-                raw.execute(f"DELETE FROM {_q(name)} AS t USING {_q(s.typed)} n WHERE {key_match}")
-                cols = ", ".join(_q(c) for c in s.table.column_names + s.extras)
-                raw.execute(f"INSERT INTO {_q(name)} ({cols}) SELECT {cols} FROM {_q(s.typed)}")
-            import_id = raw.execute(
-                f"SELECT coalesce(max(import_id), 0) + 1 FROM {warehouse.IMPORTS_TABLE}"
-            ).fetchone()[0]
-            raw.execute(
-                f"INSERT INTO {warehouse.IMPORTS_TABLE} VALUES (?, now()::TIMESTAMP, ?, ?, ?)",
-                [import_id, str(folder.resolve()), json.dumps(report.rows), sum(report.rows.values())],
+        loads = [
+            warehouse.Load(
+                name, s.typed, tuple(s.table.key), tuple(s.table.column_names + s.extras), tuple(s.extras)
             )
+            for name in schema.LOAD_ORDER
+            if (s := staged.get(name)) is not None and s.typed is not None
+        ]
+        warehouse.load_import(con, raw, loads, str(folder.resolve()), report.rows)
         report.written = True
         return report
     finally:
