@@ -14,6 +14,7 @@ from fairshare.cli.app import (
     checked_folder,
     default_workspace,
     open_workspace,
+    warehouse_mistake,
     workspace_errors,
 )
 from fairshare.cli.output import Format, console, err_console, fail, render
@@ -132,11 +133,15 @@ def validate(
 def status(workspace: WorkspaceOption = None, fmt: FormatOption = Format.table) -> None:
     """Tables and row counts, the last import and run, and the warehouse URL."""
     # read with plain DuckDB, not the Workspace (Ibis, pandas): status starts in well under a second
+    from fairshare.config import CONFIG_NAME, load_definitions
     from fairshare.status import workspace_status
     from fairshare.warehouse import NoWarehouse
 
     path = checked_folder(workspace)
     with workspace_errors():
+        mistake = warehouse_mistake(load_definitions(path / CONFIG_NAME).workspace.warehouse)
+        if mistake:
+            fail(mistake)
         try:
             info = workspace_status(path)
         except NoWarehouse as e:
