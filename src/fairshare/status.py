@@ -24,9 +24,13 @@ def describe(
     file = warehouse.duckdb_path(url)
     if con is None and file is not None:
         tables, last_import = warehouse.row_counts(file)
+    elif con is None:
+        opened = warehouse.connect(url, read_only=True)
+        try:
+            tables, last_import = _counted(opened)
+        finally:
+            opened.disconnect()  # another backend's connection is not left to the garbage collector
     else:
-        if con is None:
-            con = warehouse.connect(url, read_only=True)
         tables, last_import = _counted(con)
     manifest = results.manifest(folder)
     return {
