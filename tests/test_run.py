@@ -86,10 +86,13 @@ def test_full_run_on_the_tiny_example_never_crashes(tiny_ws):
     manifest = run(tiny_ws)
     log = tiny_ws.result("run_log").set_index("area")
     assert log.index.tolist() == [a.name for a in AREAS]
-    # Every area runs on the tiny example (3 leads, 2 opportunities); contribution has no experiments.
-    assert (log["status"] == "ok").all(), log["message"].to_dict()
+    # Every area runs on the tiny example (3 leads, 2 opportunities); contribution has no experiments,
+    # and one activity note is too few to find themes in (missing data, not a failure).
+    others = [a.name for a in AREAS if a.name != "notes"]
+    assert (log.loc[others, "status"] == "ok").all(), log["message"].to_dict()
+    assert log.loc["notes", "status"] == "missing" and "too few" in log.loc["notes", "message"]
     assert log.loc["contribution", "message"] == "did not return: experiment"
-    assert all(log.loc[a.name, "message"] == "" for a in AREAS if a.name != "contribution")
+    assert all(log.loc[a, "message"] == "" for a in others if a != "contribution")
     funnel = tiny_ws.result("funnel").set_index("stage")
     assert funnel["entered"].tolist() == [3, 3, 2, 2, 2, 1]  # 3 leads, 2 opportunities, 1 won
     assert len(tiny_ws.result("scorecard")) > 0 and len(tiny_ws.result("leads")) == 3

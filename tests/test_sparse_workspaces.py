@@ -140,8 +140,8 @@ def test_forecast_without_lifecycle_rows_uses_the_pooled_curve_from_creation(tmp
 
 
 def test_forecast_without_opportunities_says_to_import_them(tmp_path):
-    # import refuses a folder without opportunities (a required table), so the workspace has no data
-    # and the forecast says what to import first
+    # import refuses a folder without opportunities (a required table) and, being the first import,
+    # leaves no warehouse behind: the forecast says there is no data yet and what to run
     import fairshare.cli.serve  # noqa: F401  (registers every command)
     from fairshare.cli import app
     from fairshare.ingest import ImportFailed
@@ -153,7 +153,8 @@ def test_forecast_without_opportunities_says_to_import_them(tmp_path):
         ws.import_(folder)
     ws.close()
     res = CliRunner().invoke(app, ["forecast", "--format", "json", "--workspace", str(ws.path)])
-    assert res.exit_code == 1 and "import opportunities.csv" in res.stderr
+    assert res.exit_code == 1 and "no data in this workspace yet" in res.stderr
+    assert "fairshare import FOLDER" in res.stderr and not (ws.path / "fairshare.duckdb").exists()
     assert "Traceback" not in res.stdout + res.stderr
 
 
