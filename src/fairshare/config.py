@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import json
 import tomllib
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
@@ -484,118 +485,5 @@ def default_toml(warehouse: str | None = None) -> str:
     return DEFAULT_TOML.replace(line, f"warehouse = {json.dumps(warehouse)}", 1)
 
 
-DEFAULT_TOML = """\
-# fairshare.toml — the definitions both teams agree on.
-# Every KPI, attribution rule and SLA reads from here; change a number here, not in code.
-
-[workspace]
-# Ibis connection URL. {workspace} is the folder holding this file. Tested side by side:
-#   "duckdb:///{workspace}/fairshare.duckdb"       (default: one embedded file)
-#   "postgres://user:password@host:5432/database"  (PostgreSQL)
-#   "pyspark:///{workspace}/spark"                 (Spark; add ?spark.master=spark://host:7077 for a cluster)
-warehouse = "duckdb:///{workspace}/fairshare.duckdb"
-currency = "USD"
-
-[funnel]
-# Stage names exactly as they appear in the lifecycle table, in funnel order.
-lead_stages = ["lead", "MQL", "SAL", "SQL"]
-opportunity_stages = ["discovery", "demo", "proposal", "negotiation"]
-won_stage = "closed_won"
-lost_stage = "closed_lost"
-mql_stage = "MQL"             # a lead is an MQL when its lifecycle rows reach this stage (the CRM decides)
-accepted_stage = "SAL"        # sales accepted the MQL
-rejected_stage = "rejected"   # sales rejected the MQL (should carry a reason)
-size_bands = [50, 200, 1000]  # employee counts where a new size band (segment) starts
-
-[sla]
-first_contact_hours = 24        # first sales activity after a lead is created
-mql_decision_days = 2           # an MQL is accepted or rejected within this many days
-rejection_requires_reason = true
-stuck_opportunity_days = 30     # open opportunity with no activity for this long is stuck
-compliance_target = 0.9         # share of each SLA met on time that both teams aim for (green at or above)
-
-[attribution]
-lookback_days = 180             # touches older than this before the opportunity do not count
-half_life_days = 7              # time-decay rule
-direct_channels = ["direct", "organic"]   # skipped by the last-non-direct rule
-excluded_touch_kinds = []       # e.g. ["impression"]: such touches neither enter journeys nor count as influence
-u_shape = [0.4, 0.2, 0.4]       # first, middle (shared), last
-w_shape = [0.3, 0.3, 0.3, 0.1]  # first, lead creation, opportunity creation, rest (shared)
-sourced_by = "source_team"      # or "first_touch": who sourced an opportunity
-bootstrap = 200                 # resamples over accounts for intervals
-run_bootstrap_cap = 200         # most resamples `fairshare run` draws, whatever bootstrap says
-
-[contribution]
-# What the data cannot tell: stated assumptions, printed next to every estimate that uses them.
-ae_baseline_win_factor = 0.3    # without AEs, deals close self-serve at this share of today's win rate
-ae_baseline_amount_factor = 0.5 # ... and at this share of today's deal size
-ae_baseline_range = [0.05, 0.3] # plausible retained self-serve share (win x amount factor): the AE interval
-sdr_inbound_share = 0.5         # share of SDR-contacted inbound revenue credited to SDRs (0..1 bound)
-level = 0.9                     # interval level
-panel_period_days = 14          # SDR panel: one row per account and period of this length
-panel_window_days = 14          # outcome: won revenue of opportunities created in this window after the period starts
-panel_lookback_days = 0         # 0: treatment = any outbound in the period; > 0: entering after this many days without
-winsor_percentile = 99.5        # outcomes capped at this percentile of the positive ones (heavy-tailed deals)
-large_deal_share = 0.2          # warn, naming the deal, when one deal is this share of all won revenue
-capacity_min_variation = 0.1    # capacity design: coefficient of variation of SDR capacity across periods
-capacity_min_f = 10             # ... and first-stage F it needs to count as identified
-holdout_arm = "holdout"         # arm of an account holdout experiment that gets none of the work
-outbound_holdout_experiment = "sdr-outbound-holdout"  # account experiment: holdout arm gets no SDR outbound
-marketing_holdout_experiment = "marketing-holdout"    # account experiment: holdout arm gets no targeted marketing
-
-[scoring]
-horizon_days = 7                # lead features as known this many days after the lead arrived
-lookback_days = 180             # touches and activities this many days before scoring count
-
-[forecast]
-lookback_days = 90              # days of opportunity creation that set each rep's run-rate
-run_rate_half_life_days = 60    # deal model: a deal's weight in the run-rate halves every 60 days of age, over
-                                # the last 180 days (the simulator grid, docs/forecast.md); remove for lookback_days
-min_remaining_days = 7          # forecast the next period when fewer days than this are left in this one
-interval_scale = 1.5            # stretch of the P10-P90 around the P50 until the backtest can fit it
-                                # (1.5: what the deal model needed on the simulator grid, docs/forecast.md)
-calibration_min_forecasts = 4   # past forecasts with a known outcome needed to fit the stretch from the data
-backtest_offsets = [10, 30, 45, 60]   # days into each past period at which `forecast backtest` forecasts it
-backtest_min_wins = 5           # the backtest skips forecasts made before this many deals had been won
-
-[reps]
-min_leads = 20                  # reps with fewer leads get no rank (not ranked on noise)
-
-[notes]
-# Activity notes: themes (TF-IDF + NMF), deal signals and rep factors. Notes may hold personal data.
-themes = 12                     # themes found in the notes
-min_notes = 3                   # a phrase must appear in this many notes
-examples = true                 # show example notes per theme (only to signed-in API users); false: never
-n_examples = 3
-as_of_days = 14                 # deal signals: deals are read this many days after they were created
-positive_sentiment = 0.05       # VADER compound at or above this: a positive note
-meeting_kinds = ["meeting", "demo"]   # activities that start a follow-up cadence
-follow_up_kinds = ["email"]     # activities that count as follow-ups
-follow_up_days = 10             # follow-ups count within this many days after a meeting
-cadence_steps = 3               # follow-ups expected after each meeting
-# a theme whose top three terms hold one of these words is an objection (rep product knowledge)
-objection_terms = ["price", "pricing", "discount", "competitor", "security", "integration", "budget", "freeze", "timing"]
-
-[teams]
-sdr = ["SDR"]                   # rep teams whose work counts as SDR
-ae = ["AE", "AM"]               # rep teams whose work counts as AE
-marketing_source_teams = ["marketing"]
-
-[channels.map]
-# raw source label = canonical channel
-# "google / cpc" = "paid_search"
-# "linkedin" = "paid_social"
-
-[api]
-# Bearer tokens for `fairshare serve` (16 characters or more); FAIRSHARE_API_TOKEN adds one.
-tokens = []
-
-[ingest]
-# Imported times outside these years are rejected as typos (e.g. 99999-01-01).
-earliest_year = 1970
-latest_year = 2100
-
-[targets]
-# Bookings targets by period (quarters 2025Q4, months 2025-10): `fairshare diagnose --vs target` explains the gap.
-bookings = {}
-"""
+#: The commented default definitions file (`defaults/fairshare.toml`, shipped in the wheel).
+DEFAULT_TOML = (files("fairshare") / "defaults" / "fairshare.toml").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import ibis
 
-from fairshare import schema, warehouse
+from fairshare import load, schema, warehouse
 from fairshare.ingest.checks import (
     _cell,
     _check_duplicates,
@@ -322,7 +322,7 @@ def import_folder(
     years: tuple[int, int] = YEARS,
 ) -> ImportReport:
     """Validate `folder` (staged in DuckDB), then upsert every table all or nothing
-    (`warehouse.load_import`: one transaction, or one new version on Spark).
+    (`load.load_import`: one transaction, or one new version on Spark).
 
     Raises ImportFailed (nothing written) when any problem is found.
     """
@@ -335,13 +335,13 @@ def import_folder(
         if progress:
             progress("writing")
         loads = [
-            warehouse.Load(
+            load.Load(
                 name, s.typed, tuple(s.table.key), tuple(s.table.column_names + s.extras), tuple(s.extras)
             )
             for name in schema.LOAD_ORDER
             if (s := staged.get(name)) is not None and s.typed is not None
         ]
-        warehouse.load_import(con, raw, loads, str(folder.resolve()), report.rows)
+        load.load_import(con, raw, loads, str(folder.resolve()), report.rows)
         report.written = True
         return report
     finally:
