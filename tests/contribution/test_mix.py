@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from fairshare.contribution.mix import RESULT_COLUMNS, MixModel, geometric_adstock, mix_strategies
 from fairshare.contribution.mix_calibration import calibrate
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-PYMC = DATA / "pymc_mmm_example"
 
 
 def test_adstock_is_normalised_geometric_carry_over():
@@ -22,8 +17,8 @@ def test_adstock_is_normalised_geometric_carry_over():
 
 
 @pytest.fixture(scope="module")
-def pymc_fit() -> MixModel:
-    d = pd.read_csv(PYMC / "mmm_example.csv")
+def pymc_fit(reference_data) -> MixModel:
+    d = pd.read_csv(reference_data("pymc_mmm_example/mmm_example.csv"))
     frame = pd.DataFrame({"week": d.date_week, "leads": d.y, "spend__x1": d.x1, "spend__x2": d.x2,
                           "event_1": d.event_1, "event_2": d.event_2})  # fmt: skip
     return MixModel(controls=("event_1", "event_2"), n_boot=100).fit(frame)
@@ -97,8 +92,8 @@ def test_calibration_weights_by_precision_never_narrows_the_holdout_and_spans_di
     assert out["identified"] and out["reason"] == "" and out["mix_estimate"] == 100.0
 
 
-def test_meridian_geo_panel_runs_with_regions():
-    g = pd.read_csv(DATA / "meridian_simulated" / "geo_all_channels.csv")
+def test_meridian_geo_panel_runs_with_regions(reference_data):
+    g = pd.read_csv(reference_data("meridian_simulated/geo_all_channels.csv"))
     g = g.loc[g["geo"].isin([f"Geo{i}" for i in range(8)])]
     spend = [c for c in g.columns if c.endswith("_spend")]
     frame = pd.DataFrame({"week": g.time, "region": g.geo, "leads": g.conversions,
