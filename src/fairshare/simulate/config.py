@@ -342,6 +342,14 @@ class SimulationConfig(_Model):
     # --- forecasts and experiment ---------------------------------------------------------------
     forecast_bias_sd: float = Field(0.25, ge=0, description="sd of log forecast bias across AEs")
     forecast_noise: float = Field(0.15, ge=0, description="sd of log noise of one forecast")
+    forecast_deal_signal: float = Field(
+        2.0, ge=0, description="how well an AE reads each open deal's outcome this quarter (the private "
+        "information the CRM lacks): the read is this x (won inside the quarter - 1/2) + N(0, 1), committed "
+        "when above 0; 0 = no information, large = knows the outcome of every open deal"
+    )  # fmt: skip
+    forecast_best_case_margin: float = Field(
+        1.0, ge=0, description="best case adds the doubtful deals: reads in (-margin, 0]"
+    )
     experiment: bool = Field(True, description="run a rep experiment (random half of AEs get a program)")
     experiment_effect: float = Field(
         0.5, description="program's effect on the win logit of treated AEs' deals"

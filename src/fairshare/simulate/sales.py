@@ -6,12 +6,12 @@ exists in two scenarios meets the same dice in both.
 
 from __future__ import annotations
 
-import datetime as dt
 import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from fairshare.simulate.commits import rep_forecasts
 from fairshare.simulate.company import Company, _sigmoid
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.marketing import Marketing
@@ -451,44 +451,7 @@ def run_sales(
         "p_win_untreated": p_win_untreated, "p_win_treated": p_win_treated,
         "treated": (treated_ae[ae] if scenario.ae else np.zeros(nL, bool)),
     }  # fmt: skip
-    forecasts = _forecasts(cfg, company, streams, opp, owner)
+    forecasts = rep_forecasts(cfg, company, streams, opp, owner, key)
     return Sales(
         lead=lead, opp=opp, activities=acts.columns(), treated=treated_ae, forecasts=forecasts, notes=notes
     )
-
-
-def calendar_quarters(start: dt.date, days: int) -> list[tuple[str, int, int]]:
-    """(period, first day, day after the end) of every full calendar quarter inside the period."""
-    y, m = start.year, ((start.month - 1) // 3) * 3 + 1
-    if dt.date(y, m, 1) < start:
-        y, m = y + (m + 2) // 12, (m + 2) % 12 + 1
-    out = []
-    while True:
-        ny, nm = y + (m + 2) // 12, (m + 2) % 12 + 1
-        qs, qe = (dt.date(y, m, 1) - start).days, (dt.date(ny, nm, 1) - start).days
-        if qe > days:
-            return out
-        out.append((f"{y}-Q{(m - 1) // 3 + 1}", qs, qe))
-        y, m = ny, nm
-
-
-def _forecasts(cfg: SimulationConfig, company: Company, streams: Streams, opp: dict, owner: np.ndarray):
-    """Per AE per full quarter: commit / best case (actual bookings x the AE's bias x noise), open pipeline."""
-    out = []
-    closed_t = opp["enter"][:, 4]
-    for period, qs, qe in calendar_quarters(cfg.start, cfg.days):
-        sub = qs + 7 + WORK_START
-        for a in range(company.n_ae):
-            r = company.n_sdr + a
-            mine = opp["is_opp"] & (owner == r)
-            actual = float(opp["amount"][mine & opp["won"] & (closed_t >= qs) & (closed_t < qe)].sum())
-            open_pipe = mine & (opp["enter"][:, 0] <= sub) & ~(closed_t <= sub)
-            pipeline = float(opp["amount"][open_pipe].sum())
-            z = float(streams.normal("forecast", r, qs))
-            commit = actual * float(company.rep_forecast_bias[r]) * float(np.exp(cfg.forecast_noise * z))
-            best = commit * (1.2 + 0.2 * float(streams.uniform("forecast_best", r, qs)))
-            for k, (amount, cat) in enumerate(
-                ((commit, "commit"), (best, "best_case"), (pipeline, "pipeline"))
-            ):
-                out.append((r, period, sub + k / 48, round(amount, -2), cat))  # one submission per half hour
-    return out

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fairshare.simulate.commits import calendar_quarters
 from fairshare.simulate.company import Company
 from fairshare.simulate.config import SimulationConfig
 from fairshare.simulate.marketing import Marketing
 from fairshare.simulate.notes import notes_truth
-from fairshare.simulate.sales import SOURCE_TEAM, Sales, calendar_quarters
+from fairshare.simulate.sales import SOURCE_TEAM, Sales
 from fairshare.simulate.scenarios import Scenario
 from fairshare.simulate.tables import EXPERIMENT_ID, Ids, timestamps
 
