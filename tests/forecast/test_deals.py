@@ -104,9 +104,12 @@ def test_backtest_on_a_small_world(sim_workspace):
     q3 = won[(won["closed_at"] >= "2025-07-01") & (won["closed_at"] < "2025-10-01")]["amount"].sum()
     assert rows.loc[rows["period"] == "2025-Q3", "actual"].tolist() == [q3, q3]
     fc = ws.table("forecasts").execute()
-    commits = fc[(fc["period"] == "2025-Q3") & (fc["category"] == "commit")]
     q3_day10 = rows[(rows["period"] == "2025-Q3") & (rows["offset_days"] == 10)].iloc[0]
-    assert q3_day10["commit"] == pytest.approx(commits["amount"].sum())  # day 10: after the day-8 commits
+    commits = fc[
+        (fc["period"] == "2025-Q3") & (fc["category"] == "commit") & (fc["submitted_at"] <= q3_day10["as_of"])
+    ]
+    latest = commits.sort_values("submitted_at").groupby("rep_id")["amount"].last()
+    assert q3_day10["commit"] == pytest.approx(latest.sum())  # day 10: each rep's day-7 call, the latest then
     assert (rows["p10"] <= rows["p50"]).all() and (rows["p50"] <= rows["p90"]).all()
     # no forecast had a settled one before it until 2025-Q2 ended (2025-07-01): the prior stretch
     prior = rows["as_of"] < pd.Timestamp("2025-07-01")
