@@ -19,13 +19,16 @@ from fairshare.simulate.truth import QUARTER_COLUMNS
 
 # sha256 over the CSV files (tables + truth) of simulate(SimulationConfig(accounts=200), seed=5), computed with
 # the simulator before the grid knobs existed: the default company must stay byte-identical.
-DEFAULT_WORLD_SHA256 = "e9c67645eb9e94d7531a400b11b6e53f14a3a85b0e0570466b5db2be03f22e3c"
+# every table but forecasts (the reps' weekly calls, issue #14: on purpose no longer an oracle)
+DEFAULT_WORLD_SHA256 = "e9643b898b1a503f4e0ffe23621dafaeddc7a52a3e31fbf5d8714f1df64b63fa"
 
 
 def test_default_world_is_byte_identical_to_the_one_before_the_knobs(tmp_path):
     simulate(SimulationConfig(accounts=200), seed=5).write(tmp_path, format="csv")
     h = hashlib.sha256()
     for p in sorted(Path(tmp_path).rglob("*.csv")):
+        if p.name == "forecasts.csv":
+            continue
         h.update(str(p.relative_to(tmp_path)).encode())
         h.update(p.read_bytes())
     assert h.hexdigest() == DEFAULT_WORLD_SHA256
