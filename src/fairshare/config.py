@@ -38,6 +38,12 @@ class WorkspaceSettings(_Section):
         description="Ibis connection URL; {workspace} is replaced by the workspace folder.",
     )
     currency: str = "USD"
+    max_feature_cells: int = Field(
+        250_000_000,
+        ge=1,
+        description="largest per-lead or per-account feature table (rows x columns) a model brings "
+        "into Python (8 bytes a cell as float64: 2 GB); beyond it the area fails and says so",
+    )
 
 
 class FunnelSettings(_Section):

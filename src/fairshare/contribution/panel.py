@@ -44,6 +44,10 @@ PANEL_CONFOUNDERS = [
 ]  # fmt: skip
 
 
+#: Columns of the panel `account_periods` builds (one row per account and period before the at-risk filter).
+PANEL_COLUMNS = 19
+
+
 def _period_index(expr, start: pd.Timestamp, days: int):
     seconds = float(pd.Timestamp(start).timestamp())
     return ((expr.epoch_seconds() - seconds) / (days * 86400.0)).floor().cast("int64")
@@ -70,6 +74,11 @@ def panel_events(ws: Workspace, period_days: int) -> dict:
     ends = [touches.at.max(), leads.created_at.max(), opps.created_at.max(), outbound.at.max()]
     start = min(pd.Timestamp(t) for t in (e.execute() for e in times) if t is not None and not pd.isna(t))
     end = max(pd.Timestamp(t) for t in (e.execute() for e in ends) if t is not None and not pd.isna(t))
+    n_periods = int((end - start).days // period_days) + 1  # as account_periods lays the panel out
+    rows = int(ws.table("accounts").count().execute()) * n_periods
+    warehouse.check_feature_cells(
+        "account-period panel", rows, PANEL_COLUMNS, ws.definitions.workspace.max_feature_cells
+    )
 
     def counts(table, at: str, name: str, **extra):
         p = _period_index(table[at], start, period_days)

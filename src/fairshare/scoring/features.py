@@ -287,6 +287,7 @@ class LeadFeatures:
     sales_response: bool = True
     stages: Sequence[str] = ("MQL", "SAL", "SQL", "rejected")
     extra_blocks: Sequence[FeatureBlock] = field(default_factory=tuple)
+    max_cells: int | None = None  # `[workspace] max_feature_cells`: refuse a larger table (None: no bound)
 
     def scored_leads(self, con: ibis.BaseBackend) -> ir.Table:
         leads = warehouse.leads_with_account(con)
@@ -310,15 +311,21 @@ class LeadFeatures:
     def build(self, con: ibis.BaseBackend) -> pd.DataFrame:
         """Feature frame indexed by lead_id, with account_id, created_at, scored_at first.
 
-        Raises LeakageError when any block used an event stamped after a lead's scoring time.
+        Raises LeakageError when any block used an event stamped after a lead's scoring time, and
+        FeatureTableTooLarge (before any transfer) when rows x columns exceed `max_cells`.
         """
         leads = self.scored_leads(con)
         ctx = FeatureContext(con=con, leads=leads, lookback_days=self.lookback_days)
+        blocks = [(name, block(ctx)) for name, block in self.blocks(con)]
+        if self.max_cells is not None:  # every block adds its columns but lead_id and as_of
+            columns = 3 + sum(len(expr.columns) - 2 for _name, expr in blocks)
+            warehouse.check_feature_cells(
+                "lead features", int(leads.count().execute()), columns, self.max_cells
+            )
         frame = (
             leads.select("lead_id", "account_id", "created_at", "scored_at").to_pandas().set_index("lead_id")
         )
-        for name, block in self.blocks(con):
-            expr = block(ctx)
+        for name, expr in blocks:
             self.check_point_in_time(name, expr, leads)
             part = expr.to_pandas().drop(columns="as_of").set_index("lead_id")
             frame = frame.join(part, how="left")
