@@ -306,6 +306,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["duckdb", "postgres", "spark"])
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per size and backend")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "backends")
+    parser.add_argument("--largest-only", action="store_true", help="measure the largest size only")
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -320,7 +321,7 @@ def main() -> None:
         rows = base_world(base, sizes[0])
         print(f"world of {rows['touches']:,} touches ({rows['accounts']:,} accounts) in "
               f"{time.perf_counter() - t0:.0f} s", flush=True)  # fmt: skip
-        for size in sizes:
+        for size in sizes[-1:] if args.largest_only else sizes:
             folder = base
             if size != sizes[0]:
                 folder = Path(tmp) / f"touches-{size}"
