@@ -109,3 +109,30 @@ def test_mix_rows_become_strategies_and_identify_only_when_a_holdout_calibrates_
     assert not combine([e], bound=5e6)["identified"]
     [w] = _mix_strategy(rows, "channel", "webinar")
     assert not combine([w], bound=5e6)["identified"]
+
+
+def test_the_sdr_team_keeps_its_inbound_part_as_a_bound_when_the_contact_effect_is_not_identified():
+    # regression (grid arrive40-plain/-confounded): every queued lead but 5 was contacted, sdr_contact could not
+    # be estimated, and the team row was the outbound row alone (estimate 0.66 M against a truth of 3.2 M)
+    from fairshare.config import ContributionSettings
+    from fairshare.contribution.triangulate import team_row
+
+    won = np.full(100, 100.0)
+    outbound = {"unit": "sdr_outbound", "key": "accounts", "estimate": 100.0, "ci_low": 50.0, "ci_high": 150.0,
+                "identified": True, "n_exposed": 10, "assumptions": "panel", "overlap_warning": "",
+                "sensitivity": "s", "method": "panel_dml"}  # fmt: skip
+    settings = ContributionSettings()
+    row = team_row(outbound, None, 3_000.0, "only 5 of 372 queued leads were never contacted", settings,
+                   bound=10_000.0, period="all history a..b", won=won)  # fmt: skip
+    assert not row["identified"] and np.isnan(row["estimate"]) and row["method"] == "not_identified"
+    assert (row["ci_low"], row["ci_high"]) == (
+        50.0,
+        3_150.0,
+    )  # outbound low .. outbound high + inbound revenue
+    assert "only 5 of 372 queued leads were never contacted" in row["assumptions"] and row["proposal"]
+    parts = json.loads(row["strategies"])
+    assert parts[0]["name"] == "outbound+inbound_bound" and not parts[0]["identified"]
+    inbound = dict(outbound, unit="sdr_contact", estimate=40.0, ci_low=20.0, ci_high=60.0)
+    row = team_row(outbound, inbound, 3_000.0, "", settings, bound=10_000.0, period="p", won=won)
+    # identified: outbound + 0.5 x inbound, interval outbound low + 0 .. outbound high + inbound high
+    assert row["identified"] and row["estimate"] == 120.0 and (row["ci_low"], row["ci_high"]) == (50.0, 210.0)

@@ -160,7 +160,7 @@ def triangulated_table(
 ) -> pd.DataFrame:
     """The contribution table with every unit triangulated over its strategies (module docstring)."""
     from fairshare.contribution.panel import holdout, outbound_strategies
-    from fairshare.contribution.table import CONTRIBUTION_COLUMNS, _omitted, _sdr_total
+    from fairshare.contribution.table import CONTRIBUTION_COLUMNS, _omitted
 
     level = kw.get("level", assumptions.level)
     won = accounts["won_revenue"].to_numpy(float)
@@ -204,12 +204,11 @@ def triangulated_table(
         out.append(done)
     team = next((r for r in out if r["unit"] == "sdr_outbound"), None)
     if team is not None:
-        sdr = _sdr_total(team, inbound, assumptions.sdr_inbound_share) if team["identified"] else dict(team)
-        parts = strategy("outbound+inbound_share", sdr["estimate"], sdr["ci_low"], sdr["ci_high"], team["identified"],
-                         "SDR outbound (triangulated) plus the inbound contacts (sdr_contact) with a share between 0 "
-                         f"and 1 (assumption bound; point at sdr_inbound_share = {assumptions.sdr_inbound_share:g})")  # fmt: skip
-        sdr = reported(dict(sdr, unit="sdr", key="all"), [parts], bound, period, won)
-        out.append(sdr)
+        contact = next((r for r in out if r["unit"] == "sdr_contact"), {})
+        why = str(contact.get("assumptions") or "no queued leads").split("; ")[0]
+        out.append(
+            team_row(team, inbound, table.attrs.get("inbound_won"), why, assumptions, bound, period, won)
+        )
     out += [dict(r, identified=False, strategies=json.dumps([strategy(ASSUMPTION, r["estimate"], r["ci_low"],
              r["ci_high"], False, r["assumptions"])]), period=period, proposal="") for r in rows if r["unit"] == "ae"]  # fmt: skip
     warn = "; ".join(facts["warnings"])
@@ -222,6 +221,46 @@ def triangulated_table(
     frame = pd.DataFrame(out, columns=CONTRIBUTION_COLUMNS)
     frame.attrs = dict(table.attrs, period=period, won_revenue=bound)
     return frame
+
+
+def team_row(
+    outbound: dict,
+    inbound: dict | None,
+    inbound_won: float | None,
+    why: str,
+    assumptions,
+    bound: float,
+    period: str,
+    won: np.ndarray,
+) -> dict:
+    """The SDR team: the triangulated outbound row plus the inbound contacts (`table._sdr_total`).
+
+    With an identified contact effect the inbound part enters with a share between 0 and 1. Without one
+    (`why`: e.g. nearly every queued lead was contacted, so nobody is left to compare with) it still counts,
+    as a bound from 0 to `inbound_won`; the team then has no number, and its interval is the outbound
+    interval widened by that bound (within the logical bounds)."""
+    from fairshare.contribution.table import _sdr_total
+
+    share = assumptions.sdr_inbound_share
+    if outbound["identified"] and inbound is not None:
+        sdr = _sdr_total(outbound, inbound, share)
+        parts = strategy("outbound+inbound_share", sdr["estimate"], sdr["ci_low"], sdr["ci_high"], True,
+                         "SDR outbound (triangulated) plus the inbound contacts (sdr_contact) with a share between 0 "
+                         f"and 1 (assumption bound; point at sdr_inbound_share = {share:g})")  # fmt: skip
+        return reported(dict(sdr, unit="sdr", key="all"), [parts], bound, period, won)
+    sdr = _sdr_total(outbound, None, share, inbound_won) if outbound["identified"] else dict(outbound)
+    partial = outbound["identified"] and bool(inbound_won)
+    reason = (f"SDR outbound (triangulated) plus the inbound contacts, whose effect is not estimated ({why}): "
+              f"bounded from 0 to the won revenue of the queued leads SDRs contacted ({inbound_won:,.0f})"
+              if partial else "SDR outbound not identified")  # fmt: skip
+    parts = strategy("outbound+inbound_bound", None, sdr["ci_low"], sdr["ci_high"], False, reason)
+    row = reported(dict(sdr, unit="sdr", key="all"), [parts], bound, period, won)
+    if partial:  # the outbound interval plus the inbound bound is narrower than the logical bounds
+        row["ci_low"] = max(row["ci_low"], sdr["ci_low"])
+        row["ci_high"] = min(row["ci_high"], sdr["ci_high"])
+        row["assumptions"] = (f"not identified as a total: {reason}; interval = the outbound interval plus that bound, "
+                              f"within 0 .. won revenue {bound:,.0f}; {outbound.get('assumptions', '')}")  # fmt: skip
+    return row
 
 
 def strategies_of(value) -> list[dict]:
