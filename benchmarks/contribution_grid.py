@@ -74,6 +74,7 @@ def one_world(name: str, accounts: int, seed: int, root: Path, version: str = ""
     rows = []
     for rec in est.to_dict(orient="records"):
         unit = rec["unit"] if rec["key"] in ("all", "accounts") else f"{rec['unit']}:{rec['key']}"
+        unit = rec["unit"] if rec["unit"] in PARTS else unit
         if unit not in inc.index and unit not in PARTS:
             continue
         truth = (
