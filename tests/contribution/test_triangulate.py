@@ -136,3 +136,13 @@ def test_the_sdr_team_keeps_its_inbound_part_as_a_bound_when_the_contact_effect_
     row = team_row(outbound, inbound, 3_000.0, "", settings, bound=10_000.0, period="p", won=won)
     # identified: outbound + 0.5 x inbound, interval outbound low + 0 .. outbound high + inbound high
     assert row["identified"] and row["estimate"] == 120.0 and (row["ci_low"], row["ci_high"]) == (50.0, 210.0)
+
+
+def test_an_estimate_below_minus_the_won_revenue_is_capped_with_its_interval():
+    # grid world arrive80-confounded seed 101: a 66-account marketing holdout that won 4x more per account than
+    # the control gave -6.46 M, reported below its own capped interval [-2.92 M, -1.72 M] and below -won
+    out = combine(
+        [strategy("holdout", -6_463_158.0, -11_200_000.0, -1_717_401.0, True, "")], bound=2_917_700.0
+    )
+    assert out["estimate"] == -2_917_700.0 and (out["ci_low"], out["ci_high"]) == (-2_917_700.0, -1_717_401.0)
+    assert "capped at minus the won revenue" in out["note"]

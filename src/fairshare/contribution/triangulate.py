@@ -81,8 +81,10 @@ def combine(strategies: list[dict], bound: float, floor: float = 0.0) -> dict:
             notes.append(f"interval spans the identified strategies ({names})")
     if high > bound or estimate > bound:
         notes.append(f"capped at the won revenue of the period ({bound:,.0f})")
-    return {"estimate": min(estimate, bound), "ci_low": min(low, bound), "ci_high": min(high, bound),
-            "identified": True, "note": "; ".join(notes)}  # fmt: skip
+    if low < -bound or estimate < -bound:  # a removal can cost at most what was won, and gain at most that
+        notes.append(f"capped at minus the won revenue of the period ({-bound:,.0f})")
+    return {"estimate": float(np.clip(estimate, -bound, bound)), "ci_low": float(np.clip(low, -bound, bound)),
+            "ci_high": float(np.clip(high, -bound, bound)), "identified": True, "note": "; ".join(notes)}  # fmt: skip
 
 
 def naive(row: dict, why: str) -> dict:
