@@ -142,7 +142,27 @@ def test_an_estimate_below_minus_the_won_revenue_is_capped_with_its_interval():
     # grid world arrive80-confounded seed 101: a 66-account marketing holdout that won 4x more per account than
     # the control gave -6.46 M, reported below its own capped interval [-2.92 M, -1.72 M] and below -won
     out = combine(
-        [strategy("holdout", -6_463_158.0, -11_200_000.0, -1_717_401.0, True, "")], bound=2_917_700.0
+        [strategy("holdout", -6_463_158.0, -11_200_000.0, -1_717_401.0, True, "")],
+        bound=2_917_700.0,
+        floor=-2_917_700.0,
     )
     assert out["estimate"] == -2_917_700.0 and (out["ci_low"], out["ci_high"]) == (-2_917_700.0, -1_717_401.0)
-    assert "capped at minus the won revenue" in out["note"]
+    assert "capped at the logical floor" in out["note"]
+
+
+def test_an_interval_wholly_below_the_logical_floor_does_not_identify_the_unit():
+    # the same world for marketing (floor 0): the holdout's interval [-2.92 M, -1.72 M] contradicts the bounds
+    # 0 .. won, an interval that excluded zero on the wrong side (true effect +0.53 M)
+    out = combine(
+        [strategy("holdout", -6_463_158.0, -2_917_700.0, -1_717_401.0, True, "")], bound=2_917_700.0
+    )
+    assert not out["identified"] and np.isnan(out["estimate"])
+    assert (out["ci_low"], out["ci_high"]) == (0.0, 2_917_700.0)
+    assert "outside the logical bounds" in out["note"] and "holdout" in out["note"]
+
+
+def test_an_interval_across_the_floor_is_clipped_to_it():
+    # grid world arrive20-plain seed 101: marketing -2.18 M [-2.51 M, 1.50 M] becomes 0 [0, 1.50 M]
+    out = combine([strategy("mix", -2_180_000.0, -2_510_000.0, 1_500_000.0, True, "")], bound=2_510_000.0)
+    assert out["identified"] and out["estimate"] == 0.0
+    assert (out["ci_low"], out["ci_high"]) == (0.0, 1_500_000.0)

@@ -56,13 +56,20 @@ def combine(strategies: list[dict], bound: float, floor: float = 0.0) -> dict:
     """Reported estimate, interval, identified flag and a note from the strategies of one unit.
 
     Estimate: inverse-variance weighted mean of the identified strategies (variance from the interval
-    width); interval: from the lowest identified low to the highest identified high. Estimate and upper
-    bound are capped at `bound` (the won revenue the removal effect refers to). Not identified: the
-    logical bounds `floor` .. `bound` (`floor` < 0 where removing the unit can raise others' revenue).
+    width); interval: from the lowest identified low to the highest identified high, clipped to the
+    logical bounds `floor` .. `bound` (won revenue; `floor` < 0 where removing the unit can raise others'
+    revenue). Not identified (none identified, or an interval wholly outside the bounds): those bounds.
     """
     ok = [s for s in strategies if s["identified"] and s["estimate"] is not None and s["ci_low"] is not None]
+    why = f" ({DISPLACEMENT})" if floor < 0 else ""
+    outside = [s for s in ok if s["ci_high"] < floor or s["ci_low"] > bound]
+    if outside:  # an interval wholly outside the logical bounds: the design is too small or broken
+        names = ", ".join(f"{s['name']} {s['ci_low']:,.0f} .. {s['ci_high']:,.0f}" for s in outside)
+        return {"estimate": np.nan, "ci_low": floor, "ci_high": bound, "identified": False,
+                "note": f"not identified from this data: the interval of {names} lies outside the logical bounds "
+                        f"{floor:,.0f} .. won revenue {bound:,.0f}, so that design is too small or broken; "
+                        f"interval = the logical bounds{why}"}  # fmt: skip
     if not ok:
-        why = f" ({DISPLACEMENT})" if floor < 0 else ""
         return {"estimate": np.nan, "ci_low": floor, "ci_high": bound, "identified": False,
                 "note": "not identified from this data: no strategy uses variation the outcome does not drive; "
                         f"interval = logical bounds {floor:,.0f} .. won revenue {bound:,.0f}{why}"}  # fmt: skip
@@ -81,10 +88,10 @@ def combine(strategies: list[dict], bound: float, floor: float = 0.0) -> dict:
             notes.append(f"interval spans the identified strategies ({names})")
     if high > bound or estimate > bound:
         notes.append(f"capped at the won revenue of the period ({bound:,.0f})")
-    if low < -bound or estimate < -bound:  # a removal can cost at most what was won, and gain at most that
-        notes.append(f"capped at minus the won revenue of the period ({-bound:,.0f})")
-    return {"estimate": float(np.clip(estimate, -bound, bound)), "ci_low": float(np.clip(low, -bound, bound)),
-            "ci_high": float(np.clip(high, -bound, bound)), "identified": True, "note": "; ".join(notes)}  # fmt: skip
+    if low < floor or estimate < floor:  # a removal gains at most what was won (floor -won), or nothing (0)
+        notes.append(f"capped at the logical floor of the period ({floor:,.0f})")
+    return {"estimate": float(np.clip(estimate, floor, bound)), "ci_low": float(np.clip(low, floor, bound)),
+            "ci_high": float(np.clip(high, floor, bound)), "identified": True, "note": "; ".join(notes)}  # fmt: skip
 
 
 def naive(row: dict, why: str) -> dict:
