@@ -94,6 +94,21 @@ class SLASettings(_Section):
         le=1,
         description="share of each SLA's cases met on time both teams aim for (chart: green at or above)",
     )
+    first_contact_target: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="first contact's own target (and never contacted's); else compliance_target",
+    )
+    mql_decision_target: float | None = Field(None, gt=0, le=1, description="else compliance_target")
+    rejection_reason_target: float | None = Field(None, gt=0, le=1, description="else compliance_target")
+    stuck_opportunity_target: float | None = Field(None, gt=0, le=1, description="else compliance_target")
+
+    def target(self, sla: str) -> float:
+        """The share of `sla`'s cases agreed to be met on time: its own target, else compliance_target.
+        Never contacted is the first-contact SLA's other side and shares its target."""
+        own = getattr(self, f"{'first_contact' if sla == 'never_contacted' else sla}_target", None)
+        return self.compliance_target if own is None else own
 
 
 class AttributionSettings(_Section):
