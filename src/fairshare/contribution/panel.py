@@ -318,8 +318,12 @@ def holdout(ws: Workspace, experiment_id: str, level: float, settings: Contribut
                     f"{cap:,.0f}", effect_per_unit=float(row["estimate"]))  # fmt: skip
 
 
-def outbound_strategies(ws: Workspace, kw: dict, settings: ContributionSettings) -> tuple[list[dict], dict]:
-    """The SDR outbound strategies (panel DML, capacity IV, holdout) and the panel's facts."""
+def outbound_strategies(
+    ws: Workspace, kw: dict, settings: ContributionSettings, units: pd.DataFrame | None = None
+) -> tuple[list[dict], dict]:
+    """The SDR outbound strategies (panel DML, capacity IV, holdout) and the panel's facts.
+
+    `units`: `experiment_units(ws)` when the caller has read it already."""
     events = panel_events(ws, settings.panel_period_days)
     total, warnings_ = heavy_deals(events["deals"], settings.large_deal_share)
     facts = {"won_revenue": total, "warnings": warnings_, "start": events["start"], "end": events["end"]}
@@ -328,7 +332,9 @@ def outbound_strategies(ws: Workspace, kw: dict, settings: ContributionSettings)
     panel = account_periods(events, settings)
     level = kw.get("level", settings.level)
     found = [panel_dml(panel, kw, settings), capacity_iv(panel, level, settings)]
-    experiment = holdout(ws, settings.outbound_holdout_experiment, level, settings, len(events["accounts"]))
+    experiment = holdout(
+        ws, settings.outbound_holdout_experiment, level, settings, len(events["accounts"]), units
+    )
     if experiment is not None:
         found.append(experiment)
     facts.update(n_rows=len(panel), n_entries=int(panel["entered"].sum()))

@@ -168,12 +168,14 @@ def triangulated_table(
     ws, table: pd.DataFrame, accounts: pd.DataFrame, kw: dict, assumptions
 ) -> pd.DataFrame:
     """The contribution table with every unit triangulated over its strategies (module docstring)."""
+    from fairshare.contribution.experiments import experiment_units
     from fairshare.contribution.panel import holdout, outbound_strategies
     from fairshare.contribution.table import CONTRIBUTION_COLUMNS, _omitted
 
     level = kw.get("level", assumptions.level)
     won = accounts["won_revenue"].to_numpy(float)
-    outbound, facts = outbound_strategies(ws, kw, assumptions)
+    units = experiment_units(ws)  # read once: the marketing and the outbound holdouts
+    outbound, facts = outbound_strategies(ws, kw, assumptions, units)
     bound = max(float(facts["won_revenue"]), float(won.sum()))
     period = period_label(facts["start"], facts["end"])
     mix = _mix_rows(ws, level, int(kw.get("random_state", 0)))
@@ -186,13 +188,13 @@ def triangulated_table(
             if m["unit"] == "channel" and ("channel", str(m["key"])) not in have:
                 rows.append(_omitted("channel", str(m["key"]), "no touch-level estimate", level))
     out, inbound = [], None
+    experiment = holdout(
+        ws, assumptions.marketing_holdout_experiment, level, assumptions, len(accounts), units
+    )
     for row in rows:
         unit, key, omitted = row["unit"], str(row["key"]), row["method"] == "omitted"
         if unit in ("marketing", "channel"):
             found = _mix_strategy(mix, unit, key) + ([] if omitted else [naive(row, NAIVE_MARKETING)])
-            experiment = holdout(
-                ws, assumptions.marketing_holdout_experiment, level, assumptions, len(accounts)
-            )
             if unit == "marketing" and experiment is not None:
                 found.append(
                     dict(experiment, identified=False, reason=experiment["reason"] + "; " + HOLDOUT_QUEUE)
