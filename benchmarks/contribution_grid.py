@@ -2,6 +2,7 @@
 
 Run by hand:  .venv/bin/python benchmarks/contribution_grid.py [--accounts 1500] [--seeds 3] [--only NAME ...]
               [--out per_world.csv]
+Table only:   .venv/bin/python benchmarks/contribution_grid.py --table a.csv b.csv  (per-world files of several runs)
 
 Each configuration of the simulator's named grid (`fairshare.simulate.grid`, from "marketing creates
 demand" to "marketing mostly captures it", plain and confounded, flights and capacity changes always on,
@@ -15,6 +16,7 @@ intervals that exclude zero on the wrong side, bounds above the won revenue, and
 from __future__ import annotations
 
 import argparse
+import subprocess
 import tempfile
 import time
 import warnings
@@ -40,8 +42,22 @@ def grid_worlds(grid_name: str = "contribution", accounts: int = 1500, seeds: in
         yield point, simulate_with_truth(point.config, seed=point.seed)
 
 
-def one_world(name: str, accounts: int, seed: int, root: Path) -> pd.DataFrame:
-    """Estimates next to the truth for one configuration and seed (one row per unit with a truth)."""
+#: Units without a replayed truth kept in the per-world file (the SDR team row is built from them).
+PARTS = ("sdr_contact", "speed_to_lead")
+
+
+def code_version() -> str:
+    """The commit the estimates come from (with '+dirty' for uncommitted changes), stored on every row."""
+    here = Path(__file__).parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=here).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "src") else "")
+
+
+def one_world(name: str, accounts: int, seed: int, root: Path, version: str = "") -> pd.DataFrame:
+    """Estimates next to the truth for one configuration and seed (one row per unit with a truth, plus PARTS)."""
     from fairshare import Workspace
     from fairshare.contribution import contribution
     from fairshare.simulate import simulate_with_truth
@@ -58,18 +74,28 @@ def one_world(name: str, accounts: int, seed: int, root: Path) -> pd.DataFrame:
     rows = []
     for rec in est.to_dict(orient="records"):
         unit = rec["unit"] if rec["key"] in ("all", "accounts") else f"{rec['unit']}:{rec['key']}"
-        if unit not in inc.index:
+        unit = rec["unit"] if rec["unit"] in PARTS else unit
+        if unit not in inc.index and unit not in PARTS:
             continue
-        rows.append({"config": name, "seed": seed, "unit": unit, "truth": float(inc.loc[unit, "incremental_revenue"]),
-                     "expected_truth": float(inc.loc[unit, "incremental_expected_revenue"]),
-                     "won": float(inc.loc[unit, "factual_revenue"]), "estimate": rec["estimate"],
+        truth = (
+            inc.loc[unit]
+            if unit in inc.index
+            else pd.Series(np.nan, ["incremental_revenue", "incremental_expected_revenue", "factual_revenue"])
+        )
+        rows.append({"config": name, "seed": seed, "unit": unit, "truth": float(truth["incremental_revenue"]),
+                     "expected_truth": float(truth["incremental_expected_revenue"]),
+                     "won": float(truth["factual_revenue"]), "estimate": rec["estimate"],
                      "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "identified": bool(rec["identified"]),
-                     "method": rec["method"]})  # fmt: skip
+                     "method": rec["method"], "commit": version})  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def coverage_table(per_world: pd.DataFrame) -> pd.DataFrame:
-    """Per unit: coverage, identified share, median relative error, wrong-side zero exclusions, bounds above won."""
+    """Per unit: coverage, identified share, median relative error, wrong-side zero exclusions, bounds above won.
+
+    The relative error's median is over the rows that carry an estimate (identified rows, and AE's assumed
+    baseline); a row that is not identified has no estimate and counts in `identified`, not in the error."""
+    per_world = per_world.loc[per_world["truth"].notna()]
     d = per_world.assign(
         covered=(per_world.ci_low <= per_world.truth) & (per_world.truth <= per_world.ci_high),
         covered_expected=(per_world.ci_low <= per_world.expected_truth) & (per_world.expected_truth <= per_world.ci_high),
@@ -80,19 +106,19 @@ def coverage_table(per_world: pd.DataFrame) -> pd.DataFrame:
     unit = d["unit"].where(~d["unit"].str.startswith("channel:"), d["unit"])
     return d.groupby(unit).agg(
         worlds=("seed", "count"), coverage=("covered", "mean"), coverage_expected=("covered_expected", "mean"),
-        identified=("identified", "mean"),
+        identified=("identified", "mean"), with_estimate=("estimate", "count"),
         median_rel_error=("rel_error", "median"), wrong_side=("wrong_side", "sum"), above_won=("above_won", "sum"),
         mean_truth=("truth", "mean"), mean_estimate=("estimate", "mean"),
     )  # fmt: skip
 
 
 def markdown(table: pd.DataFrame) -> str:
-    lines = ["| unit | worlds | coverage | coverage (expected truth) | identified | median rel. error | wrong-side zero exclusions | bounds above won | mean truth | mean estimate |",
+    lines = ["| unit | worlds | coverage | coverage (expected truth) | identified | median rel. error (rows with an estimate) | wrong-side zero exclusions | bounds above won | mean truth | mean estimate |",
              "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for unit, r in table.iterrows():
-        err = "n/a" if pd.isna(r.median_rel_error) else f"{r.median_rel_error:.2f}"
+        err = "n/a" if pd.isna(r.median_rel_error) else f"{r.median_rel_error:.2f} ({int(r.with_estimate)})"
         est = "n/a" if pd.isna(r.mean_estimate) else f"{r.mean_estimate / 1e6:.2f}M"
-        lines.append(f"| {unit} | {r.worlds} | {r.coverage:.2f} | {r.coverage_expected:.2f} | {r.identified:.2f} | {err} | {int(r.wrong_side)} | "
+        lines.append(f"| {unit} | {int(r.worlds)} | {r.coverage:.2f} | {r.coverage_expected:.2f} | {r.identified:.2f} | {err} | {int(r.wrong_side)} | "
                      f"{int(r.above_won)} | {r.mean_truth / 1e6:.2f}M | {est} |")  # fmt: skip
     return "\n".join(lines)
 
@@ -107,13 +133,21 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, help="write the per-world rows here (CSV); an existing file is resumed"
     )
+    parser.add_argument(
+        "--table", nargs="+", type=Path, help="only print the table from these per-world files"
+    )
     args = parser.parse_args()
+    if args.table:
+        report(pd.concat([pd.read_csv(f) for f in args.table], ignore_index=True), "per-world files: "
+               + ", ".join(map(str, args.table)))  # fmt: skip
+        return
     warnings.filterwarnings("ignore")
     configs = grid(args.grid, args.only)
     frames, started = [], time.perf_counter()
     if args.out is not None and args.out.exists():  # resume: keep the worlds already measured
         frames.append(pd.read_csv(args.out))
     done = set(zip(frames[0]["config"], frames[0]["seed"], strict=True)) if frames else set()
+    version = code_version()  # the code this process loaded, whatever is committed while it runs
     with tempfile.TemporaryDirectory(prefix="fairshare-grid-") as tmp:
         for seed in range(
             args.first_seed, args.first_seed + args.seeds
@@ -122,26 +156,37 @@ def main() -> None:
                 if (name, seed) in done:
                     continue
                 t0 = time.perf_counter()
-                frames.append(one_world(name, args.accounts, seed, Path(tmp)))
+                frames.append(one_world(name, args.accounts, seed, Path(tmp), version))
                 if args.out:
                     pd.concat(frames, ignore_index=True).to_csv(args.out, index=False)
                 print(f"{name} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
     per_world = pd.concat(frames, ignore_index=True)
     per_world = per_world.loc[per_world["config"].isin(list(configs))]
+    minutes = (time.perf_counter() - started) / 60
+    report(
+        per_world,
+        f"{len(configs)} configurations x {args.seeds} seeds x {args.accounts} accounts, {minutes:.0f} min",
+    )
+
+
+def report(per_world: pd.DataFrame, title: str) -> None:
+    """Print the per-world rows and the coverage tables (markdown)."""
     pd.set_option("display.width", 220)
     pd.set_option("display.max_rows", 1000)
     print(per_world.round(0).to_string(index=False))
-    minutes = (time.perf_counter() - started) / 60
-    print(f"\n{len(configs)} configurations x {args.seeds} seeds x {args.accounts} accounts, {minutes:.0f} min; "
-          "90% intervals\n")  # fmt: skip
+    worlds = per_world[["config", "seed"]].drop_duplicates()
+    print(f"\n{title}; {len(worlds)} worlds finished ({worlds.config.nunique()} configurations, seeds "
+          f"{sorted(worlds.seed.unique().tolist())}); 90% intervals\n")  # fmt: skip
     print(markdown(coverage_table(per_world)))
     channels = per_world.loc[per_world.unit.str.startswith("channel:")]
     if len(channels):
         print("\nall channels together:")
         print(markdown(coverage_table(channels.assign(unit="channel (all)"))))
-    marketing = per_world.loc[(per_world.unit == "marketing") & per_world.identified]
-    print(f"\nmarketing median relative error (identified worlds): "
-          f"{np.median((marketing.estimate - marketing.truth).abs() / marketing.truth.abs()) if len(marketing) else float('nan'):.3f}")  # fmt: skip
+    marketing = per_world.loc[per_world.unit == "marketing"]
+    ident = marketing.loc[marketing.identified.astype(bool)]
+    err = (ident.estimate - ident.truth).abs() / ident.truth.abs()
+    print(f"\nmarketing: identified in {len(ident)} of {len(marketing)} worlds; median relative error over the identified "
+          f"ones {err.median() if len(ident) else float('nan'):.3f} (not identified rows carry no estimate)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from fairshare import Workspace
+from fairshare.config import DefinitionsError, parse_definitions
 from fairshare.funnel import Funnel, results
 from fairshare.funnel.sla import BREACH_COLUMNS, SLA_COLUMNS, STUCK_COLUMNS, ServiceLevels
 from fairshare.intervals import median_interval
@@ -35,6 +36,20 @@ def test_tiny_speed_to_lead_and_sla(tiny_ws):
     assert list(breaches.columns) == BREACH_COLUMNS
     assert breaches[["sla", "entity_id"]].values.tolist() == [["first_contact", "L2"], ["mql_decision", "L2"]]
     assert breaches["overdue_hours"].tolist() == pytest.approx([29.0, 23 + 55 / 60])
+
+
+def test_each_sla_can_carry_its_own_target_else_the_shared_one(tiny_ws):
+    funnel = Funnel().fit(tiny_ws)
+    funnel.definitions_ = parse_definitions(
+        "[sla]\ncompliance_target = 0.8\nfirst_contact_target = 0.95\nstuck_opportunity_target = 0.5\n"
+    )
+    targets = ServiceLevels().fit(funnel).table().groupby("sla")["target"].unique().map(list).to_dict()
+    assert targets == {"first_contact": [0.95], "never_contacted": [0.95],  # the same SLA's other side
+                       "mql_decision": [0.8], "rejection_reason": [0.8], "stuck_opportunity": [0.5]}  # fmt: skip
+    with pytest.raises(DefinitionsError, match=r"sla.stuck_opportunity_target: .*\(allowed: 0 to 1\)"):
+        parse_definitions("[sla]\nstuck_opportunity_target = 1.5\n")
+    with pytest.raises(DefinitionsError, match="did you mean 'mql_decision_target'"):
+        parse_definitions("[sla]\nmql_decison_target = 0.5\n")
 
 
 def test_stuck_pipeline_depends_on_as_of(tiny_ws):

@@ -38,6 +38,12 @@ class WorkspaceSettings(_Section):
         description="Ibis connection URL; {workspace} is replaced by the workspace folder.",
     )
     currency: str = "USD"
+    max_feature_cells: int = Field(
+        250_000_000,
+        ge=1,
+        description="largest per-lead or per-account feature table (rows x columns) a model brings "
+        "into Python (8 bytes a cell as float64: 2 GB); beyond it the area fails and says so",
+    )
 
 
 class FunnelSettings(_Section):
@@ -88,6 +94,21 @@ class SLASettings(_Section):
         le=1,
         description="share of each SLA's cases met on time both teams aim for (chart: green at or above)",
     )
+    first_contact_target: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="first contact's own target (and never contacted's); else compliance_target",
+    )
+    mql_decision_target: float | None = Field(None, gt=0, le=1, description="else compliance_target")
+    rejection_reason_target: float | None = Field(None, gt=0, le=1, description="else compliance_target")
+    stuck_opportunity_target: float | None = Field(None, gt=0, le=1, description="else compliance_target")
+
+    def target(self, sla: str) -> float:
+        """The share of `sla`'s cases agreed to be met on time: its own target, else compliance_target.
+        Never contacted is the first-contact SLA's other side and shares its target."""
+        own = getattr(self, f"{'first_contact' if sla == 'never_contacted' else sla}_target", None)
+        return self.compliance_target if own is None else own
 
 
 class AttributionSettings(_Section):

@@ -13,3 +13,7 @@ class AreaMissing(LookupError):
 
 class NoResults(LookupError):
     """The workspace has no stored run yet."""
+
+
+class FeatureTableTooLarge(MemoryError):
+    """A feature table would exceed `[workspace] max_feature_cells` (rows x columns) in Python."""

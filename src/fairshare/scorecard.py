@@ -39,6 +39,13 @@ SCORECARD_COLUMNS = [
     "change", "definition", "source", "note", "better",
 ]  # fmt: skip
 CURRENT, PREVIOUS = "current", "previous"
+#: Published precision: money to the cent, every other figure to 1e-9, so that warehouses that sum
+#: in another order (Spark, PostgreSQL) give the same scorecard as DuckDB, digit for digit.
+MONEY_DECIMALS, FIGURE_DECIMALS = 2, 9
+
+
+def _rounded(values: pd.Series, money: pd.Series) -> pd.Series:
+    return values.round(FIGURE_DECIMALS).where(~money, values.round(MONEY_DECIMALS))
 
 
 @dataclass
@@ -368,9 +375,10 @@ class Scorecard(BaseEstimator):
         )
         if self.bounds_ is None:
             frame["previous_value"] = np.nan
-        frame["change"] = frame["value"] - frame["previous_value"]
-        for c in ("value", "ci_low", "ci_high", "previous_value", "change"):
-            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+        money = frame["unit"] == self.ws_.definitions.workspace.currency
+        for c in ("value", "ci_low", "ci_high", "previous_value"):
+            frame[c] = _rounded(pd.to_numeric(frame[c], errors="coerce").astype(float), money)
+        frame["change"] = _rounded(frame["value"] - frame["previous_value"], money)
         frame["better"] = frame["better"].fillna("higher") if "better" in frame else "higher"
         return frame[SCORECARD_COLUMNS]
 

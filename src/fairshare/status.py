@@ -44,10 +44,13 @@ def describe(
     }
 
 
-def workspace_status(folder: str | Path) -> dict[str, Any]:
-    """The status of the workspace in `folder` (DefinitionsError or WarehouseError if it cannot be read)."""
+def workspace_status(folder: str | Path, definitions: Definitions | None = None) -> dict[str, Any]:
+    """The status of the workspace in `folder` (DefinitionsError or WarehouseError if it cannot be read).
+
+    `definitions`: its fairshare.toml when the caller has parsed it already (the CLI checks the URL first).
+    """
     folder = Path(folder)
-    definitions = load_definitions(folder / CONFIG_NAME)
+    definitions = load_definitions(folder / CONFIG_NAME) if definitions is None else definitions
     return describe(folder, definitions, warehouse.resolve_url(definitions.workspace.warehouse, folder))
 
 

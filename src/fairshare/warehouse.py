@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fairshare import schema
+from fairshare.errors import FeatureTableTooLarge
 
 if TYPE_CHECKING:
     import ibis
@@ -366,6 +367,19 @@ def leads_with_account(con: ibis.BaseBackend) -> ir.Table:
 
 
 # --- loading an import and storing a run's results, per backend --------------------------------
+
+
+def check_feature_cells(what: str, rows: int, columns: int, limit: int) -> None:
+    """Refuse to bring a feature table of more than `limit` cells (rows x columns) into Python:
+    fail in one line, before the transfer, rather than run out of memory or sample in silence."""
+    cells = rows * columns
+    if cells > limit:
+        size = f"{cells * 8 / 1e9:.1f} GB" if cells >= 12_500_000 else f"{cells * 8 / 1e6:.1f} MB"
+        raise FeatureTableTooLarge(
+            f"{what}: {rows:,} rows x {columns} columns = {cells:,} cells, more than "
+            f"[workspace] max_feature_cells = {limit:,} (about {size} as float64); "
+            "raise it in fairshare.toml on a machine with that memory (docs/scale.md)"
+        )
 
 
 def store_results(con: ibis.BaseBackend, tables: dict[str, pd.DataFrame], run: dict[str, Any]) -> None:

@@ -39,6 +39,27 @@ def test_status_csv_and_env_workspace(tmp_path, monkeypatch):
     assert out.splitlines()[0].startswith("workspace,warehouse,currency")
 
 
+def test_status_parses_the_definitions_once(tmp_path, monkeypatch):
+    # the URL check and the status record share one parse of fairshare.toml
+    import fairshare.config
+    import fairshare.status
+
+    ws = tmp_path / "ws"
+    run("init", str(ws))
+    run("import", str(TINY), "-w", str(ws))
+    parsed = []
+    original = fairshare.config.load_definitions
+
+    def counted(path):
+        parsed.append(path)
+        return original(path)
+
+    monkeypatch.setattr(fairshare.config, "load_definitions", counted)
+    monkeypatch.setattr(fairshare.status, "load_definitions", counted)
+    assert run("status", "-w", str(ws), "-f", "json").exit_code == 0
+    assert parsed == [ws / "fairshare.toml"]
+
+
 def test_bad_import_exits_nonzero_with_lines_and_no_traceback(tmp_path):
     ws = tmp_path / "ws"
     run("init", str(ws))

@@ -128,3 +128,48 @@ def test_lead_rows_say_why_when_no_queued_lead_has_won_anything():
         ("speed_to_lead", "omitted"),
     ]
     assert all("no queued lead has won revenue" in r["assumptions"] for r in rows) and models == {}
+
+
+def test_a_queue_that_contacts_nearly_every_lead_says_so_instead_of_dropping_the_inbound_row():
+    # grid world arrive40-plain (800 accounts, seed 100): only 5 of 372 queued leads were never contacted, the
+    # sdr_contact row vanished without a word and the SDR team row became the outbound row alone
+    from fairshare.contribution.table import _lead_rows
+
+    rng = np.random.default_rng(4)
+    n = 120
+    contacted = np.r_[np.zeros(5, bool), np.ones(n - 5, bool)]
+    leads = pd.DataFrame({
+        "lead_id": [f"L{i}" for i in range(n)], "account_id": [f"A{i}" for i in range(n)], "queued": True,
+        "contacted": contacted, "won_revenue": np.where(rng.random(n) < 0.2, 10_000.0, 0.0),
+        "hours_to_first_contact": np.where(contacted, rng.exponential(30, n), np.nan),
+        "industry": rng.choice(["software", "retail"], n), "log_employees": rng.normal(5, 1, n),
+    })  # fmt: skip
+    rows, _ = _lead_rows(leads, {"level": 0.9, "random_state": 0, **QUICK}, 24.0)
+    contact = next(r for r in rows if r["unit"] == "sdr_contact")
+    assert contact["method"] == "omitted"
+    assert "only 5 of 120 queued leads were never contacted" in contact["assumptions"]
+
+
+def test_sdr_total_bounds_an_inbound_part_it_cannot_estimate():
+    # without a contact estimate the inbound contacts still count: 0 .. the won revenue of the queued leads SDRs
+    # contacted (300), so the team runs from the outbound low (50) to the outbound high plus 300 (450), no number
+    from fairshare.contribution.table import _sdr_total
+
+    outbound = {"estimate": 100.0, "ci_low": 50.0, "ci_high": 150.0, "n_exposed": 10, "assumptions": "a",
+                "overlap_warning": "", "sensitivity": "s"}  # fmt: skip
+    row = _sdr_total(outbound, None, 0.5, inbound_won=300.0)
+    assert np.isnan(row["estimate"]) and (row["ci_low"], row["ci_high"]) == (50.0, 450.0)
+    assert "bounded from 0 to the won revenue of the queued leads SDRs contacted (300)" in row["assumptions"]
+    assert _sdr_total(outbound, None, 0.5)["ci_high"] == 150.0  # no queued leads: nothing to add
+
+
+def test_inbound_won_counts_queued_leads_an_sdr_contacted():
+    from fairshare.contribution.table import inbound_won
+
+    leads = pd.DataFrame({
+        "queued": [True, True, True, False], "contacted": [True, True, False, True],
+        "sdr_contacted": [True, False, False, True], "won_revenue": [100.0, 20.0, 7.0, 1000.0],
+    })  # fmt: skip
+    assert inbound_won(leads) == 100.0  # queued and contacted by an SDR
+    assert inbound_won(leads.drop(columns="sdr_contacted")) == 120.0  # no SDR column: any contact
+    assert inbound_won(None) is None

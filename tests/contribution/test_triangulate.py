@@ -109,3 +109,60 @@ def test_mix_rows_become_strategies_and_identify_only_when_a_holdout_calibrates_
     assert not combine([e], bound=5e6)["identified"]
     [w] = _mix_strategy(rows, "channel", "webinar")
     assert not combine([w], bound=5e6)["identified"]
+
+
+def test_the_sdr_team_keeps_its_inbound_part_as_a_bound_when_the_contact_effect_is_not_identified():
+    # regression (grid arrive40-plain/-confounded): every queued lead but 5 was contacted, sdr_contact could not
+    # be estimated, and the team row was the outbound row alone (estimate 0.66 M against a truth of 3.2 M)
+    from fairshare.config import ContributionSettings
+    from fairshare.contribution.triangulate import team_row
+
+    won = np.full(100, 100.0)
+    outbound = {"unit": "sdr_outbound", "key": "accounts", "estimate": 100.0, "ci_low": 50.0, "ci_high": 150.0,
+                "identified": True, "n_exposed": 10, "assumptions": "panel", "overlap_warning": "",
+                "sensitivity": "s", "method": "panel_dml"}  # fmt: skip
+    settings = ContributionSettings()
+    row = team_row(outbound, None, 3_000.0, "only 5 of 372 queued leads were never contacted", settings,
+                   bound=10_000.0, period="all history a..b", won=won)  # fmt: skip
+    assert not row["identified"] and np.isnan(row["estimate"]) and row["method"] == "not_identified"
+    assert (row["ci_low"], row["ci_high"]) == (
+        50.0,
+        3_150.0,
+    )  # outbound low .. outbound high + inbound revenue
+    assert "only 5 of 372 queued leads were never contacted" in row["assumptions"] and row["proposal"]
+    parts = json.loads(row["strategies"])
+    assert parts[0]["name"] == "outbound+inbound_bound" and not parts[0]["identified"]
+    inbound = dict(outbound, unit="sdr_contact", estimate=40.0, ci_low=20.0, ci_high=60.0)
+    row = team_row(outbound, inbound, 3_000.0, "", settings, bound=10_000.0, period="p", won=won)
+    # identified: outbound + 0.5 x inbound, interval outbound low + 0 .. outbound high + inbound high
+    assert row["identified"] and row["estimate"] == 120.0 and (row["ci_low"], row["ci_high"]) == (50.0, 210.0)
+
+
+def test_an_estimate_below_minus_the_won_revenue_is_capped_with_its_interval():
+    # grid world arrive80-confounded seed 101: a 66-account marketing holdout that won 4x more per account than
+    # the control gave -6.46 M, reported below its own capped interval [-2.92 M, -1.72 M] and below -won
+    out = combine(
+        [strategy("holdout", -6_463_158.0, -11_200_000.0, -1_717_401.0, True, "")],
+        bound=2_917_700.0,
+        floor=-2_917_700.0,
+    )
+    assert out["estimate"] == -2_917_700.0 and (out["ci_low"], out["ci_high"]) == (-2_917_700.0, -1_717_401.0)
+    assert "capped at the logical floor" in out["note"]
+
+
+def test_an_interval_wholly_below_the_logical_floor_does_not_identify_the_unit():
+    # the same world for marketing (floor 0): the holdout's interval [-2.92 M, -1.72 M] contradicts the bounds
+    # 0 .. won, an interval that excluded zero on the wrong side (true effect +0.53 M)
+    out = combine(
+        [strategy("holdout", -6_463_158.0, -2_917_700.0, -1_717_401.0, True, "")], bound=2_917_700.0
+    )
+    assert not out["identified"] and np.isnan(out["estimate"])
+    assert (out["ci_low"], out["ci_high"]) == (0.0, 2_917_700.0)
+    assert "outside the logical bounds" in out["note"] and "holdout" in out["note"]
+
+
+def test_an_interval_across_the_floor_is_clipped_to_it():
+    # grid world arrive20-plain seed 101: marketing -2.18 M [-2.51 M, 1.50 M] becomes 0 [0, 1.50 M]
+    out = combine([strategy("mix", -2_180_000.0, -2_510_000.0, 1_500_000.0, True, "")], bound=2_510_000.0)
+    assert out["identified"] and out["estimate"] == 0.0
+    assert (out["ci_low"], out["ci_high"]) == (0.0, 1_500_000.0)

@@ -41,6 +41,20 @@ def test_sla_colours_follow_the_agreed_target_not_fixed_numbers():
     assert set(unknown.marker.color) == {PALETTE[8]}  # no target stored: no verdict
 
 
+def test_each_sla_is_coloured_against_its_own_target():
+    sla = _sla(0.9)  # compliance_target = 0.9; first_contact_target = 0.1; stuck_opportunity_target = 0.99
+    sla.loc[sla["sla"] == "first_contact", "target"] = 0.1
+    sla.loc[sla["sla"] == "stuck_opportunity", "target"] = 0.99
+    chart = sla_chart(sla)
+    colours = dict(zip(chart.data[0].x, chart.data[0].marker.color, strict=True))
+    assert colours["first_contact"] == GREEN  # 14% meets its own 10%
+    assert colours["mql_decision"] == GREEN  # 95% meets the shared 90%
+    assert (
+        colours["stuck_opportunity · proposal"] == RED and colours["stuck_opportunity · all"] == RED
+    )  # < 99%
+    assert "its target" in chart.layout.title.text and "target 10%" in chart.data[0].hovertext
+
+
 def test_scorecard_colours_follow_each_kpis_good_direction():
     card = pd.DataFrame({
         "kpi": ["bookings", "speed_to_lead_hours", "never_contacted_share", "media_spend"],

@@ -139,11 +139,12 @@ def status(workspace: WorkspaceOption = None, fmt: FormatOption = Format.table) 
 
     path = checked_folder(workspace)
     with workspace_errors():
-        mistake = warehouse_mistake(load_definitions(path / CONFIG_NAME).workspace.warehouse)
+        definitions = load_definitions(path / CONFIG_NAME)  # parsed once: the URL check and the status
+        mistake = warehouse_mistake(definitions.workspace.warehouse)
         if mistake:
             fail(mistake)
         try:
-            info = workspace_status(path)
+            info = workspace_status(path, definitions)
         except NoWarehouse as e:
             raise NoWarehouse(f"{e} --workspace {path}") from None
     if fmt is Format.table:

@@ -20,6 +20,8 @@ from ibis import _
 from fairshare import warehouse
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from fairshare.workspace import Workspace
 
 #: Touch kind that records a conversion (a form fill creates the lead): excluded from exposures.
@@ -51,6 +53,18 @@ def sdr_outbound_activities(ws: Workspace) -> tuple[ibis.Table, ibis.Table]:
     return outbound, sdr_acts
 
 
+#: Columns of the exposure tables besides the per-channel counts (account) and the fetched parts
+#: (lead): what `_bound` adds to the count of columns it can read from the expressions.
+ACCOUNT_COLUMNS = 15
+LEAD_DERIVED = 14
+
+
+def _bound(ws: Workspace, what: str, rows: ir.Table, columns: int) -> None:
+    """The memory bound (`[workspace] max_feature_cells`), checked in the engine before the transfer."""
+    limit = ws.definitions.workspace.max_feature_cells
+    warehouse.check_feature_cells(what, int(rows.count().execute()), columns, limit)
+
+
 def account_exposures(ws: Workspace) -> pd.DataFrame:
     """One row per account: confounders, touches per channel (paid/owned and pull), SDR prospecting, won revenue.
 
@@ -75,6 +89,8 @@ def account_exposures(ws: Workspace) -> pd.DataFrame:
     opp_start = opps.created_at.min().execute()
     starts = [t for t in (start, opp_start) if t is not None and not pd.isna(t)]
     window_start = min(starts) if starts else pd.Timestamp("1970-01-01")
+    n_channels = int(touches.channel.nunique().execute())
+    _bound(ws, "account exposures", accounts, ACCOUNT_COLUMNS + n_channels)
     counts = touches.group_by(["account_id", "channel"]).agg(n=_.count()).execute()
     wide = counts.pivot_table(index="account_id", columns="channel", values="n", aggfunc="sum", fill_value=0)
     won = _won_by(opps, "account_id").execute()
@@ -160,8 +176,15 @@ def lead_exposures(ws: Workspace) -> pd.DataFrame:
     )
     queue = leads.group_by(day=_.created_at.truncate("D")).agg(queue_leads=_.count())
     won = _won_by(ws.table("opportunities").filter(_.lead_id.notnull()), "lead_id")
+    parts = (first_any, first_sdr, prior, won, mql)
+    _bound(
+        ws,
+        "lead exposures",
+        leads,
+        len(leads.columns) + sum(len(p.columns) - 1 for p in parts) + LEAD_DERIVED,
+    )
     frame = leads.mutate(day=_.created_at.truncate("D")).execute()
-    for part in (first_any, first_sdr, prior, won, mql):
+    for part in parts:
         frame = frame.merge(part.execute(), on="lead_id", how="left")
     frame = frame.merge(queue.execute(), on="day", how="left")
     acc = (

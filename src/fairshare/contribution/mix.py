@@ -200,13 +200,19 @@ class MixModel:
         gram, cross = rf.T @ rf, rf.T @ ry  # all candidates at once: each trial below is k x k
         ridge = self.alpha * np.eye(n_c)
         choice = np.full(n_c, len(self.grid_) // 2) if start is None else start.copy()
+        first, jitter = np.arange(n_c) * n_g, 1e-10 * np.eye(n_c)  # built once: nnls runs ~150 times a solve
+
+        solved: dict[bytes, tuple[np.ndarray, float]] = {}  # a sweep retries the current choice
 
         def nnls(idx: np.ndarray) -> tuple[np.ndarray, float]:
-            sel = np.arange(n_c) * n_g + idx
-            g, c = gram[np.ix_(sel, sel)] + ridge, cross[sel]
-            low = np.linalg.cholesky(g + 1e-10 * np.eye(n_c))
-            b, _ = optimize.nnls(low.T, np.linalg.solve(low, c))
-            return b / scale[sel], float(b @ g @ b - 2 * b @ c)  # penalised SSE up to a constant
+            key = idx.tobytes()
+            if key not in solved:
+                sel = first + idx
+                g, c = gram[sel[:, None], sel] + ridge, cross[sel]
+                low = np.linalg.cholesky(g + jitter)
+                b, _ = optimize.nnls(low.T, np.linalg.solve(low, c))
+                solved[key] = b / scale[sel], float(b @ g @ b - 2 * b @ c)  # penalised SSE up to a constant
+            return solved[key]
 
         for _ in range(sweeps):
             changed = False

@@ -44,6 +44,10 @@ PANEL_CONFOUNDERS = [
 ]  # fmt: skip
 
 
+#: Columns of the panel `account_periods` builds (one row per account and period before the at-risk filter).
+PANEL_COLUMNS = 19
+
+
 def _period_index(expr, start: pd.Timestamp, days: int):
     seconds = float(pd.Timestamp(start).timestamp())
     return ((expr.epoch_seconds() - seconds) / (days * 86400.0)).floor().cast("int64")
@@ -70,6 +74,11 @@ def panel_events(ws: Workspace, period_days: int) -> dict:
     ends = [touches.at.max(), leads.created_at.max(), opps.created_at.max(), outbound.at.max()]
     start = min(pd.Timestamp(t) for t in (e.execute() for e in times) if t is not None and not pd.isna(t))
     end = max(pd.Timestamp(t) for t in (e.execute() for e in ends) if t is not None and not pd.isna(t))
+    n_periods = int((end - start).days // period_days) + 1  # as account_periods lays the panel out
+    rows = int(ws.table("accounts").count().execute()) * n_periods
+    warehouse.check_feature_cells(
+        "account-period panel", rows, PANEL_COLUMNS, ws.definitions.workspace.max_feature_cells
+    )
 
     def counts(table, at: str, name: str, **extra):
         p = _period_index(table[at], start, period_days)
@@ -309,8 +318,12 @@ def holdout(ws: Workspace, experiment_id: str, level: float, settings: Contribut
                     f"{cap:,.0f}", effect_per_unit=float(row["estimate"]))  # fmt: skip
 
 
-def outbound_strategies(ws: Workspace, kw: dict, settings: ContributionSettings) -> tuple[list[dict], dict]:
-    """The SDR outbound strategies (panel DML, capacity IV, holdout) and the panel's facts."""
+def outbound_strategies(
+    ws: Workspace, kw: dict, settings: ContributionSettings, units: pd.DataFrame | None = None
+) -> tuple[list[dict], dict]:
+    """The SDR outbound strategies (panel DML, capacity IV, holdout) and the panel's facts.
+
+    `units`: `experiment_units(ws)` when the caller has read it already."""
     events = panel_events(ws, settings.panel_period_days)
     total, warnings_ = heavy_deals(events["deals"], settings.large_deal_share)
     facts = {"won_revenue": total, "warnings": warnings_, "start": events["start"], "end": events["end"]}
@@ -319,7 +332,9 @@ def outbound_strategies(ws: Workspace, kw: dict, settings: ContributionSettings)
     panel = account_periods(events, settings)
     level = kw.get("level", settings.level)
     found = [panel_dml(panel, kw, settings), capacity_iv(panel, level, settings)]
-    experiment = holdout(ws, settings.outbound_holdout_experiment, level, settings, len(events["accounts"]))
+    experiment = holdout(
+        ws, settings.outbound_holdout_experiment, level, settings, len(events["accounts"]), units
+    )
     if experiment is not None:
         found.append(experiment)
     facts.update(n_rows=len(panel), n_entries=int(panel["entered"].sum()))

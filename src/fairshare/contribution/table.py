@@ -177,12 +177,14 @@ def contribution_table(
         outbound = row if ok else None
     rows += lead_rows
     inbound = next((r for r in rows if r["unit"] == "sdr_contact" and r["method"] != OMITTED), None)
+    bound = inbound_won(leads)  # bounds the SDR team's inbound part when the contact effect is not estimated
     if outbound is not None:
-        rows.append(_sdr_total(outbound, inbound, assumptions.sdr_inbound_share))
+        rows.append(_sdr_total(outbound, inbound, assumptions.sdr_inbound_share, bound))
     rows += _ae_rows(y, level, random_state, assumptions)
     direct = {(r["unit"], r["key"]): r.pop("_direct") for r in rows if "_direct" in r}
     table = pd.DataFrame(rows, columns=CONTRIBUTION_COLUMNS)
     table.attrs["direct"] = direct  # per-account estimates before the queue displacement (benchmarks)
+    table.attrs["inbound_won"] = bound
     return table
 
 
@@ -223,16 +225,28 @@ def _marketing_sourced_row(
     return row
 
 
-def _sdr_total(outbound: dict, inbound: dict | None, share: float = 0.5) -> dict:
+def _sdr_total(
+    outbound: dict, inbound: dict | None, share: float = 0.5, inbound_won: float | None = None
+) -> dict:
     """SDR work: outbound prospecting plus the inbound leads SDRs contacted, which others may partly have taken.
 
     Nobody knows from the data how many of those contacts other reps would have made without SDRs, so
     the inbound part is bounded: from 0 (others take every lead) to all of it (nobody does). The point
-    estimate takes `share` of it (definitions: `contribution.sdr_inbound_share`); the interval runs from the outbound low plus the smaller bound to the outbound
-    high plus the larger one.
+    estimate takes `share` of it (definitions: `contribution.sdr_inbound_share`); the interval runs from the
+    outbound low plus the smaller bound to the outbound high plus the larger one. When the contact effect
+    could not be estimated, the inbound part is bounded by 0 .. `inbound_won` (won revenue of the queued
+    leads SDRs contacted) and the total has no point estimate.
     """
     row = dict(outbound, unit="sdr", key="all")
     if inbound is None:
+        if inbound_won:
+            row.update(
+                estimate=np.nan, ci_high=outbound["ci_high"] + inbound_won, effect_per_unit=np.nan,
+                method="outbound+inbound_bound",
+                assumptions=outbound["assumptions"] + "; inbound contacts (sdr_contact) not estimated: "
+                f"bounded from 0 to the won revenue of the queued leads SDRs contacted ({inbound_won:,.0f}), "
+                "so the team total has no point estimate",
+            )  # fmt: skip
         return row
     row.update(
         estimate=outbound["estimate"] + share * inbound["estimate"],
@@ -248,6 +262,14 @@ def _sdr_total(outbound: dict, inbound: dict | None, share: float = 0.5) -> dict
         effect_per_unit=np.nan,
     )  # fmt: skip
     return row
+
+
+def inbound_won(leads: pd.DataFrame | None) -> float | None:
+    """Won revenue of the queued leads an SDR contacted (any rep without the `sdr_contacted` column)."""
+    if leads is None or not len(leads) or "contacted" not in leads:
+        return None
+    by_sdr = leads["sdr_contacted"] if "sdr_contacted" in leads else leads["contacted"]
+    return float(leads.loc[_queued(leads) & by_sdr.astype(bool), "won_revenue"].sum())
 
 
 def channel_column_name(channel: str) -> str:
@@ -284,7 +306,14 @@ def _lead_rows(leads: pd.DataFrame, kw: dict, first_contact_hours: float) -> tup
         rows.append(_omitted("sdr_contact", "inbound", reason, level, d))
         rows.append(_omitted("speed_to_lead", f"sla_{first_contact_hours:g}h", reason, level))
         return rows, models
-    if 10 <= d.sum() <= len(d) - 10:
+    if not 10 <= d.sum() <= len(d) - 10:  # no comparison group: say so, the SDR team bounds this part
+        never = int(len(d) - d.sum())
+        reason = (f"only {never} of {len(d)} queued leads were never contacted" if never < 10 else
+                  f"only {int(d.sum())} of {len(d)} queued leads were contacted")  # fmt: skip
+        rows.append(
+            _omitted("sdr_contact", "inbound", f"{reason}: no comparison group (at least 10 each)", level, d)
+        )
+    else:
         try:
             m = IncrementalEffect(**kw).fit(x, d, y)
         except TooFewUnits as e:

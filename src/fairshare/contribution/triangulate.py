@@ -56,13 +56,20 @@ def combine(strategies: list[dict], bound: float, floor: float = 0.0) -> dict:
     """Reported estimate, interval, identified flag and a note from the strategies of one unit.
 
     Estimate: inverse-variance weighted mean of the identified strategies (variance from the interval
-    width); interval: from the lowest identified low to the highest identified high. Estimate and upper
-    bound are capped at `bound` (the won revenue the removal effect refers to). Not identified: the
-    logical bounds `floor` .. `bound` (`floor` < 0 where removing the unit can raise others' revenue).
+    width); interval: from the lowest identified low to the highest identified high, clipped to the
+    logical bounds `floor` .. `bound` (won revenue; `floor` < 0 where removing the unit can raise others'
+    revenue). Not identified (none identified, or an interval wholly outside the bounds): those bounds.
     """
     ok = [s for s in strategies if s["identified"] and s["estimate"] is not None and s["ci_low"] is not None]
+    why = f" ({DISPLACEMENT})" if floor < 0 else ""
+    outside = [s for s in ok if s["ci_high"] < floor or s["ci_low"] > bound]
+    if outside:  # an interval wholly outside the logical bounds: the design is too small or broken
+        names = ", ".join(f"{s['name']} {s['ci_low']:,.0f} .. {s['ci_high']:,.0f}" for s in outside)
+        return {"estimate": np.nan, "ci_low": floor, "ci_high": bound, "identified": False,
+                "note": f"not identified from this data: the interval of {names} lies outside the logical bounds "
+                        f"{floor:,.0f} .. won revenue {bound:,.0f}, so that design is too small or broken; "
+                        f"interval = the logical bounds{why}"}  # fmt: skip
     if not ok:
-        why = f" ({DISPLACEMENT})" if floor < 0 else ""
         return {"estimate": np.nan, "ci_low": floor, "ci_high": bound, "identified": False,
                 "note": "not identified from this data: no strategy uses variation the outcome does not drive; "
                         f"interval = logical bounds {floor:,.0f} .. won revenue {bound:,.0f}{why}"}  # fmt: skip
@@ -81,8 +88,10 @@ def combine(strategies: list[dict], bound: float, floor: float = 0.0) -> dict:
             notes.append(f"interval spans the identified strategies ({names})")
     if high > bound or estimate > bound:
         notes.append(f"capped at the won revenue of the period ({bound:,.0f})")
-    return {"estimate": min(estimate, bound), "ci_low": min(low, bound), "ci_high": min(high, bound),
-            "identified": True, "note": "; ".join(notes)}  # fmt: skip
+    if low < floor or estimate < floor:  # a removal gains at most what was won (floor -won), or nothing (0)
+        notes.append(f"capped at the logical floor of the period ({floor:,.0f})")
+    return {"estimate": float(np.clip(estimate, floor, bound)), "ci_low": float(np.clip(low, floor, bound)),
+            "ci_high": float(np.clip(high, floor, bound)), "identified": True, "note": "; ".join(notes)}  # fmt: skip
 
 
 def naive(row: dict, why: str) -> dict:
@@ -159,12 +168,14 @@ def triangulated_table(
     ws, table: pd.DataFrame, accounts: pd.DataFrame, kw: dict, assumptions
 ) -> pd.DataFrame:
     """The contribution table with every unit triangulated over its strategies (module docstring)."""
+    from fairshare.contribution.experiments import experiment_units
     from fairshare.contribution.panel import holdout, outbound_strategies
-    from fairshare.contribution.table import CONTRIBUTION_COLUMNS, _omitted, _sdr_total
+    from fairshare.contribution.table import CONTRIBUTION_COLUMNS, _omitted
 
     level = kw.get("level", assumptions.level)
     won = accounts["won_revenue"].to_numpy(float)
-    outbound, facts = outbound_strategies(ws, kw, assumptions)
+    units = experiment_units(ws)  # read once: the marketing and the outbound holdouts
+    outbound, facts = outbound_strategies(ws, kw, assumptions, units)
     bound = max(float(facts["won_revenue"]), float(won.sum()))
     period = period_label(facts["start"], facts["end"])
     mix = _mix_rows(ws, level, int(kw.get("random_state", 0)))
@@ -177,13 +188,13 @@ def triangulated_table(
             if m["unit"] == "channel" and ("channel", str(m["key"])) not in have:
                 rows.append(_omitted("channel", str(m["key"]), "no touch-level estimate", level))
     out, inbound = [], None
+    experiment = holdout(
+        ws, assumptions.marketing_holdout_experiment, level, assumptions, len(accounts), units
+    )
     for row in rows:
         unit, key, omitted = row["unit"], str(row["key"]), row["method"] == "omitted"
         if unit in ("marketing", "channel"):
             found = _mix_strategy(mix, unit, key) + ([] if omitted else [naive(row, NAIVE_MARKETING)])
-            experiment = holdout(
-                ws, assumptions.marketing_holdout_experiment, level, assumptions, len(accounts)
-            )
             if unit == "marketing" and experiment is not None:
                 found.append(
                     dict(experiment, identified=False, reason=experiment["reason"] + "; " + HOLDOUT_QUEUE)
@@ -204,12 +215,11 @@ def triangulated_table(
         out.append(done)
     team = next((r for r in out if r["unit"] == "sdr_outbound"), None)
     if team is not None:
-        sdr = _sdr_total(team, inbound, assumptions.sdr_inbound_share) if team["identified"] else dict(team)
-        parts = strategy("outbound+inbound_share", sdr["estimate"], sdr["ci_low"], sdr["ci_high"], team["identified"],
-                         "SDR outbound (triangulated) plus the inbound contacts (sdr_contact) with a share between 0 "
-                         f"and 1 (assumption bound; point at sdr_inbound_share = {assumptions.sdr_inbound_share:g})")  # fmt: skip
-        sdr = reported(dict(sdr, unit="sdr", key="all"), [parts], bound, period, won)
-        out.append(sdr)
+        contact = next((r for r in out if r["unit"] == "sdr_contact"), {})
+        why = str(contact.get("assumptions") or "no queued leads").split("; ")[0]
+        out.append(
+            team_row(team, inbound, table.attrs.get("inbound_won"), why, assumptions, bound, period, won)
+        )
     out += [dict(r, identified=False, strategies=json.dumps([strategy(ASSUMPTION, r["estimate"], r["ci_low"],
              r["ci_high"], False, r["assumptions"])]), period=period, proposal="") for r in rows if r["unit"] == "ae"]  # fmt: skip
     warn = "; ".join(facts["warnings"])
@@ -222,6 +232,46 @@ def triangulated_table(
     frame = pd.DataFrame(out, columns=CONTRIBUTION_COLUMNS)
     frame.attrs = dict(table.attrs, period=period, won_revenue=bound)
     return frame
+
+
+def team_row(
+    outbound: dict,
+    inbound: dict | None,
+    inbound_won: float | None,
+    why: str,
+    assumptions,
+    bound: float,
+    period: str,
+    won: np.ndarray,
+) -> dict:
+    """The SDR team: the triangulated outbound row plus the inbound contacts (`table._sdr_total`).
+
+    With an identified contact effect the inbound part enters with a share between 0 and 1. Without one
+    (`why`: e.g. nearly every queued lead was contacted, so nobody is left to compare with) it still counts,
+    as a bound from 0 to `inbound_won`; the team then has no number, and its interval is the outbound
+    interval widened by that bound (within the logical bounds)."""
+    from fairshare.contribution.table import _sdr_total
+
+    share = assumptions.sdr_inbound_share
+    if outbound["identified"] and inbound is not None:
+        sdr = _sdr_total(outbound, inbound, share)
+        parts = strategy("outbound+inbound_share", sdr["estimate"], sdr["ci_low"], sdr["ci_high"], True,
+                         "SDR outbound (triangulated) plus the inbound contacts (sdr_contact) with a share between 0 "
+                         f"and 1 (assumption bound; point at sdr_inbound_share = {share:g})")  # fmt: skip
+        return reported(dict(sdr, unit="sdr", key="all"), [parts], bound, period, won)
+    sdr = _sdr_total(outbound, None, share, inbound_won) if outbound["identified"] else dict(outbound)
+    partial = outbound["identified"] and bool(inbound_won)
+    reason = (f"SDR outbound (triangulated) plus the inbound contacts, whose effect is not estimated ({why}): "
+              f"bounded from 0 to the won revenue of the queued leads SDRs contacted ({inbound_won:,.0f})"
+              if partial else "SDR outbound not identified")  # fmt: skip
+    parts = strategy("outbound+inbound_bound", None, sdr["ci_low"], sdr["ci_high"], False, reason)
+    row = reported(dict(sdr, unit="sdr", key="all"), [parts], bound, period, won)
+    if partial:  # the outbound interval plus the inbound bound is narrower than the logical bounds
+        row["ci_low"] = max(row["ci_low"], sdr["ci_low"])
+        row["ci_high"] = min(row["ci_high"], sdr["ci_high"])
+        row["assumptions"] = (f"not identified as a total: {reason}; interval = the outbound interval plus that bound, "
+                              f"within 0 .. won revenue {bound:,.0f}; {outbound.get('assumptions', '')}")  # fmt: skip
+    return row
 
 
 def strategies_of(value) -> list[dict]:

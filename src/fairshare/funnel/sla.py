@@ -262,7 +262,7 @@ class ServiceLevels(BaseEstimator):
         with np.errstate(invalid="ignore", divide="ignore"):
             frame["compliance"] = np.where(n > 0, ok / n, np.nan)
         frame["ci_low"], frame["ci_high"] = rate_interval(np.clip(ok, 0, None), n, self.level_)
-        frame["target"] = s.compliance_target  # the agreed share, stored with the run for its chart
+        frame["target"] = frame["sla"].map(s.target)  # the agreed share, stored with the run for its chart
         return frame[SLA_COLUMNS]
 
 

@@ -46,7 +46,8 @@ def score_workspace(
     """Fit the lead model on the workspace; returns (scorer, feature frame, lead table)."""
     con = ws.con
     lookback = ws.definitions.scoring.lookback_days
-    features = LeadFeatures(horizon_days=horizon_days, lookback_days=lookback, stages=_stages(ws)).build(con)
+    features = LeadFeatures(horizon_days=horizon_days, lookback_days=lookback, stages=_stages(ws),
+                            max_cells=ws.definitions.workspace.max_feature_cells).build(con)  # fmt: skip
     outcomes = workspace_outcomes(ws)
     scorer = LeadScorer(monotone=ws.definitions.scoring.monotone, random_state=random_state)
     return scorer.fit(features, outcomes), features, scorer.result_
@@ -68,7 +69,11 @@ def arrival_quality(
     con = ws.con
     lookback = ws.definitions.scoring.lookback_days
     features = LeadFeatures(
-        horizon_days=0.0, lookback_days=lookback, sales_response=False, stages=_stages(ws)
+        horizon_days=0.0,
+        lookback_days=lookback,
+        sales_response=False,
+        stages=_stages(ws),
+        max_cells=ws.definitions.workspace.max_feature_cells,
     ).build(con)
     features = features.drop(columns=[c for c in SALES_RESPONSE if c in features])
     outcomes = workspace_outcomes(ws) if outcomes is None else outcomes

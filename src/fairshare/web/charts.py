@@ -60,8 +60,8 @@ def funnel_chart(funnel: pd.DataFrame) -> go.Figure | None:
 
 
 def sla_chart(sla: pd.DataFrame) -> go.Figure | None:
-    """Compliance per SLA rule (and stage), 0–100%: green where it meets the agreed target (the run's
-    `target` column, [sla] compliance_target in fairshare.toml), red where it misses, grey without one."""
+    """Compliance per SLA rule (and stage), 0–100%: green where it meets its agreed target (the run's
+    `target` column: [sla] <name>_target, else compliance_target), red where it misses, grey without one."""
     if sla.empty:
         return None
     rule = _first(sla, ("sla", "rule", "name"), numeric=False)
@@ -76,11 +76,13 @@ def sla_chart(sla: pd.DataFrame) -> go.Figure | None:
     fig = go.Figure(go.Bar(x=labels, y=sla[value].clip(0, 1), error_y=_errors(sla, value),
                            marker={"color": [_against_target(v, t) for v, t in zip(sla[value], target, strict=True)]}))  # fmt: skip
     known = target.dropna()
-    goal = (
-        f"green = at or above the {known.iloc[0]:.0%} target, red = below"
-        if len(known)
-        else "no target stored"
-    )
+    if known.nunique() > 1:  # SLAs with their own targets ([sla] <name>_target)
+        goal = "green = at or above its target, red = below"
+        fig.update_traces(hovertext=[f"target {t:.0%}" if pd.notna(t) else "no target" for t in target])
+    elif len(known):
+        goal = f"green = at or above the {known.iloc[0]:.0%} target, red = below"
+    else:
+        goal = "no target stored"
     return _layout(fig, f"SLA compliance ({value}; {goal})",
                    yaxis={"tickformat": ".0%", "range": [0, 1.05]}, barmode="group")  # fmt: skip
 
