@@ -47,6 +47,35 @@ def speed_model(history: pd.DataFrame, rng: np.random.Generator | None = None) -
     return np.r_[fit.intercept_, fit.coef_[0]]
 
 
+def rep_capacity(history: pd.DataFrame, business: np.ndarray, min_days: int = 5) -> pd.DataFrame:
+    """Per rep: leads_per_day it can start, and saturated_days, from when it first contacted queued leads.
+
+    Throughput is not capacity: a rep whose queue never backs up starts only what arrives. A business
+    day is saturated for a rep when one of its leads had arrived before the day's start and still
+    waited past the day's end; on those days the rep started all it could, so capacity is its starts
+    per saturated day. With fewer than `min_days` saturated days the queue never bound: capacity is
+    at least its busiest day's starts, and that lower bound is used (the replay then queues little).
+    `history` needs first_rep, arrival_hours and wait_hours (NaN: never contacted).
+    """
+    data = history.dropna(subset=["first_rep", "wait_hours"])
+    first = (data["arrival_hours"] + data["wait_hours"]).to_numpy(float)
+    first_day = np.floor(first / 24).astype(int)
+    # the first whole day the lead waited through: its arrival day if it arrived before work started
+    start = np.ceil((data["arrival_hours"].to_numpy(float) - DAY_START) / 24).astype(int)
+    rows = []
+    for rep, idx in data.groupby("first_rep").indices.items():
+        starts = pd.Series(first_day[idx]).value_counts()
+        waited = {
+            d for i in idx for d in range(max(start[i], 0), first_day[i]) if d < len(business) and business[d]
+        }
+        if len(waited) >= min_days:
+            per_day = float(starts.reindex(sorted(waited)).fillna(0).mean())
+        else:
+            per_day = float(starts.max())
+        rows.append({"rep_id": rep, "leads_per_day": per_day, "saturated_days": len(waited)})
+    return pd.DataFrame(rows, columns=["rep_id", "leads_per_day", "saturated_days"])
+
+
 def _next_work_time(t: float, business: np.ndarray) -> float:
     """The first working moment at or after hour t (business days 9-17)."""
     day = int(t // 24)
