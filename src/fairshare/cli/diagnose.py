@@ -86,4 +86,7 @@ def prospecting(
         return
     if fmt is Format.table:
         typer.echo(line)
+        table = table[["program", "leads", "won", "revenue", "rep_hours", "cost", "revenue_per_rep_hour",
+                       "per_hour_ci_low", "per_hour_ci_high", "revenue_per_dollar", "per_dollar_ci_low",
+                       "per_dollar_ci_high"]]  # fmt: skip
     render(table, fmt, title="Prospecting: won revenue per rep-hour and per total $ (media + sales time)")
