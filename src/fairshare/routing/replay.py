@@ -41,6 +41,7 @@ def speed_model(history: pd.DataFrame, rng: np.random.Generator | None = None,
     90% interval on the other side of zero. With `rng`, the fit is on a bootstrap of the leads.
     """
     from scipy.optimize import minimize
+    from scipy.special import expit
 
     from fairshare.scoring.model import direction_evidence
 
@@ -58,9 +59,11 @@ def speed_model(history: pd.DataFrame, rng: np.random.Generator | None = None,
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         eta = theta[0] + theta[1] * quality + theta[2] * wait
-        p = 1 / (1 + np.exp(-eta))
+        p = expit(eta)
         prior = np.array([0.0, (theta[1] - 1) / quality_prior_sd**2, theta[2] / 100.0])
-        value = float(np.sum(np.logaddexp(0, eta) - y * eta)) + 0.5 * (theta[1] - 1) ** 2 / quality_prior_sd**2
+        value = (
+            float(np.sum(np.logaddexp(0, eta) - y * eta)) + 0.5 * (theta[1] - 1) ** 2 / quality_prior_sd**2
+        )
         value += 0.5 * theta[2] ** 2 / 100.0  # a weak ridge (sd 10) keeps c finite on separable data
         grad = np.array([np.sum(p - y), np.sum((p - y) * quality), np.sum((p - y) * wait)]) + prior
         return value, grad
