@@ -22,7 +22,7 @@ Touchpoints are labelled by `by`: "channel" (touches by channel, activities by t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict, Unpack
 
 import ibis
 import ibis.expr.types as ir
@@ -36,6 +36,17 @@ if TYPE_CHECKING:
 
 By = Literal["channel", "campaign", "team"]
 Stage = Literal["revenue", "pipeline"]
+
+
+class JourneyOptions(TypedDict, total=False):
+    """How journeys are built (the keyword arguments of `touchpoints`, with its defaults)."""
+
+    by: By
+    stage: Stage
+    include_activities: bool
+    collapse: bool
+    lookback_days: int | None
+
 
 MARKETING, SDR, AE, OTHER_SALES = "marketing", "SDR", "AE", "other_sales"
 
@@ -189,25 +200,11 @@ def path_table(touchpoint_table: ir.Table) -> ir.Table:
     )
 
 
-def paths(
-    ws: Workspace,
-    by: By = "channel",
-    stage: Stage = "revenue",
-    include_activities: bool = True,
-    collapse: bool = False,
-) -> pd.DataFrame:
+def paths(ws: Workspace, **options: Unpack[JourneyOptions]) -> pd.DataFrame:
     """The path table of the workspace as a DataFrame (aggregated in the warehouse)."""
-    tp = touchpoints(ws, by=by, stage=stage, include_activities=include_activities, collapse=collapse)
-    return path_table(tp).execute()
+    return path_table(touchpoints(ws, **options)).execute()
 
 
-def journeys(
-    ws: Workspace,
-    by: By = "channel",
-    stage: Stage = "revenue",
-    include_activities: bool = True,
-    collapse: bool = False,
-) -> pd.DataFrame:
+def journeys(ws: Workspace, **options: Unpack[JourneyOptions]) -> pd.DataFrame:
     """The touchpoint table as a DataFrame (for models that need times or milestones)."""
-    tp = touchpoints(ws, by=by, stage=stage, include_activities=include_activities, collapse=collapse)
-    return tp.order_by(["journey_id", "step"]).execute()
+    return touchpoints(ws, **options).order_by(["journey_id", "step"]).execute()

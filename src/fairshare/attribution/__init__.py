@@ -8,7 +8,7 @@ or a journeys table from `fairshare.journeys`. `attribute(...)` is the one-call 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from fairshare.attribution.shapley import ShapleyAttribution
 from fairshare.config import AttributionSettings
 
 if TYPE_CHECKING:
+    from fairshare.journeys import JourneyOptions
     from fairshare.workspace import Workspace
 
 #: Model names accepted by `make_model` / `attribute` / the CLI.
@@ -108,9 +109,9 @@ def attribute(
     return pd.concat(frames, ignore_index=True)
 
 
-def workspace_paths(ws: Workspace, **options: Any) -> Paths | None:
-    """The workspace's journeys as a path table (`options` as in `fairshare.journeys.journeys`: by,
-    stage, include_activities, collapse); None when there are none."""
+def workspace_paths(ws: Workspace, **options: Unpack[JourneyOptions]) -> Paths | None:
+    """The workspace's journeys as a path table (`options`: by, stage, include_activities, collapse,
+    lookback_days, as in `fairshare.journeys.touchpoints`); None when there are none."""
     from fairshare import journeys
 
     tp = journeys.journeys(ws, **options)

@@ -119,9 +119,7 @@ class MarkovAttribution(AttributionModel):
 
     def __init__(self, order: int = 1, bootstrap: int = 0, level: float = 0.9, random_state=0):
         self.order = order
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
+        super().__init__(bootstrap, level, random_state)
 
     @property
     def label(self) -> str:

@@ -31,9 +31,10 @@ class AttributionModel:
     #: True when the model needs per-touch times or milestones (journey tables, not path tables).
     needs_journeys: ClassVar[bool] = False
 
-    bootstrap: int
-    level: float
-    random_state: Any
+    def __init__(self, bootstrap: int = 0, level: float = 0.9, random_state: Any = 0):
+        self.bootstrap = bootstrap
+        self.level = level
+        self.random_state = random_state
 
     @classmethod
     def _param_names(cls) -> list[str]:

@@ -35,11 +35,6 @@ def _normalise_per_row(paths: Paths, weights: np.ndarray) -> np.ndarray:
 class RuleAttribution(AttributionModel):
     """A rule: subclasses define `touch_weights(paths)` (and `__init__` when they take parameters)."""
 
-    def __init__(self, bootstrap: int = 0, level: float = 0.9, random_state=0):
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
-
     def touch_weights(self, paths: Paths) -> np.ndarray:
         """Weight of every touch (one journey's weights sum to 1)."""
         raise NotImplementedError
@@ -96,9 +91,7 @@ class LastNonDirect(RuleAttribution):
         random_state=0,
     ):
         self.direct_channels = direct_channels
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
+        super().__init__(bootstrap, level, random_state)
 
     def touch_weights(self, paths: Paths) -> np.ndarray:
         direct = np.isin(paths.channels.astype(str), [str(c) for c in self.direct_channels])
@@ -120,12 +113,32 @@ class Linear(RuleAttribution):
         return 1.0 / np.repeat(paths.lengths, paths.lengths).astype(float)
 
 
+#: The roles a position-based rule can weight, in the order `touch_weights` reads them.
+ROLES = ("first", "lead", "opportunity", "last", "rest")
+
+
 class _PositionBased(RuleAttribution):
     """Weights by role: first, lead-creation, opportunity-creation, last touch; the rest shared."""
 
-    #: Weights of (first, lead, opportunity, last, rest); set by subclasses from their parameters.
-    def role_weights(self) -> tuple[float, float, float, float, float]:
-        raise NotImplementedError
+    #: The role of each entry of `weights` (a role not named gets no weight), and the rule's default weights.
+    roles: ClassVar[tuple[str, ...]]
+    default_weights: ClassVar[tuple[float, ...]]
+
+    def __init__(
+        self,
+        weights: tuple[float, ...] | None = None,
+        bootstrap: int = 0,
+        level: float = 0.9,
+        random_state=0,
+    ):
+        self.weights = weights
+        super().__init__(bootstrap, level, random_state)
+
+    def role_weights(self) -> tuple[float, ...]:
+        """Weights of the `ROLES` (first, lead, opportunity, last, rest) from `weights` (None: the default)."""
+        weights = self.default_weights if self.weights is None else self.weights
+        given = dict(zip(self.roles, weights, strict=True))
+        return tuple(float(given.get(role, 0.0)) for role in ROLES)
 
     def touch_weights(self, paths: Paths) -> np.ndarray:
         first_w, lead_w, opp_w, last_w, rest_w = self.role_weights()
@@ -159,22 +172,8 @@ class UShaped(_PositionBased):
     """First and last touch get `weights[0]` and `weights[2]`, the touches between share `weights[1]`."""
 
     model_name = "u_shaped"
-
-    def __init__(
-        self,
-        weights: tuple[float, float, float] = (0.4, 0.2, 0.4),
-        bootstrap: int = 0,
-        level: float = 0.9,
-        random_state=0,
-    ):
-        self.weights = weights
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
-
-    def role_weights(self) -> tuple[float, float, float, float, float]:
-        first, middle, last = self.weights
-        return first, 0.0, 0.0, last, middle
+    roles = ("first", "rest", "last")
+    default_weights = (0.4, 0.2, 0.4)
 
 
 class WShaped(_PositionBased):
@@ -185,43 +184,16 @@ class WShaped(_PositionBased):
     """
 
     model_name = "w_shaped"
-
-    def __init__(
-        self,
-        weights: tuple[float, float, float, float] = (0.3, 0.3, 0.3, 0.1),
-        bootstrap: int = 0,
-        level: float = 0.9,
-        random_state=0,
-    ):
-        self.weights = weights
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
-
-    def role_weights(self) -> tuple[float, float, float, float, float]:
-        first, lead, opp, rest = self.weights
-        return first, lead, opp, 0.0, rest
+    roles = ("first", "lead", "opportunity", "rest")
+    default_weights = (0.3, 0.3, 0.3, 0.1)
 
 
 class FullPath(_PositionBased):
     """Full path (Z-shaped): first, lead-creation, opportunity-creation and last touch, rest shared."""
 
     model_name = "full_path"
-
-    def __init__(
-        self,
-        weights: tuple[float, float, float, float, float] = (0.225, 0.225, 0.225, 0.225, 0.1),
-        bootstrap: int = 0,
-        level: float = 0.9,
-        random_state=0,
-    ):
-        self.weights = weights
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
-
-    def role_weights(self) -> tuple[float, float, float, float, float]:
-        return tuple(float(x) for x in self.weights)  # type: ignore[return-value]
+    roles = ROLES
+    default_weights = (0.225, 0.225, 0.225, 0.225, 0.1)
 
 
 class TimeDecay(RuleAttribution):
@@ -235,9 +207,7 @@ class TimeDecay(RuleAttribution):
 
     def __init__(self, half_life_days: float = 7.0, bootstrap: int = 0, level: float = 0.9, random_state=0):
         self.half_life_days = half_life_days
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
+        super().__init__(bootstrap, level, random_state)
 
     def _check(self, paths: Paths) -> None:
         super()._check(paths)

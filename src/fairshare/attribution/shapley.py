@@ -34,11 +34,6 @@ class ShapleyAttribution(RuleAttribution):
 
     model_name = "shapley"
 
-    def __init__(self, bootstrap: int = 0, level: float = 0.9, random_state=0):
-        self.bootstrap = bootstrap
-        self.level = level
-        self.random_state = random_state
-
     @staticmethod
     def _distinct(paths: Paths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Distinct (row, channel) pairs as row·n_channels + channel, the pair of each touch, touches per pair."""

@@ -34,6 +34,7 @@ WorkspaceOption = Annotated[
 
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
+LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
 
 
 def _version(show: bool) -> None:

@@ -10,12 +10,10 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import FormatOption, WorkspaceOption, app
+from fairshare.cli.app import FormatOption, LevelOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, console, err_console, fail, library_warnings, records, render
 from fairshare.cli.stored import RefitOption, stored_table
-
-LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
 
 experiment_app = typer.Typer(help="Design and analyze experiments on groups of reps, leads or accounts.",
                              no_args_is_help=True)  # fmt: skip

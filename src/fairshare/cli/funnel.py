@@ -9,12 +9,11 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import FormatOption, WorkspaceOption, app
+from fairshare.cli.app import FormatOption, LevelOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, err_console, fail, records, render, short_number
 from fairshare.cli.stored import RefitOption, stored_table
 
-LevelOption = Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="interval level")]
 AsOfOption = Annotated[
     datetime | None,
     typer.Option("--as-of", help="judge open SLAs and stuck deals at this time (default: the latest event)"),

@@ -37,6 +37,7 @@ from ibis import _
 from fairshare import schema, warehouse
 from fairshare.config import ScoringSettings
 from fairshare.periods import DAY_SECONDS as DAY
+from fairshare.periods import seconds
 
 #: Categorical features (strings); every other feature is a number.
 CATEGORICAL = ("source_channel", "source_team", "campaign_channel", "industry", "region", "persona", "title",
@@ -64,25 +65,15 @@ class FeatureContext:
 FeatureBlock = Callable[[FeatureContext], ir.Table]
 
 
-def _seconds(t: ir.TimestampValue) -> ir.NumericValue:
-    return t.epoch_seconds().cast("float64")
-
-
 def _in_window(at: ir.TimestampValue, leads: ir.Table, lookback_days: float) -> ir.BooleanValue:
-    return (at <= leads.scored_at) & (_seconds(leads.scored_at) - _seconds(at) <= lookback_days * DAY)
+    return (at <= leads.scored_at) & (seconds(leads.scored_at) - seconds(at) <= lookback_days * DAY)
 
 
 def lead_block(ctx: FeatureContext) -> ir.Table:
     """Source channel and team of the lead, channel of its campaign."""
     campaigns = ctx.con.table("campaigns").select(cmp_id=_.campaign_id, campaign_channel=_.channel)
     j = ctx.leads.left_join(campaigns, ctx.leads.campaign_id == campaigns.cmp_id)
-    return j.select(
-        "lead_id",
-        source_channel=j.source_channel,
-        source_team=j.source_team,
-        campaign_channel=j.campaign_channel,
-        as_of=j.created_at,
-    )
+    return j.select("lead_id", "source_channel", "source_team", "campaign_channel", as_of=j.created_at)
 
 
 def fit_block(ctx: FeatureContext) -> ir.Table:
@@ -122,7 +113,7 @@ def interest_block(ctx: FeatureContext, kinds: Sequence[str], channels: Sequence
     leads = ctx.leads.select("lead_id", "account_id", "contact_id", "scored_at")
     j = leads.join(touches, leads.account_id == touches.t_account)
     j = j.filter(_in_window(j.t_at, j, ctx.lookback_days))
-    age_days = (_seconds(j.scored_at) - _seconds(j.t_at)) / DAY
+    age_days = (seconds(j.scored_at) - seconds(j.t_at)) / DAY
     metrics = {
         "touches": j.t_at.count(),
         "touches_7d": (age_days <= 7).cast("int64").sum(),
@@ -165,7 +156,7 @@ def response_block(ctx: FeatureContext) -> ir.Table:
     j = j.filter(_in_window(j.a_at, j, ctx.lookback_days))
     on_lead = (j.a_lead == j.lead_id) | (j.a_lead.isnull() & (j.a_contact == j.contact_id))
     j = j.mutate(on_lead=on_lead.fill_null(False) & (j.a_at >= j.created_at))
-    first = ibis.cases((j.on_lead, _seconds(j.a_at)), else_=ibis.null("float64")).min()
+    first = ibis.cases((j.on_lead, seconds(j.a_at)), else_=ibis.null("float64")).min()
     connected = j.on_lead & j.a_outcome.fill_null("").isin(CONNECTED_OUTCOMES)
     agg = j.group_by("lead_id").agg(
         rep_activities=j.a_at.count(),
@@ -175,7 +166,7 @@ def response_block(ctx: FeatureContext) -> ir.Table:
         lead_connects=connected.cast("int64").sum(),
         first_response_s=first,
         first_rep=ibis.cases((j.on_lead, j.a_rep), else_=ibis.null("string")).argmin(
-            ibis.cases((j.on_lead, _seconds(j.a_at)), else_=ibis.null("float64"))
+            ibis.cases((j.on_lead, seconds(j.a_at)), else_=ibis.null("float64"))
         ),
         as_of=j.a_at.max(),
     )
@@ -189,7 +180,7 @@ def response_block(ctx: FeatureContext) -> ir.Table:
         "lead_attempts",
         "lead_connects",
         "first_rep",
-        hours_to_first_response=(back.first_response_s - _seconds(back.l_created)) / 3600.0,
+        hours_to_first_response=(back.first_response_s - seconds(back.l_created)) / 3600.0,
         as_of=back.as_of,
     )
 
@@ -213,7 +204,7 @@ def queue_block(ctx: FeatureContext, days: float = 7.0) -> ir.Table:
     other = ctx.con.table("leads").select(q_id=_.lead_id, q_at=_.created_at)
     j = leads.join(
         other,
-        (other.q_at < leads.created_at) & (_seconds(leads.created_at) - _seconds(other.q_at) <= days * DAY),
+        (other.q_at < leads.created_at) & (seconds(leads.created_at) - seconds(other.q_at) <= days * DAY),
     )
     return j.group_by("lead_id").agg(leads_last_7d=j.q_id.count(), as_of=j.q_at.max())
 
@@ -246,7 +237,7 @@ def history_block(ctx: FeatureContext) -> ir.Table:
     ja = ja.filter(ja.a_created.notnull() & (ja.a_created <= ja.scored_at))
     age = ja.select(
         "lead_id",
-        account_age_days=(_seconds(ja.scored_at) - _seconds(ja.a_created)) / DAY,
+        account_age_days=(seconds(ja.scored_at) - seconds(ja.a_created)) / DAY,
         as_of=ja.a_created,
     )
     return _combine(leads.select("lead_id"), [prior_leads, prior_opps, age])
@@ -384,8 +375,8 @@ def lead_outcomes(
     minutes = ScoringSettings().activity_minutes if activity_minutes is None else activity_minutes
     branches = [(ja.kind == k, 60.0 * m) for k, m in minutes.items()]
     default_s = ibis.cases(*branches, else_=0.0) if branches else ibis.literal(0.0)
-    seconds = ibis.coalesce(ja.duration_s.cast("float64"), default_s)
-    effort = ja.group_by(lead_key=ja.for_lead).agg(effort_hours=seconds.sum() / 3600.0)
+    spent_s = ibis.coalesce(ja.duration_s.cast("float64"), default_s)
+    effort = ja.group_by(lead_key=ja.for_lead).agg(effort_hours=spent_s.sum() / 3600.0)
     out = leads.left_join(per_lead, leads.lead_id == per_lead.lead_id).drop("lead_id_right")
     out = out.left_join(effort, out.lead_id == effort.lead_key).drop("lead_key")
     frame = out.to_pandas().set_index("lead_id").sort_index()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -26,6 +27,15 @@ class Section:
     table: dict | None = None
     missing: str | None = None
     anchor: str = field(default="")
+
+    @classmethod
+    def stored(
+        cls, title: str, text: str, frame: pd.DataFrame, name: str, chart: Any = None, rows: int = 50
+    ) -> Section:
+        """A section showing the stored table `name` (first `rows` rows) and a chart of it, or saying
+        that this run did not make the table."""
+        return cls(title, text, figure=charts.figure_json(chart), table=charts.as_table(frame, rows),
+                   missing=_missing(frame, name))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -118,42 +128,37 @@ def summary(tables: Tables, currency: str) -> list[Section]:
 def diagnosis(tables: Tables, currency: str) -> list[Section]:
     evidence = tables("diagnosis_evidence")
     return [
-        Section("Diagnosis evidence", "Bookings = leads x lead quality x coverage x conversion x deal size; each "
-                "factor's effect is its share of the bookings change (90% bootstrap interval).",
-                table=charts.as_table(evidence), missing=_missing(evidence, "diagnosis_evidence")),
+        Section.stored("Diagnosis evidence", "Bookings = leads x lead quality x coverage x conversion x deal "
+                       "size; each factor's effect is its share of the bookings change (90% bootstrap interval).",
+                       evidence, "diagnosis_evidence"),
     ]  # fmt: skip
 
 
 def scorecard(tables: Tables, currency: str) -> list[Section]:
-    kpis = tables("scorecard")
+    kpis, now = tables("scorecard"), tables("forecast")
     return [
         *diagnosis(tables, currency),
-        Section("Scorecard", "The KPIs both teams agreed on, each with its definition (fairshare.toml) and "
-                "source query.", figure=charts.figure_json(charts.scorecard_chart(kpis)),
-                table=charts.as_table(kpis, 100), missing=_missing(kpis, "scorecard")),
-        Section("Forecast", "What we will book this period: Monte Carlo over open pipeline and new deals "
-                "(P10/P50/P90), next to what each rep committed.",
-                figure=charts.figure_json(charts.forecast_chart(tables("forecast"), currency)),
-                table=charts.as_table(tables("forecast"), 100), missing=_missing(tables("forecast"), "forecast")),
+        Section.stored("Scorecard", "The KPIs both teams agreed on, each with its definition (fairshare.toml) and "
+                       "source query.", kpis, "scorecard", charts.scorecard_chart(kpis), rows=100),
+        Section.stored("Forecast", "What we will book this period: Monte Carlo over open pipeline and new deals "
+                       "(P10/P50/P90), next to what each rep committed.",
+                       now, "forecast", charts.forecast_chart(now, currency), rows=100),
     ]  # fmt: skip
 
 
 def forecast(tables: Tables, currency: str) -> list[Section]:
     now, backtest, whatif = tables("forecast"), tables("forecast_backtest"), tables("forecast_whatif")
     return [
-        Section("Bookings forecast", "The period still open at the latest event (the next one when it is nearly "
+        Section.stored("Bookings forecast", "The period still open at the latest event (the next one when it is nearly "
                 "over): per-deal win probabilities from stage, time in stage, activity, stakeholders and rep, plus "
                 "pipeline not created yet; P10-P90 stretched so that 80% of past forecasts held the actual.",
-                figure=charts.figure_json(charts.forecast_chart(now, currency)),
-                table=charts.as_table(now, 100), missing=_missing(now, "forecast")),
-        Section("Backtest", "Every past period forecast 10, 30, 45 and 60 days in with only the data known then, "
-                "against what was booked and the reps' latest commit.",
-                figure=charts.figure_json(charts.backtest_chart(backtest, currency)),
-                table=charts.as_table(backtest, 100), missing=_missing(backtest, "forecast_backtest")),
-        Section("Spend what-if", "Bookings of the next periods if one channel's budget changes by the stated share "
-                "from now on (spend -> leads -> opportunities -> wins, each link from this workspace's history).",
-                figure=charts.figure_json(charts.whatif_chart(whatif, currency)),
-                table=charts.as_table(whatif, 100), missing=_missing(whatif, "forecast_whatif")),
+                now, "forecast", charts.forecast_chart(now, currency), rows=100),
+        Section.stored("Backtest", "Every past period forecast 10, 30, 45 and 60 days in with only the data known "
+                "then, against what was booked and the reps' latest commit.",
+                backtest, "forecast_backtest", charts.backtest_chart(backtest, currency), rows=100),
+        Section.stored("Spend what-if", "Bookings of the next periods if one channel's budget changes by the stated "
+                "share from now on (spend -> leads -> opportunities -> wins, each link from this workspace's "
+                "history).", whatif, "forecast_whatif", charts.whatif_chart(whatif, currency), rows=100),
     ]  # fmt: skip
 
 
@@ -161,16 +166,14 @@ def funnel(tables: Tables, currency: str) -> list[Section]:
     stages, sla = tables("funnel"), tables("sla")
     breaches, stuck = tables("sla_breaches"), tables("stuck_pipeline")
     return [
-        Section("Funnel", "Stage conversion and velocity with intervals on rates.",
-                figure=charts.figure_json(charts.funnel_chart(stages)), table=charts.as_table(stages),
-                missing=_missing(stages, "funnel")),
+        Section.stored("Funnel", "Stage conversion and velocity with intervals on rates.", stages, "funnel",
+                       charts.funnel_chart(stages)),
         Section("Speed to lead", "Hours from lead creation to the first sales activity; leads never contacted.",
                 table=charts.as_table(tables("speed_to_lead"))),
         Section("By segment", "Conversion by channel, campaign, source team, segment and rep.",
                 table=charts.as_table(tables("funnel_breakdown"))),
-        Section("SLAs", "Compliance with the service levels in fairshare.toml [sla].",
-                figure=charts.figure_json(charts.sla_chart(sla)), table=charts.as_table(sla),
-                missing=_missing(sla, "sla")),
+        Section.stored("SLAs", "Compliance with the service levels in fairshare.toml [sla].", sla, "sla",
+                       charts.sla_chart(sla)),
         Section("SLA breaches", "The breaching leads and opportunities (first 50).", table=charts.as_table(breaches)),
         Section("Stuck pipeline", "Open opportunities without activity for too long, with money at stake.",
                 table=charts.as_table(stuck)),
@@ -214,14 +217,12 @@ def contribution(tables: Tables, currency: str) -> list[Section]:
         str(table["period"].dropna().iloc[0]) if "period" in table and table["period"].notna().any() else ""
     )
     return [
-        Section("Incremental contribution" + (f" ({period})" if period else ""),
+        Section.stored("Incremental contribution" + (f" ({period})" if period else ""),
                 "What revenue would have been without each unit's work: each unit's estimate triangulated over the "
                 "strategies that identify it, with 90% intervals. 'not identified' means nothing in this data "
                 "identifies the unit (the interval is then the logical bounds, 0 to the won revenue, and the "
                 "proposal names the experiment that would settle it); 'assumption' marks a stated assumption, "
-                "not an estimate.",
-                figure=charts.figure_json(charts.contribution_chart(table, currency)),
-                table=charts.as_table(table), missing=_missing(table, "contribution")),
+                "not an estimate.", table, "contribution", charts.contribution_chart(table, currency)),
         Section("Strategies", "Every strategy of every unit with its own estimate and interval; only identified "
                 "ones (variation the outcome does not drive) make up the reported interval.",
                 table=charts.as_table(strategies, 100)),
@@ -270,9 +271,8 @@ def queue(tables: Tables, currency: str) -> list[Section]:
 def reps(tables: Tables, currency: str) -> list[Section]:
     table = tables("reps")
     return [
-        Section("Reps", "Closing ability net of lead quality, shrunk toward the team mean (90% intervals).",
-                figure=charts.figure_json(charts.reps_chart(table)), table=charts.as_table(table, 200),
-                missing=_missing(table, "reps")),
+        Section.stored("Reps", "Closing ability net of lead quality, shrunk toward the team mean (90% intervals).",
+                       table, "reps", charts.reps_chart(table), rows=200),
         *rep_factors(tables, currency),
     ]  # fmt: skip
 
@@ -289,8 +289,7 @@ def rep_factors(tables: Tables, currency: str) -> list[Section]:
     table = tables("rep_factors")
     if not table.empty:
         table = table[table["factor"] != "team_mood"]
-    return [Section("Rep factors", REP_FACTORS_TEXT, table=charts.as_table(table, 300),
-                    missing=_missing(table, "rep_factors"))]  # fmt: skip
+    return [Section.stored("Rep factors", REP_FACTORS_TEXT, table, "rep_factors", rows=300)]
 
 
 NOTE_THEME_SHOWN = ["theme", "n_notes", "n_deals", "share_deals", "win_rate", "win_rate_without", "lift", "ci_low",
@@ -323,9 +322,8 @@ def notes(tables: Tables, currency: str) -> list[Section]:
 def economics(tables: Tables, currency: str) -> list[Section]:
     table, prospecting, verdict = tables("economics"), tables("prospecting"), tables("prospecting_verdict")
     return [
-        Section("Economics", "Cost = media spend + sales time; CAC and ROI attributed, sourced and incremental.",
-                figure=charts.figure_json(charts.economics_chart(table)), table=charts.as_table(table),
-                missing=_missing(table, "economics")),
+        Section.stored("Economics", "Cost = media spend + sales time; CAC and ROI attributed, sourced and "
+                       "incremental.", table, "economics", charts.economics_chart(table)),
         Section("ROI three ways", "Attributed (one attribution model), sourced, and incremental (with intervals).",
                 figure=charts.figure_json(charts.roi_chart(table))),
         Section("Prospecting", "Revenue per rep-hour by prospecting program.",
@@ -348,10 +346,9 @@ def _verdict_text(table: pd.DataFrame) -> str:
 def validation(tables: Tables, currency: str) -> list[Section]:
     table, log = tables("validation"), tables("run_log")
     return [
-        Section("How we know", "Each model's checks: cross-validation on this workspace's data and, on "
-                "simulated data, the estimate against the known truth.",
-                figure=charts.figure_json(charts.validation_chart(table)), table=charts.as_table(table, 200),
-                missing=_missing(table, "validation")),
+        Section.stored("How we know", "Each model's checks: cross-validation on this workspace's data and, on "
+                       "simulated data, the estimate against the known truth.",
+                       table, "validation", charts.validation_chart(table), rows=200),
         Section("Run log", "Which model areas ran, how long they took, and why any is missing.",
                 table=charts.as_table(log)),
     ]  # fmt: skip
