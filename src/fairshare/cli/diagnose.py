@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import FormatOption, WorkspaceOption, app
+from fairshare.cli.app import FormatOption, LevelOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, fail, render
 
@@ -64,7 +64,7 @@ def diagnose(
 
 @app.command("prospecting")
 def prospecting(
-    level: Annotated[float, typer.Option("--level", min=0.5, max=0.99, help="Interval level.")] = 0.9,
+    level: LevelOption = 0.9,
     refit: Annotated[bool, typer.Option("--refit", help="Fit now instead of reading the last run.")] = False,
     fmt: FormatOption = Format.table,
     workspace: WorkspaceOption = None,  # type: ignore[assignment]
