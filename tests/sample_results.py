@@ -128,6 +128,11 @@ def sample_tables(n_leads: int = 2000, seed: int = 0) -> dict[str, pd.DataFrame]
         {"program": ["cold_call", "referral", "event", "marketing"], "revenue_per_rep_hour": [120.0, 900.0, 400.0, 650.0],
          "ci_low": [80.0, 600.0, 250.0, 500.0], "ci_high": [160.0, 1200.0, 550.0, 800.0]}
     )  # fmt: skip
+    prospecting_verdict = pd.DataFrame(
+        {"program": ["cold_call", "marketing"], "revenue_per_rep_hour": [3172.0, 8546.0],
+         "per_hour_ci_low": [2230.0, 7283.0], "per_hour_ci_high": [4298.0, 9753.0],
+         "revenue_per_dollar": [54.4, 6.3], "per_dollar_ci_low": [38.6, 5.2], "per_dollar_ci_high": [73.0, 7.4]}
+    )  # fmt: skip
     validation = pd.DataFrame(
         {"model": ["scoring:lightgbm", "scoring:lightgbm", "contribution:marketing", "reps:ability"],
          "check": ["cross_validation", "cross_validation", "simulator_truth", "simulator_truth"],
@@ -194,7 +199,7 @@ def sample_tables(n_leads: int = 2000, seed: int = 0) -> dict[str, pd.DataFrame]
         "attribution_sourced": pd.DataFrame({"team": ["marketing", "sdr"], "sourced_revenue": [1.2e6, 8e5]}),
         "contribution": contribution, "contribution_reconciliation": pd.DataFrame({"total": [3.2e6]}),
         "experiment": pd.DataFrame({"experiment_id": ["E1"], "lift": [0.04], "ci_low": [-0.01], "ci_high": [0.09]}), "leads": leads, "reps": reps, "economics": economics,
-        "prospecting": prospecting, "validation": validation, "run_log": run_log,
+        "prospecting": prospecting, "prospecting_verdict": prospecting_verdict, "validation": validation, "run_log": run_log,
         "speed_to_lead": pd.DataFrame({"source_team": ["all"], "leads": [5000], "never_contacted_share": [0.36],
                                        "median_hours": [30.5]}),
         "inputs": pd.DataFrame({"table": ["accounts", "leads"], "rows": [300, n_leads]}),

@@ -18,7 +18,7 @@ PACKAGE = "fairshare"
 
 #: Model areas: they compute, and never reach up into the run, the CLI, the API or the web pages.
 MODELS = ("attribution", "contribution", "scoring", "forecast", "reps", "funnel", "economics", "facts",
-          "journeys", "notes", "diagnose", "routing")  # fmt: skip
+          "journeys", "notes", "diagnose", "routing", "prospecting")  # fmt: skip
 INTERFACES = ("run", "cli", "api", "web")
 
 

@@ -31,7 +31,9 @@ from fairshare.forecast.deals import DealForecast
 from fairshare.forecast.pipeline import PipelineForecast, WinCurve
 from fairshare.funnel import Funnel, ServiceLevels
 from fairshare.notes import DealSignals, NoteThemes, RepFactors
+from fairshare.prospecting import ProspectingVerdict
 from fairshare.reps import LEAD_QUALITY_COLUMNS, RepQuality
+from fairshare.routing import QueueReplay, WorkQueue
 from fairshare.scorecard import Scorecard
 from fairshare.scoring import LeadScorer
 
@@ -112,6 +114,35 @@ def _factor_units():
     return {"meetings": units, "objections": units, "demos": units, "active": active}
 
 
+def _prospecting_units(ws):
+    from fairshare.economics import Economics
+    from fairshare.prospecting import program_units
+
+    return program_units(Economics().facts_of(ws))
+
+
+def _queue_frames():
+    leads = pd.DataFrame({"lead_id": ["L1", "L2"], "account_id": ["A1", "A2"], "p_win": [0.1, 0.2],
+                          "value": [100.0, 200.0], "effort_hours": [1.0, 2.0], "value_per_hour": [100.0, 100.0]})  # fmt: skip
+    open_leads = pd.DataFrame({"lead_id": ["L1", "L2"], "sla_due_at": pd.NaT, "owner_rep_id": [None, "R1"]})
+    return (
+        leads,
+        open_leads,
+        pd.DataFrame({"rep_id": ["R1"], "hours_per_day": [4.0]}),
+        pd.Timestamp("2026-01-01"),
+    )
+
+
+def _replay_flow():
+    rng = np.random.default_rng(0)
+    n = 40
+    history = pd.DataFrame({"arrival_hours": np.sort(rng.uniform(0, 10 * 24, n)), "p_win_at_arrival": 0.2,
+                            "expected_amount": 1000.0, "value_per_hour": rng.uniform(1, 5, n), "effort_hours": 1.0,
+                            "calls": 2.0, "wait_hours": rng.uniform(1, 50, n), "won": rng.integers(0, 2, n),
+                            "resolved": True})  # fmt: skip
+    return history, pd.DataFrame({"rep_id": ["R1"], "leads_per_day": [2.0]}), np.ones(14, dtype=bool)
+
+
 def _fitted_funnel(ws):
     return Funnel().fit(ws)
 
@@ -147,6 +178,9 @@ SPECS = [
     Spec(RepFactors, lambda m, ws: m.fit(**_factor_units())),
     Spec(LeadScorer, lambda m, ws: m.fit(*_scored(ws))),
     Spec(IncrementalEffect, lambda m, ws: m.fit(*_exposure())),
+    Spec(ProspectingVerdict, lambda m, ws: m.fit(_prospecting_units(ws), {"marketing": 100.0})),
+    Spec(WorkQueue, lambda m, ws: m.fit(*_queue_frames())),
+    Spec(QueueReplay, lambda m, ws: m.fit(*_replay_flow())),
 ]
 NOT_YET: list = []  # classes still to be converted, as strict xfails (none left)
 

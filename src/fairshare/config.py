@@ -230,6 +230,21 @@ class RoutingSettings(_Section):
     )
 
 
+class EconomicsSettings(_Section):
+    """What sales time costs and which prospecting programs the verdict compares."""
+
+    hourly_cost: float = Field(
+        60.0, ge=0, le=1_000_000, description="loaded cost of a rep hour for a rep without hourly_cost"
+    )
+    programs: list[str] = Field(
+        ["cold_call", "referral", "event", "marketing"],
+        description="source programs the prospecting verdict compares (marketing carries the media spend)",
+    )
+    replications: int = Field(
+        200, ge=20, le=100_000, description="bootstrap resamples of accounts behind the verdict's intervals"
+    )
+
+
 class RepSettings(_Section):
     """Rep quality: who gets a rank."""
 
@@ -394,6 +409,7 @@ class Definitions(_Section):
     contribution: ContributionSettings = ContributionSettings()
     scoring: ScoringSettings = ScoringSettings()
     routing: RoutingSettings = RoutingSettings()
+    economics: EconomicsSettings = EconomicsSettings()
     forecast: ForecastSettings = ForecastSettings()
     reps: RepSettings = RepSettings()
     notes: NoteSettings = NoteSettings()

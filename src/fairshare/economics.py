@@ -1,6 +1,6 @@
 """Economics: what each channel, campaign and source costs (media spend + sales time) and returns.
 
-Sales time is activity `duration_s` x the rep's `hourly_cost`, charged to the campaign/channel of
+Sales time is activity `duration_s` x the rep's `hourly_cost` (`[economics] hourly_cost` when missing), charged to the campaign/channel of
 the lead the activity worked (its `lead_id`, or its opportunity's `lead_id`). Activities with no
 lead are charged to their prospecting program (cold_call, referral, event, ...) on the `source`
 view, and to "(none)" on the channel and campaign views, so every view's total cost equals total
@@ -91,9 +91,14 @@ class Economics(BaseEstimator):
     ) -> Economics:
         """Costs and returns of `ws` (facts from `funnel`, default a funnel fitted on `ws`); `result_`
         stacks the channel, campaign and source views (`dimension` column), ROI read from `upstream`."""
+        self.facts_of(ws, funnel)
+        self.result_ = pd.concat([self.table(by, upstream) for by in VIEWS], ignore_index=True)
+        return self
+
+    def facts_of(self, ws: Workspace, funnel: Funnel | None = None) -> Economics:
+        """Point the fact queries at `ws` (and `funnel`, default one fitted on `ws`) without the tables."""
         self.ws_ = ws
         self.funnel_ = funnel if funnel is not None else Funnel().fit(ws)
-        self.result_ = pd.concat([self.table(by, upstream) for by in VIEWS], ignore_index=True)
         return self
 
     def _cached(self, name: str, build) -> ir.Table:
@@ -124,6 +129,7 @@ class Economics(BaseEstimator):
         )
         return j.select(
             "lead_id",
+            "account_id",
             "created_at",
             channel=ibis.coalesce(j.source_channel, j.c_channel, ibis.literal(NONE)),
             campaign=j.campaign_id.fill_null(NONE),
@@ -147,13 +153,15 @@ class Economics(BaseEstimator):
         j = j.mutate(work_lead=ibis.coalesce(j.lead_id, j.o_lead))
         j = j.left_join(keys, j.work_lead == keys.k_lead)
         hours = j.duration_s.fill_null(0.0).cast("float64") / HOUR_SECONDS
+        rate = j.hourly_cost.fill_null(float(self.ws_.definitions.economics.hourly_cost))
         return j.select(
             "activity_id",
             "at",
             "rep_id",
+            "account_id",
             lead_id=j.work_lead,
             hours=hours,
-            cost=hours * j.hourly_cost.fill_null(0.0),
+            cost=hours * rate,
             channel=j.k_channel.fill_null(NONE),
             campaign=j.k_campaign.fill_null(NONE),
             source=ibis.coalesce(j.k_source, j.prospecting, ibis.literal(NONE)),

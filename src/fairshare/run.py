@@ -36,6 +36,7 @@ from fairshare import (
     forecast,
     funnel,
     notes,
+    prospecting,
     reps,
     routing,
     scorecard,
@@ -84,6 +85,7 @@ AREAS: tuple[Area, ...] = (
         ("note_themes", "note_theme_breakdown", "deal_sentiment", "note_signals", "rep_factors"),
     ),
     Area("economics", economics.results, ("economics", "prospecting")),
+    Area("prospecting", prospecting.results, ("prospecting_verdict",)),
     Area("forecast", forecast.results, ("forecast", "forecast_backtest", "forecast_whatif")),
     Area("scorecard", scorecard.results, ("scorecard",)),
 )

@@ -30,12 +30,14 @@ def test_every_area_is_logged_and_served(real):
         "reps",
         "notes",
         "economics",
+        "prospecting",
         "forecast",
         "scorecard",
     }
     assert all(row["status"] in ("ok", "missing", "failed") for row in status["log"])
     assert log["funnel"]["status"] == "ok" and log["attribution"]["status"] == "ok"
     assert log["notes"]["status"] == "ok", log["notes"]  # the default world's templated deal notes
+    assert log["prospecting"]["status"] == "ok", log["prospecting"]  # the verdict table of the run
     assert status["inputs"]["accounts"] == 400
     for url in ("/api/scorecard", "/api/funnel", "/api/attribution", "/api/contribution", "/api/leads",
                 "/api/reps", "/api/economics", "/api/validation", "/api/queue"):  # fmt: skip

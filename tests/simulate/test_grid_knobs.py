@@ -273,3 +273,18 @@ def test_cli_grid_and_set(tmp_path):
     assert "region" in pd.read_csv(out / "spend.csv").columns  # the grid's regional budgets
     bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--set", "exposure_intnet=1"])
     assert bad.exit_code != 0 and "exposure_intnet" in bad.output
+
+
+def test_prospect_method_lift_makes_that_method_yield_more_leads_per_attempt():
+    def yield_of(lift: dict[str, float]) -> dict[str, float]:
+        world = simulate(
+            SimulationConfig(accounts=300, sdr_prospects_per_day=20.0, prospect_method_lift=lift), seed=1
+        )
+        acts = world.tables["activities"].dropna(subset=["prospecting"])
+        return (
+            acts.assign(lead=acts["outcome"] == "interested").groupby("prospecting")["lead"].mean().to_dict()
+        )
+
+    plain, lifted = yield_of({}), yield_of({"referral": 3.0})
+    assert lifted["referral"] > 3 * plain["referral"]  # logit +3 on a rare event: many times the leads
+    assert lifted["cold_call"] == pytest.approx(plain["cold_call"], rel=0.3)  # the other methods barely move

@@ -46,6 +46,9 @@ def test_login_sets_an_httponly_cookie_and_pages_render(browser_client, web_toke
     assert "work the 310 never-contacted leads" in scorecard and "Diagnosis evidence" in scorecard
     assert "Bookings" in scorecard and "3,200,000 USD" in scorecard and "36.0%" in scorecard
     assert "+300,000 USD" in scorecard and "+5.0 pp" in scorecard  # changes in the KPI's unit
+    # cold calls or marketing leads: the prospecting verdict, intervals separated on both ratios
+    assert "per rep-hour: marketing leads $8,546 [$7,283, $9,753] is best" in scorecard
+    assert "per total $ (media + sales time): cold calls $54.40 [$38.60, $73.00] is best" in scorecard
     contribution = browser_client.get("/contribution").text
     # how to read each number stays visible: not identified, assumption, the period and every strategy
     assert "not identified" in contribution and "assumption" in contribution

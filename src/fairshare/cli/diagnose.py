@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairshare.cli.app import FormatOption, WorkspaceOption, app
+from fairshare.cli.app import FormatOption, LevelOption, WorkspaceOption, app
 from fairshare.cli.data import open_workspace
 from fairshare.cli.output import Format, fail, render
 
@@ -60,3 +60,33 @@ def diagnose(
         model.evidence_, fmt, title="Evidence (effect: share of the bookings change, 90% bootstrap interval)"
     )
     render(model.recommendations_, fmt, title="Recommendations (expected effect per period, 90% interval)")
+
+
+@app.command("prospecting")
+def prospecting(
+    level: LevelOption = 0.9,
+    refit: Annotated[bool, typer.Option("--refit", help="Fit now instead of reading the last run.")] = False,
+    fmt: FormatOption = Format.table,
+    workspace: WorkspaceOption = None,  # type: ignore[assignment]
+) -> None:
+    """Cold calls, referrals, events or marketing leads: won revenue per rep-hour and per total $, and a verdict."""
+    from fairshare.cli.stored import stored_table
+    from fairshare.prospecting import prospecting_verdict, verdict
+
+    with open_workspace(workspace, read_only=True) as ws:
+        table = stored_table(
+            ws, "prospecting_verdict", refit, same_options=level == 0.9, say=fmt is Format.table
+        )
+        if table is None:
+            table = prospecting_verdict(ws, level=level).result_
+    line = verdict(table)
+    if fmt is Format.json:
+        rows = json.loads(table.to_json(orient="records"))
+        typer.echo(json.dumps({"verdict": line, "rows": rows}, indent=2))
+        return
+    if fmt is Format.table:
+        typer.echo(line)
+        table = table[["program", "leads", "won", "revenue", "rep_hours", "cost", "revenue_per_rep_hour",
+                       "per_hour_ci_low", "per_hour_ci_high", "revenue_per_dollar", "per_dollar_ci_low",
+                       "per_dollar_ci_high"]]  # fmt: skip
+    render(table, fmt, title="Prospecting: won revenue per rep-hour and per total $ (media + sales time)")

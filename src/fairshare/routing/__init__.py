@@ -16,13 +16,13 @@ import pandas as pd
 from ibis import _
 
 from fairshare.routing.queue import QUEUE_COLUMNS, WorkQueue
-from fairshare.routing.replay import POLICIES, QueueReplay
+from fairshare.routing.replay import POLICIES, QueueReplay, rep_capacity
 
 if TYPE_CHECKING:
     from fairshare.workspace import Workspace
 
-__all__ = ["POLICIES", "QUEUE_COLUMNS", "QueueReplay", "WorkQueue", "queue_facts", "rep_hours", "replay_facts",
-           "results"]  # fmt: skip
+__all__ = ["POLICIES", "QUEUE_COLUMNS", "QueueReplay", "WorkQueue", "queue_facts", "rep_hours", "rep_capacity",
+           "replay_facts", "results"]  # fmt: skip
 
 
 def rep_hours(ws: Workspace) -> pd.DataFrame:
@@ -77,7 +77,7 @@ def replay_facts(ws: Workspace, leads: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
 
     Queued leads: those not sourced by the reps themselves (source_team not sdr/ae). `calls` are the
     activities on the lead (the mean of worked leads for a lead never worked); a rep's leads_per_day
-    is the queued leads it contacted first over the business days of the period.
+    is its capacity (`rep_capacity`: starts on the days its queue backed up, not mere throughput).
     """
     from fairshare.scoring import workspace_outcomes
     from fairshare.scoring.features import last_event
@@ -105,8 +105,8 @@ def replay_facts(ws: Workspace, leads: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     business = np.asarray(days.day_of_week < 5)
     hours = rep_hours(ws)
     reps = qualifying_reps(ws, hours, pd.Timestamp(end))
-    firsts = frame["first_rep"].value_counts()
-    reps = reps.assign(leads_per_day=reps["rep_id"].map(firsts).fillna(0.0) / max(int(business.sum()), 1))
+    capacity = rep_capacity(frame, business).set_index("rep_id")["leads_per_day"]
+    reps = reps.assign(leads_per_day=reps["rep_id"].map(capacity).fillna(0.0))
     reps = reps[reps["leads_per_day"] > 0]
     return frame.reset_index(drop=True), reps[["rep_id", "leads_per_day"]], business
 

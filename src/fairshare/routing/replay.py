@@ -30,21 +30,75 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def speed_model(history: pd.DataFrame, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Coefficients (a, b, c) of logit P(win) on logit(p_win_at_arrival) and log(1 + wait days), contacted leads."""
-    from sklearn.linear_model import LogisticRegression
+def speed_model(history: pd.DataFrame, rng: np.random.Generator | None = None,
+                quality_prior_sd: float = 0.5) -> np.ndarray:  # fmt: skip
+    """Coefficients (a, b, c) of logit P(win) = a + b logit(p_win_at_arrival) + c log(1 + wait days), contacted leads.
+
+    p_win_at_arrival is the lead model's calibrated P(win), so b is shrunk toward 1 (prior sd
+    `quality_prior_sd`): a company with few contacted wins does not unlearn its own lead model. The
+    known directions hold (b >= 0: better leads win more; c <= 0: a slower first contact never helps,
+    as the lead model's monotone rule) unless the data's rank correlation shows the opposite with its
+    90% interval on the other side of zero. With `rng`, the fit is on a bootstrap of the leads.
+    """
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    from fairshare.scoring.model import direction_evidence
 
     data = history[history["resolved"] & history["wait_hours"].notna()]
     if rng is not None:
         data = data.iloc[rng.integers(0, len(data), len(data))]
-    X = np.column_stack(
-        [_logit(data["p_win_at_arrival"].to_numpy(float)), np.log1p(data["wait_hours"] / 24.0)]
-    )
-    y = data["won"].to_numpy(int)
+    quality = _logit(data["p_win_at_arrival"].to_numpy(float))
+    wait = np.log1p(data["wait_hours"].to_numpy(float) / 24.0)
+    y = data["won"].to_numpy(float)
     if len(np.unique(y)) < 2:
         return np.array([_logit(np.array([y.mean()]))[0], 0.0, 0.0])
-    fit = LogisticRegression(C=100.0, max_iter=500).fit(X, y)
-    return np.r_[fit.intercept_, fit.coef_[0]]
+    _, q_low, q_high, _ = direction_evidence(quality, y)
+    _, w_low, w_high, _ = direction_evidence(wait, y)
+    bounds = [(None, None), (None if q_high < 0 else 0.0, None), (None, None if w_low > 0 else 0.0)]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        eta = theta[0] + theta[1] * quality + theta[2] * wait
+        p = expit(eta)
+        prior = np.array([0.0, (theta[1] - 1) / quality_prior_sd**2, theta[2] / 100.0])
+        value = (
+            float(np.sum(np.logaddexp(0, eta) - y * eta)) + 0.5 * (theta[1] - 1) ** 2 / quality_prior_sd**2
+        )
+        value += 0.5 * theta[2] ** 2 / 100.0  # a weak ridge (sd 10) keeps c finite on separable data
+        grad = np.array([np.sum(p - y), np.sum((p - y) * quality), np.sum((p - y) * wait)]) + prior
+        return value, grad
+
+    start = np.array([_logit(np.array([y.mean()]))[0] - float(np.mean(quality)), 1.0, 0.0])
+    return minimize(loss, start, jac=True, bounds=bounds, method="L-BFGS-B").x
+
+
+def rep_capacity(history: pd.DataFrame, business: np.ndarray, min_days: int = 5) -> pd.DataFrame:
+    """Per rep: leads_per_day it can start, and saturated_days, from when it first contacted queued leads.
+
+    Throughput is not capacity: a rep whose queue never backs up starts only what arrives. A business
+    day is saturated for a rep when one of its leads had arrived before the day's start and still
+    waited past the day's end; on those days the rep started all it could, so capacity is its starts
+    per saturated day. With fewer than `min_days` saturated days the queue never bound: capacity is
+    at least its busiest day's starts, and that lower bound is used (the replay then queues little).
+    `history` needs first_rep, arrival_hours and wait_hours (NaN: never contacted).
+    """
+    data = history.dropna(subset=["first_rep", "wait_hours"])
+    first = (data["arrival_hours"] + data["wait_hours"]).to_numpy(float)
+    first_day = np.floor(first / 24).astype(int)
+    # the first whole day the lead waited through: its arrival day if it arrived before work started
+    start = np.ceil((data["arrival_hours"].to_numpy(float) - DAY_START) / 24).astype(int)
+    rows = []
+    for rep, idx in data.groupby("first_rep").indices.items():
+        starts = pd.Series(first_day[idx]).value_counts()
+        waited = {
+            d for i in idx for d in range(max(start[i], 0), first_day[i]) if d < len(business) and business[d]
+        }
+        if len(waited) >= min_days:
+            per_day = float(starts.reindex(sorted(waited)).fillna(0).mean())
+        else:
+            per_day = float(starts.max())
+        rows.append({"rep_id": rep, "leads_per_day": per_day, "saturated_days": len(waited)})
+    return pd.DataFrame(rows, columns=["rep_id", "leads_per_day", "saturated_days"])
 
 
 def _next_work_time(t: float, business: np.ndarray) -> float:

@@ -273,6 +273,10 @@ class SimulationConfig(_Model):
         2.5, description="logit shift of that when the account is in a buying window"
     )
     prospect_interest: float = Field(0.6, description="logit slope of that on hidden interest")
+    prospect_method_lift: dict[str, float] = Field(
+        default_factory=dict, description="logit shift of that per prospecting method (cold_call, social, "
+        "referral, event), e.g. {referral = 2}: referrals turn into leads more often"
+    )  # fmt: skip
 
     # --- qualification and deals ---------------------------------------------------------------
     accept_intercept: float = Field(1.2, description="logit that a reached MQL is accepted (SAL)")

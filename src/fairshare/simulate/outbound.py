@@ -94,7 +94,7 @@ def _cadences(cfg: SimulationConfig, streams: Streams, rep: np.ndarray, day: np.
                     if not _engaged(existing, int(acc[i]), float(time[i]), cooldown):
                         break
                     acc[i] = redraw(i, r)
-        interested[idx] = connected[idx] & (u_int[idx] < p_interest(day[idx], acc[idx]))
+        interested[idx] = connected[idx] & (u_int[idx] < p_interest(day[idx], acc[idx], idx))
         creates[idx] = _claim(existing, acc[idx], time[idx], interested[idx], cooldown)
         for i in idx.tolist():
             a = int(acc[i])
@@ -146,11 +146,12 @@ def prospecting(cfg: SimulationConfig, company: Company, streams: Streams, scena
     method = np.minimum(method, len(PROSPECTING) - 1)
     connected = streams.uniform("prospect_connect", rep, day, j) < company.rep_contact_rate[rep] * 0.5
 
-    def p_interest(d: np.ndarray, a: np.ndarray) -> np.ndarray:
+    lift = np.array([cfg.prospect_method_lift.get(m, 0.0) for m in PROSPECTING])[method]
+
+    def p_interest(d: np.ndarray, a: np.ndarray, i: np.ndarray | slice) -> np.ndarray:
         need = company.need(d, a)
-        return _sigmoid(
-            cfg.prospect_intercept + cfg.prospect_need * need + cfg.prospect_interest * interest[d, a]
-        )
+        return _sigmoid(cfg.prospect_intercept + cfg.prospect_need * need + cfg.prospect_interest * interest[d, a]
+                        + lift[i])  # fmt: skip
 
     if cfg.cadence_stop_on_engagement > 0:
 
@@ -162,7 +163,9 @@ def prospecting(cfg: SimulationConfig, company: Company, streams: Streams, scena
             cfg, streams, rep, day, j, time, acc, redraw, p_interest, connected, existing
         )
     else:
-        interested = connected & (streams.uniform("prospect_interest", rep, day, j) < p_interest(day, acc))
+        interested = connected & (
+            streams.uniform("prospect_interest", rep, day, j) < p_interest(day, acc, slice(None))
+        )
         creates = _claim(existing, acc, time, interested, cfg.lead_cooldown_days)
     contact = contact_of(company, acc, streams.uniform("prospect_contact", rep, day, j))
     out = {k: v[creates] for k, v in (("account", acc), ("day", day), ("time", time), ("rep", rep),

@@ -102,6 +102,11 @@ def summary(tables: Tables, currency: str) -> list[Section]:
         change = f" ({(b1 / b0 - 1):+.0%})" if b0 else ""
         lines.append(f"Bookings in {d['period']}: {_money(b1, currency)} against {_money(b0, currency)} in "
                      f"{d['previous_period']}{change}. Primary cause: {d['primary_cause']}.")  # fmt: skip
+    verdict = tables("prospecting_verdict")
+    if not verdict.empty:
+        from fairshare.prospecting import verdict as verdict_line
+
+        lines.append(f"Cold calls, referrals, events or marketing leads? {verdict_line(verdict)}")
     if not recs.empty:
         top = recs.iloc[0]
         lines.append(f"Best next step: {top['action']}, worth about {_money(top['effect'], currency)} "
@@ -315,7 +320,7 @@ def notes(tables: Tables, currency: str) -> list[Section]:
 
 
 def economics(tables: Tables, currency: str) -> list[Section]:
-    table, prospecting = tables("economics"), tables("prospecting")
+    table, prospecting, verdict = tables("economics"), tables("prospecting"), tables("prospecting_verdict")
     return [
         Section.stored("Economics", "Cost = media spend + sales time; CAC and ROI attributed, sourced and "
                        "incremental.", table, "economics", charts.economics_chart(table)),
@@ -324,7 +329,18 @@ def economics(tables: Tables, currency: str) -> list[Section]:
         Section("Prospecting", "Revenue per rep-hour by prospecting program.",
                 figure=charts.figure_json(charts.prospecting_chart(prospecting)),
                 table=charts.as_table(prospecting)),
+        Section("Prospecting verdict", _verdict_text(verdict), table=charts.as_table(verdict),
+                missing=_missing(verdict, "prospecting_verdict"), anchor="prospecting-verdict"),
     ]  # fmt: skip
+
+
+def _verdict_text(table: pd.DataFrame) -> str:
+    if table.empty:
+        return ""
+    from fairshare.prospecting import verdict
+
+    return (f"{verdict(table)} Won revenue over rep hours and over media + sales time, 90% intervals from "
+            "resampling accounts; marketing leads carry all media spend.")  # fmt: skip
 
 
 def validation(tables: Tables, currency: str) -> list[Section]:
