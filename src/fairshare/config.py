@@ -6,7 +6,6 @@ channel mapping, teams) lives here, validated once into a typed object.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import tomllib
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from fairshare.errors import DefinitionsError
 
 CONFIG_NAME = "fairshare.toml"
 
@@ -419,23 +420,6 @@ class Definitions(_Section):
     targets: TargetSettings = TargetSettings()
 
 
-class DefinitionsError(ValueError):
-    """The definitions file is invalid; the message names the key and what to do."""
-
-
-def _suggest(model: type[BaseModel], loc: tuple) -> str:
-    """'did you mean ...' for an unknown key, walking the models along `loc`."""
-    current: type[BaseModel] | None = model
-    for part in loc[:-1]:
-        field = current.model_fields.get(str(part)) if current else None
-        ann = field.annotation if field else None
-        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-    if current is None:
-        return ""
-    close = difflib.get_close_matches(str(loc[-1]), list(current.model_fields), n=1, cutoff=0.6)
-    return f" — did you mean {close[0]!r}?" if close else f" (known keys: {', '.join(current.model_fields)})"
-
-
 def _drop_legacy_mql(raw: dict, source: str) -> None:
     """Files written before the [mql] section went keep it: ignored while it asks for what applies
     (mode "lifecycle"), refused when it asks for the engagement rule that was never applied."""
@@ -463,29 +447,12 @@ def parse_definitions(text: str, source: str = CONFIG_NAME) -> Definitions:
             where = ".".join(str(p) for p in loc)
             if err["type"] == "extra_forbidden":
                 problems.append(f"{source}: unknown key {str(loc[-1])!r} in [{'.'.join(map(str, loc[:-1])) or 'top'}]"
-                                f"{_suggest(Definitions, loc)}")  # fmt: skip
+                                f"{DefinitionsError.unknown_key_hint(Definitions, loc)}")  # fmt: skip
             else:
-                problems.append(f"{source}: {where}: {err['msg']}{_range(loc)}")
+                problems.append(
+                    f"{source}: {where}: {err['msg']}{DefinitionsError.allowed_range(Definitions, loc)}"
+                )
         raise DefinitionsError("\n".join(problems)) from None
-
-
-def _range(loc: tuple) -> str:
-    """' (allowed: 1 to 3650)' for a bounded number, from the field's constraints."""
-    current: type[BaseModel] | None = Definitions
-    field = None
-    for part in loc:
-        field = current.model_fields.get(str(part)) if current else None
-        if field is None:
-            return ""
-        ann = field.annotation
-        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-    low = high = None
-    for m in field.metadata:
-        low = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else getattr(m, "gt", low)
-        high = getattr(m, "le", None) if getattr(m, "le", None) is not None else getattr(m, "lt", high)
-    if low is None and high is None:
-        return ""
-    return f" (allowed: {'…' if low is None else low} to {'…' if high is None else high})"
 
 
 def load_definitions(path: Path) -> Definitions:
