@@ -154,12 +154,18 @@ def row_counts(path: Path) -> tuple[dict[str, int], dict[str, Any] | None]:
     return {name: int(n) for name, n in counts.items()}, last_import
 
 
+def spark_folder(url: str) -> Path:
+    """The store folder of a `pyspark:///...` URL, with one leading slash: `{workspace}` filled in
+    gives `pyspark:////abs/ws/spark`, and Hadoop reads `//abs/...` as a host named `abs`."""
+    return Path("/" + urlsplit(url).path.lstrip("/"))
+
+
 def _connect_spark(url: str, read_only: bool) -> ibis.BaseBackend:
     """A Spark session (local by default) with the store's current tables as views."""
     parts = urlsplit(url)
-    folder = Path(parts.path)
     if not parts.path or parts.path == "/":
         raise WarehouseError("a Spark warehouse URL names its folder: pyspark:///{workspace}/spark")
+    folder = spark_folder(url)
     if read_only and not (folder / "current.json").exists():
         raise NoWarehouse("no data in this workspace yet; import a folder first: fairshare import FOLDER")
     try:
